@@ -1,0 +1,249 @@
+"""The persistent DuckDB store: one connection per process, a cursor per thread or rerun.
+
+The store keeps the tables of the data contract exactly as loaded, the load history, settings,
+and *fact tables* (``f_interactions``, ``f_transactions``, ``f_surveys``) that carry the per-row
+facts KPIs need (the customer's segment and region, whether the customer is known, the channel
+kind, the time of the customer's next contact). Facts are rebuilt inside the load transaction, so
+pages only ever aggregate.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+
+from .schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
+
+DEFAULT_DB = "data/crm.duckdb"
+
+
+def default_db_path() -> str:
+    return os.environ.get("CRM_DB") or DEFAULT_DB
+
+
+# Which fact tables depend on which source tables.
+FACT_DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "f_interactions": ("interactions", "customers", "channels"),
+    "f_transactions": ("transactions", "customers"),
+    "f_surveys": ("surveys", "customers"),
+}
+
+_SELF_SERVICE_LIST = ", ".join(f"'{n}'" for n in SELF_SERVICE_CHANNEL_NAMES)
+
+# Channel kind: the channels table wins, else the default by name (data contract).
+CHANNEL_KIND_SQL = f"""coalesce(
+    (SELECT ch.kind FROM channels ch WHERE lower(trim(ch.channel)) = lower(trim(x.channel)) LIMIT 1),
+    CASE WHEN lower(trim(x.channel)) IN ({_SELF_SERVICE_LIST}) THEN 'self_service' ELSE 'assisted' END)"""
+
+FACT_SQL: dict[str, str] = {
+    "f_interactions": f"""
+        CREATE OR REPLACE TABLE f_interactions AS
+        WITH kinds AS (
+            SELECT x.channel, {CHANNEL_KIND_SQL} AS kind
+            FROM (SELECT DISTINCT channel FROM interactions) x
+        ),
+        nxt AS (
+            SELECT interaction_id,
+                   first_value(occurred_at) OVER (
+                       PARTITION BY customer_id ORDER BY occurred_at
+                       RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING
+                   ) AS next_contact_at
+            FROM interactions
+        )
+        SELECT i.interaction_id, i.customer_id, i.occurred_at,
+               CAST(i.occurred_at AS DATE) AS day,
+               coalesce(nullif(trim(i.channel), ''), '{UNKNOWN}') AS channel,
+               k.kind,
+               nullif(trim(i.advisor_id), '') AS advisor_id,
+               lower(trim(i.reason)) AS reason,
+               i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
+               n.next_contact_at,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known
+        FROM interactions i
+        JOIN nxt n USING (interaction_id)
+        LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM i.channel
+        LEFT JOIN customers c ON c.customer_id = i.customer_id
+    """,
+    "f_transactions": f"""
+        CREATE OR REPLACE TABLE f_transactions AS
+        SELECT t.transaction_id, t.customer_id, t.occurred_on,
+               CAST(t.occurred_on AS DATE) AS day,
+               t.product, t.amount,
+               coalesce(nullif(trim(t.channel), ''), '{UNKNOWN}') AS channel,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known
+        FROM transactions t LEFT JOIN customers c ON c.customer_id = t.customer_id
+    """,
+    "f_surveys": f"""
+        CREATE OR REPLACE TABLE f_surveys AS
+        SELECT s.response_id, s.customer_id, s.answered_on AS day, s.nps,
+               coalesce(nullif(trim(s.channel), ''), '{UNKNOWN}') AS channel,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known
+        FROM surveys s LEFT JOIN customers c ON c.customer_id = s.customer_id
+    """,
+}
+
+META_DDL = [
+    """CREATE TABLE IF NOT EXISTS load_history (
+        load_id BIGINT, table_name VARCHAR, file_name VARCHAR, sha256 VARCHAR, mode VARCHAR,
+        rows_read BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, removed BIGINT,
+        unmatched BIGINT, encoding VARCHAR, extra_columns VARCHAR, loaded_at TIMESTAMP,
+        loaded_by VARCHAR)""",
+    "CREATE TABLE IF NOT EXISTS settings (key VARCHAR, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
+]
+
+
+def table_ddl(name: str) -> str:
+    t = TABLES[name]
+    cols = ", ".join(f"{c.name} {c.sql_type}" for c in t.columns)
+    return f"CREATE TABLE IF NOT EXISTS {t.name} ({cols})"
+
+
+class Store:
+    """A DuckDB file with the contract's tables. Share one per process; use ``cursor()`` per thread."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = str(path or default_db_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(self.path)
+        self.write_lock = threading.RLock()
+        self._ensure_schema()
+
+    # -- connections -------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        cur = self.cursor()
+        for name in TABLES:
+            cur.execute(table_ddl(name))
+        for ddl in META_DDL:
+            cur.execute(ddl)
+        existing = {r[0] for r in cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        missing = [f for f in FACT_SQL if f not in existing]
+        if missing:
+            cur.execute("BEGIN")
+            self.refresh_facts(cur, missing)
+            cur.execute("COMMIT")
+        cur.close()
+
+    def refresh_facts(self, cur: duckdb.DuckDBPyConnection, facts: Iterable[str]) -> None:
+        """Rebuild the named fact tables (call inside the writing transaction)."""
+        for f in facts:
+            cur.execute(FACT_SQL[f])
+
+    @staticmethod
+    def facts_for(tables: Iterable[str]) -> list[str]:
+        changed = set(tables)
+        return [f for f, deps in FACT_DEPENDENCIES.items() if changed & set(deps)]
+
+    # -- versions ----------------------------------------------------------------------------
+    def data_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> int:
+        c = cur or self.cursor()
+        row = c.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_version(self, cur: duckdb.DuckDBPyConnection) -> int:
+        v = self.data_version(cur) + 1
+        cur.execute("DELETE FROM meta WHERE key = 'data_version'")
+        cur.execute("INSERT INTO meta VALUES ('data_version', ?)", [str(v)])
+        return v
+
+    # -- settings ----------------------------------------------------------------------------
+    def settings(self, cur: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+        c = cur or self.cursor()
+        out: dict[str, Any] = dict(SETTINGS_DEFAULTS)
+        for key, value in c.execute("SELECT key, value FROM settings").fetchall():
+            if key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], float):
+                out[key] = float(value)
+            else:
+                out[key] = value
+        return out
+
+    def set_setting(self, key: str, value: Any) -> None:
+        if key not in SETTINGS_DEFAULTS:
+            raise ValueError(f"Unknown setting {key!r}; known: {', '.join(SETTINGS_DEFAULTS)}")
+        if isinstance(SETTINGS_DEFAULTS[key], float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Setting {key!r} needs a number, got {value!r}") from e
+            if value < 0:
+                raise ValueError(f"Setting {key!r} must be >= 0, got {value}")
+        with self.write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            cur.execute("DELETE FROM settings WHERE key = ?", [key])
+            cur.execute("INSERT INTO settings VALUES (?, ?)", [key, str(value)])
+            self.bump_version(cur)
+            cur.execute("COMMIT")
+
+    # -- status ------------------------------------------------------------------------------
+    def row_counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        return {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+
+    def is_empty(self) -> bool:
+        return all(v == 0 for v in self.row_counts().values())
+
+    def data_span(self) -> tuple[Any, Any]:
+        """First and last day with data in the fact tables (None, None when empty)."""
+        cur = self.cursor()
+        row = cur.execute("""
+            SELECT min(d), max(d) FROM (
+                SELECT min(day) d FROM f_interactions UNION ALL SELECT max(day) FROM f_interactions
+                UNION ALL SELECT min(day) FROM f_transactions UNION ALL SELECT max(day) FROM f_transactions
+                UNION ALL SELECT min(day) FROM f_surveys UNION ALL SELECT max(day) FROM f_surveys)
+        """).fetchone()
+        return row[0], row[1]
+
+    def load_history(self) -> list[dict[str, Any]]:
+        cur = self.cursor()
+        res = cur.execute("SELECT * FROM load_history ORDER BY load_id DESC")
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r)) for r in res.fetchall()]
+
+
+_STORES: dict[str, Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """The process-wide store for ``path`` (one DuckDB connection per process and file)."""
+    key = str(path or default_db_path())
+    if key != ":memory:":
+        key = str(Path(key).resolve())
+    with _STORES_LOCK:
+        st = _STORES.get(key)
+        if st is None:
+            st = Store(key)
+            _STORES[key] = st
+        return st
+
+
+def close_all() -> None:
+    with _STORES_LOCK:
+        for st in _STORES.values():
+            try:
+                st.close()
+            except Exception:
+                pass
+        _STORES.clear()
+
+
+__all__ = ["Store", "open_store", "close_all", "default_db_path", "FACT_TABLES", "STRATEGY_TABLES"]

@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny hand-written stores for hand-computed expectations."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from crm_metrics.schema import TABLES
+from crm_metrics.store import Store
+
+
+def fill_store(store: Store, tables: dict[str, list[dict[str, Any]]]) -> Store:
+    """Insert literal rows (dicts; missing columns are NULL) and rebuild the fact tables."""
+    cur = store.cursor()
+    cur.execute("BEGIN")
+    for name, rows in tables.items():
+        t = TABLES[name]
+        cols = t.column_names
+        marks = ", ".join("?" for _ in cols)
+        for row in rows:
+            unknown = set(row) - set(cols)
+            assert not unknown, f"unknown columns for {name}: {unknown}"
+            cur.execute(f"INSERT INTO {name} VALUES ({marks})", [row.get(c) for c in cols])
+    store.refresh_facts(cur, Store.facts_for(tables))
+    store.bump_version(cur)
+    cur.execute("COMMIT")
+    return store
+
+
+@pytest.fixture
+def make_store(tmp_path) -> Callable[..., Store]:
+    """make_store(customers=[...], interactions=[...], ...) -> a Store in a fresh DuckDB file."""
+    created: list[Store] = []
+
+    def _make(**tables: list[dict[str, Any]]) -> Store:
+        st = Store(tmp_path / f"t{len(created)}.duckdb")
+        created.append(st)
+        return fill_store(st, tables)
+
+    yield _make
+    for st in created:
+        st.close()
