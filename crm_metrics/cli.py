@@ -1,0 +1,227 @@
+"""`python -m crm_metrics`: the command line for automation (nightly loads, scheduled reports).
+
+Exit status: 0 success, 1 data or request refused (reason on stderr, nothing changed), 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import output
+from .store import default_db_path
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class Refused(Exception):
+    """A request the data or the rules refuse: exit status 1, message on stderr."""
+
+
+# -- argument types ------------------------------------------------------------------------------
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--map takes SRC=DST, got {text!r}")
+    src, dst = text.split("=", 1)
+    if not src.strip() or not dst.strip():
+        raise argparse.ArgumentTypeError(f"--map takes SRC=DST, got {text!r}")
+    return src.strip(), dst.strip()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _store(args: argparse.Namespace):
+    from .store import open_store
+    return open_store(args.db)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import generate
+    t0 = time.perf_counter()
+    counts = generate(args.out, customers=args.customers, seed=args.seed)
+    for table, n in counts.items():
+        print(f"{Path(args.out) / (table + '.csv')}: {n:,} rows")
+    print(f"sample company written in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return EXIT_OK
+
+
+def _terminal_progress(frac: float, msg: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r[{int(frac * 100):3d}%] {msg[:70]:<70}", end="" if frac < 1 else "\n", file=sys.stderr)
+    else:
+        print(f"[{int(frac * 100):3d}%] {msg}", file=sys.stderr)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from .ingest import LoadRefused, load_file
+    mapping = dict(args.map or [])
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise Refused("no such file: " + ", ".join(missing))
+    store = _store(args)
+    failed = 0
+    # Each file is its own transaction: a refused file changes nothing, the others still load.
+    for f in _customers_first(args.files, args.table):
+        try:
+            rep = load_file(store, f, table=args.table, mode=args.mode, mapping=mapping,
+                            encoding=args.encoding, progress=_terminal_progress if args.progress else None)
+            print(rep.summary())
+        except LoadRefused as e:
+            print(e.report.summary(), file=sys.stderr)
+            failed += 1
+    return EXIT_REFUSED if failed else EXIT_OK
+
+
+def _customers_first(files: Sequence[str], table: str | None) -> list[str]:
+    from .schema import table_for_file
+    def rank(f: str) -> int:
+        t = table or (tt.name if (tt := table_for_file(Path(f).name)) else "")
+        return 0 if t == "customers" else 1
+    return sorted(files, key=rank)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .bootstrap import SAMPLE_DIR, ensure_sample
+    store = _store(args)
+    reports = ensure_sample(store)
+    if not reports:
+        print(f"{store.path} already holds data; nothing loaded.")
+    for rep in reports:
+        print(rep.summary())
+    if reports:
+        print(f"loaded the sample company from {SAMPLE_DIR.name}/ into {store.path}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args)
+    counts = store.row_counts()
+    first, last = store.data_span()
+    history = store.load_history()
+    if args.format == "json":
+        print(output.to_json({"db": store.path, "tables": counts,
+                              "data_span": {"from": first, "to": last},
+                              "data_version": store.data_version(), "loads": history}))
+        return EXIT_OK
+    print(f"store: {store.path}")
+    print(f"data span: {first or '-'} .. {last or '-'}")
+    print()
+    print(output.to_table([{"table": t, "rows": n} for t, n in counts.items()]))
+    print()
+    if history:
+        cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted",
+                "updated", "unchanged", "removed", "unmatched", "encoding", "loaded_by"]
+        print("load history (newest first):")
+        print(output.to_table(history[:50], cols))
+    else:
+        print("load history: no loads yet (try: python -m crm_metrics load sample_data/*.csv)")
+    return EXIT_OK
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None,
+          json_obj: Any = None) -> None:
+    if fmt == "json":
+        print(output.to_json(json_obj if json_obj is not None else rows))
+    elif fmt == "csv":
+        sys.stdout.write(output.to_csv(rows, columns))
+    else:
+        print(output.to_table(rows, columns))
+
+
+# -- parser --------------------------------------------------------------------------------------
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS,
+                        help="the DuckDB store (default: env CRM_DB, else data/crm.duckdb)")
+    p = argparse.ArgumentParser(prog="python -m crm_metrics", parents=[common],
+                                description="Measure what CRM brought: load data, compute KPIs, "
+                                            "judge goals and initiatives.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("sample", parents=[common], help="write the sample company's CSV files")
+    s.add_argument("--out", required=True, help="folder to write the CSV files into")
+    s.add_argument("--customers", type=_positive_int, default=5000)
+    s.add_argument("--seed", type=int, default=42)
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("load", parents=[common], help="load CSV files into the store")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--table", default=None, help="the table to load into (default: from the file name)")
+    s.add_argument("--mode", choices=("merge", "replace"), default="merge")
+    s.add_argument("--map", action="append", type=_mapping, metavar="SRC=DST",
+                   help="map a file column to a contract column (repeatable)")
+    s.add_argument("--encoding", default=None, help="utf-8, windows-1251 or windows-1252 (default: detected)")
+    s.add_argument("--progress", action="store_true", help="show progress on stderr")
+    s.set_defaults(func=cmd_load)
+
+    s = sub.add_parser("init", parents=[common], help="load the sample company into an empty store")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("status", parents=[common], help="tables, row counts, data span, load history")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.set_defaults(func=cmd_status)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub, common)
+    return p
+
+
+# Further commands register themselves here (kpis, scorecard, health, impact, report).
+_EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
+
+
+def add_window_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--from", dest="start", type=_date, default=None, help="first day (YYYY-MM-DD)")
+    s.add_argument("--to", dest="end", type=_date, default=None, help="last day (YYYY-MM-DD)")
+
+
+def add_format_arg(s: argparse.ArgumentParser, choices: Sequence[str] = ("table", "json", "csv")) -> None:
+    s.add_argument("--format", choices=tuple(choices), default="table")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from . import commands  # noqa: F401  (registers the analysis commands)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "db"):
+        args.db = default_db_path()
+    if getattr(args, "start", None) and getattr(args, "end", None) and args.start > args.end:
+        parser.error(f"--from {args.start} is after --to {args.end}")
+    try:
+        return args.func(args)
+    except Refused as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as e:  # a person gets a sentence, not a traceback
+        from .errors import user_message
+        msg = user_message(e)
+        if msg is None:
+            raise
+        print(f"refused: {msg}", file=sys.stderr)
+        return EXIT_REFUSED

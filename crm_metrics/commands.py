@@ -1,0 +1,2 @@
+"""The analysis commands of the CLI (kpis, kpi, scorecard, health, impact, report)."""
+from __future__ import annotations

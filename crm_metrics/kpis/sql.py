@@ -1,0 +1,173 @@
+"""Query builders shared by the KPI declarations.
+
+Every builder returns a function ``Query -> SQL``. The SQL is plain, portable SQL (it transpiles
+to Spark with ``sqlglot.transpile(sql, read="duckdb", write="spark")``): CASE instead of FILTER,
+NULLIF-guarded divisions, explicit CASTs, window functions only where a sequence is needed.
+The result has one column per requested dimension (in the requested order), ``value`` and ``n``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..schema import UNKNOWN
+from .model import Query
+
+U = f"'{UNKNOWN}'"
+
+# Dimension expressions per source (allow-list: the only identifiers formatted into SQL).
+DIM_SQL: dict[str, dict[str, str]] = {
+    "f_interactions": {
+        "channel": "channel", "segment": "segment", "region": "region",
+        "advisor": f"COALESCE(advisor_id, {U})",
+    },
+    "f_transactions": {"channel": "channel", "segment": "segment", "region": "region"},
+    "f_surveys": {"channel": "channel", "segment": "segment", "region": "region"},
+    # customer KPIs: the channel is the customer's acquisition channel.
+    "customers": {
+        "channel": f"COALESCE(NULLIF(TRIM(acquisition_channel), ''), {U})",
+        "segment": f"COALESCE(segment, {U})",
+        "region": f"COALESCE(region, {U})",
+        "advisor": f"COALESCE(NULLIF(TRIM(advisor_id), ''), {U})",
+    },
+}
+DAY_SQL = {"f_interactions": "day", "f_transactions": "day", "f_surveys": "day"}
+
+ExprFn = Callable[[Query], str]
+Expr = "str | ExprFn"
+
+
+def _ev(expr, q: Query) -> str:
+    return expr(q) if callable(expr) else expr
+
+
+def cols(*parts) -> str:
+    """Comma-join non-empty column lists/strings."""
+    out: list[str] = []
+    for p in parts:
+        if not p:
+            continue
+        out.extend(p if isinstance(p, (list, tuple)) else [p])
+    return ", ".join(out)
+
+
+def dim_exprs(q: Query, source: str, dims, day_expr: str | None = None) -> list[str]:
+    """``expr AS name`` for each dimension in ``dims`` (period from the row's day)."""
+    out = []
+    for d in dims:
+        if d == "period":
+            out.append(f"{q.period_expr(day_expr or DAY_SQL[source])} AS period")
+        else:
+            out.append(f"{DIM_SQL[source][d]} AS {d}")
+    return out
+
+
+def filters(q: Query, source: str, prefix: str = "") -> str:
+    """`` AND channel IN ($ch0, ...) AND segment IN (...)`` on the source's dimension expressions."""
+    out = ""
+    if q.channels:
+        out += f" AND {prefix}{DIM_SQL[source]['channel']} IN {q.in_list('ch', q.channels)}"
+    if q.segments:
+        out += f" AND {prefix}{DIM_SQL[source]['segment']} IN {q.in_list('sg', q.segments)}"
+    return out
+
+
+def window(q: Query, source: str) -> str:
+    return f"{DAY_SQL[source]} BETWEEN {q.p_start} AND {q.p_end}"
+
+
+def dim_groups(q: Query, source: str, dims, day_expr: str | None = None) -> list[str]:
+    """The bare dimension expressions (for GROUP BY)."""
+    return [e.rsplit(" AS ", 1)[0] for e in dim_exprs(q, source, dims, day_expr)]
+
+
+def _where(q: Query, source: str, extra: str) -> str:
+    return f"WHERE {window(q, source)}{filters(q, source)}{' AND ' + extra if extra else ''}"
+
+
+def _order(q: Query) -> str:
+    return f"\nORDER BY {cols(list(q.by))}" if q.by else ""
+
+
+def rows(source: str, value: "Expr", n: "Expr", where: "Expr" = "") -> Callable[[Query], str]:
+    """A KPI aggregated straight over the rows of a fact table in the window."""
+
+    def build(q: Query) -> str:
+        sql = (f"SELECT {cols(dim_exprs(q, source, q.by), f'{_ev(value, q)} AS value', f'{_ev(n, q)} AS n')}\n"
+               f"FROM {source}\n{_where(q, source, _ev(where, q))}")
+        if q.by:
+            sql += f"\nGROUP BY {cols(dim_groups(q, source, q.by))}"
+        return sql + _order(q)
+
+    return build
+
+
+def per_customer(source: str, inner: "Expr", value: "Expr", n: "Expr",
+                 where: "Expr" = "") -> Callable[[Query], str]:
+    """A KPI over customers: per-customer aggregates (``inner``) within each group, then a mean/share."""
+
+    def build(q: Query) -> str:
+        dims = list(q.by)
+        cust = (f"SELECT {cols(dim_exprs(q, source, dims), 'customer_id', _ev(inner, q))}\n"
+                f"FROM {source}\n{_where(q, source, _ev(where, q))}\n"
+                f"GROUP BY {cols(dim_groups(q, source, dims), 'customer_id')}")
+        sql = (f"SELECT {cols(dims, f'{_ev(value, q)} AS value', f'{_ev(n, q)} AS n')}\n"
+               f"FROM ({cust}) c")
+        if dims:
+            sql += f"\nGROUP BY {cols(dims)}"
+        return sql + _order(q)
+
+    return build
+
+
+def ratio(num: str, den: str, scale: str = "") -> str:
+    """``[scale *] num / NULLIF(den, 0)`` as DOUBLE (null when the denominator is 0)."""
+    head = f"{scale} * " if scale else ""
+    return f"{head}CAST({num} AS DOUBLE) / NULLIF({den}, 0)"
+
+
+def count_if(cond: str) -> str:
+    return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+# -- cumulative ("stock") KPIs ------------------------------------------------------------------
+
+def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks: list[str]) -> str:
+    """CTEs ending in ``cum``: one row per (dims, period) of the grid with flows and stocks.
+
+    ``events`` is a SELECT yielding the dimension columns ``dims`` (non-period), ``ev_day`` and one
+    numeric column per measure. For each period of the window (``q.periods()``), ``<m>_in`` sums the
+    measure over events inside the clipped period, and for measures in ``stocks`` ``<m>_cum`` sums it
+    over every event on or before the period's clipped end (all history). The grid is every period
+    × every combination of ``dims`` present in the events.
+    """
+    measures = list(dict.fromkeys(flows + stocks))
+    pkey = q.period_expr("ev_day") if q.has_period else f"CAST({q.p_start} AS DATE)"
+    m_sum = cols([f"SUM({m}) AS {m}" for m in measures])
+    grid_dims = f"SELECT DISTINCT {cols(dims)} FROM ev" if dims else None
+    parts = [
+        f"ev AS ({events})",
+        f"periods AS (SELECT * FROM {q.periods_sql()})",
+        f"flows AS (SELECT {cols(dims, f'{pkey} AS period', m_sum)} FROM ev\n"
+        f"  WHERE ev_day BETWEEN {q.p_start} AND {q.p_end} GROUP BY {cols(dims, pkey)})",
+        (f"opening AS (SELECT {cols(dims, cols([f'SUM({m}) AS {m}' for m in stocks]))} FROM ev\n"
+         f"  WHERE ev_day < {q.p_start}{' GROUP BY ' + cols(dims) if dims else ''})"),
+        (f"grid AS (SELECT {cols(dims, 'periods.period', 'p_start', 'p_end', 'days')} FROM ({grid_dims}) g "
+         f"CROSS JOIN periods)" if dims else
+         "grid AS (SELECT period, p_start, p_end, days FROM periods)"),
+    ]
+    part_by = f"PARTITION BY {cols(dims)} " if dims else ""
+    sel = [f"COALESCE(f.{m}, 0) AS {m}_in" for m in measures]
+    sel += [
+        f"COALESCE(o.{m}, 0) + SUM(COALESCE(f.{m}, 0)) OVER ({part_by}ORDER BY grid.period "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {m}_cum" for m in stocks]
+    on_f = " AND ".join(f"f.{d} = grid.{d}" for d in dims + ["period"])
+    join_o = (f"LEFT JOIN opening o ON {' AND '.join(f'o.{d} = grid.{d}' for d in dims)}" if dims
+              else "CROSS JOIN opening o")
+    parts.append(
+        f"cum AS (SELECT {cols([f'grid.{d} AS {d}' for d in dims], 'grid.period AS period', 'grid.days AS days', sel)}\n"
+        f"  FROM grid LEFT JOIN flows f ON {on_f} {join_o})")
+    return "WITH " + ",\n".join(parts)
+
+
+def finish_cum(q: Query, ctes: str, value: str, n: str) -> str:
+    return f"{ctes}\nSELECT {cols(list(q.by), f'{value} AS value', f'{n} AS n')}\nFROM cum{_order(q)}"
