@@ -405,6 +405,94 @@ def _duckdb_csv_error(e: Exception) -> Problem:
     return Problem(line, None, None, f"the file is not a well-formed CSV: {first[:300]}")
 
 
+def _refuse(report: LoadReport, rule: str, line: int | None = None, column: str | None = None) -> LoadRefused:
+    report.problems = [Problem(line, column, None, rule)]
+    report.problem_count = 1
+    return LoadRefused(report)
+
+
+@dataclass
+class Prepared:
+    """A file read up to its header: which table, how it is encoded and delimited, which columns."""
+    report: LoadReport
+    table: Table
+    read_path: Path
+    headers: list[str]
+    targets: dict[str, int]
+
+
+def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[str, str] | None,
+             encoding: str | None, tmpdir: str, say: Progress) -> Prepared:
+    tname = table or (t.name if (t := table_for_file(name)) else None)
+    if tname is None or tname not in TABLES:
+        raise _refuse(LoadReport(name, tname or "?", mode),
+                      f"cannot tell which table this file is for; name it after a table "
+                      f"({', '.join(TABLES)}) or give --table")
+    tdef = TABLES[tname]
+    report = LoadReport(name, tname, mode)
+    if mode not in ("merge", "replace"):
+        raise _refuse(report, f"mode must be merge or replace, not {mode!r}")
+    if not path.exists() or path.stat().st_size == 0:
+        raise _refuse(report, "the file is empty" if path.exists() else "no such file")
+    say(0.02, f"{name}: checking encoding")
+    report.sha256 = file_sha256(path)
+    if encoding:
+        enc = ENCODING_NAMES.get(encoding.lower())
+        if enc is None:
+            raise _refuse(report, f"unknown encoding {encoding!r}; use utf-8, windows-1251 or windows-1252")
+    else:
+        enc = detect_encoding(path)
+    report.encoding = enc
+    read_path = path
+    if enc != "utf-8":
+        try:
+            read_path = _transcode(path, enc, tmpdir)
+        except UnicodeDecodeError as e:
+            raise _refuse(report, f"cannot be read as {enc}: {e.reason}") from None
+    with open(read_path, "rb") as f:
+        if b"\x00" in f.read(64 * 1024):
+            raise _refuse(report, "this is a binary file, not a CSV text file")
+    report.delimiter = detect_delimiter(_head_text(read_path))
+    headers = read_header(read_path, report.delimiter)
+    targets, extra, problems = match_columns(tdef, headers, mapping)
+    report.columns = {c: headers[i] for c, i in targets.items()}
+    report.extra_columns = extra
+    if problems:
+        report.problems = problems[:MAX_PROBLEMS_SHOWN]
+        report.problem_count = len(problems)
+        raise LoadRefused(report)
+    return Prepared(report, tdef, read_path, headers, targets)
+
+
+@dataclass
+class Inspection:
+    """What the app shows before a load: the table, headers, the column matching and problems."""
+    table: str | None
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    columns: dict[str, str]
+    extra_columns: list[str]
+    problems: list[Problem]
+
+
+def inspect_file(path: str | os.PathLike[str], *, table: str | None = None,
+                 mapping: dict[str, str] | None = None, encoding: str | None = None,
+                 file_name: str | None = None) -> Inspection:
+    """Read a file's header and match its columns, without loading anything."""
+    path = Path(path)
+    name = file_name or path.name
+    with tempfile.TemporaryDirectory(prefix="crm-inspect-") as tmpdir:
+        try:
+            prep = _prepare(path, name, table, "merge", mapping, encoding, tmpdir, lambda f, m: None)
+            rep, headers = prep.report, prep.headers
+        except LoadRefused as e:
+            rep = e.report
+            headers = read_header(path, rep.delimiter) if path.exists() and rep.table != "?" else []
+        return Inspection(rep.table if rep.table != "?" else None, rep.encoding, rep.delimiter, headers,
+                          dict(rep.columns), list(rep.extra_columns), list(rep.problems))
+
+
 def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None = None,
               mode: Mode = "merge", mapping: dict[str, str] | None = None,
               encoding: str | None = None, file_name: str | None = None,
@@ -413,62 +501,10 @@ def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None =
     path = Path(path)
     name = file_name or path.name
     say = progress or (lambda frac, msg: None)
-    tname = table or (t.name if (t := table_for_file(name)) else None)
-    if tname is None or tname not in TABLES:
-        known = ", ".join(TABLES)
-        rep = LoadReport(name, tname or "?", mode)
-        rep.problems = [Problem(None, None, None,
-                                f"cannot tell which table this file is for; name it after a table "
-                                f"({known}) or give --table")]
-        rep.problem_count = 1
-        raise LoadRefused(rep)
-    tdef = TABLES[tname]
-    report = LoadReport(name, tname, mode)
-    if mode not in ("merge", "replace"):
-        report.problems = [Problem(None, None, None, f"mode must be merge or replace, not {mode!r}")]
-        report.problem_count = 1
-        raise LoadRefused(report)
-    if not path.exists() or path.stat().st_size == 0:
-        report.problems = [Problem(None, None, None, "the file is empty" if path.exists() else "no such file")]
-        report.problem_count = 1
-        raise LoadRefused(report)
-
-    say(0.02, f"{name}: checking encoding")
-    report.sha256 = file_sha256(path)
     with tempfile.TemporaryDirectory(prefix="crm-load-") as tmpdir:
-        if encoding:
-            enc = ENCODING_NAMES.get(encoding.lower())
-            if enc is None:
-                report.problems = [Problem(None, None, None,
-                                           f"unknown encoding {encoding!r}; use utf-8, windows-1251 or windows-1252")]
-                report.problem_count = 1
-                raise LoadRefused(report)
-        else:
-            enc = detect_encoding(path)
-        report.encoding = enc
-        read_path = path
-        if enc != "utf-8":
-            try:
-                read_path = _transcode(path, enc, tmpdir)
-            except UnicodeDecodeError as e:
-                report.problems = [Problem(None, None, None, f"cannot be read as {enc}: {e.reason}")]
-                report.problem_count = 1
-                raise LoadRefused(report) from None
-        if b"\x00" in open(read_path, "rb").read(64 * 1024):
-            report.problems = [Problem(None, None, None, "this is a binary file, not a CSV text file")]
-            report.problem_count = 1
-            raise LoadRefused(report)
-        delimiter = detect_delimiter(_head_text(read_path))
-        report.delimiter = delimiter
-        headers = read_header(read_path, delimiter)
-        targets, extra, problems = match_columns(tdef, headers, mapping)
-        report.columns = {c: headers[i] for c, i in targets.items()}
-        report.extra_columns = extra
-        if problems:
-            report.problems = problems[:MAX_PROBLEMS_SHOWN]
-            report.problem_count = len(problems)
-            raise LoadRefused(report)
-        return _load_staged(store, tdef, read_path, path, report, targets, headers, delimiter, loaded_by, say)
+        prep = _prepare(path, name, table, mode, mapping, encoding, tmpdir, say)
+        return _load_staged(store, prep.table, prep.read_path, path, prep.report, prep.targets,
+                            prep.headers, prep.report.delimiter, loaded_by, say)
 
 
 def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, report: LoadReport,
@@ -499,8 +535,11 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
             plans = [plan_column(cur, stage, tdef.column(c), delimiter, report.file_name)
                      for c in targets]
             _validate(cur, stage, tdef, plans, report, read_path, delimiter)
+            audit = _strategy_rules(cur, stage, tdef, plans, report, read_path, delimiter)
             say(0.55, f"{report.file_name}: writing {tdef.name}")
             _write(cur, stage, tdef, plans, report)
+            if audit is not None:
+                audit(loaded_by or _current_user())
             if report.inserted or report.updated or report.removed:
                 say(0.75, f"{report.file_name}: computing derived facts")
                 store.refresh_facts(cur, Store.facts_for([tdef.name]))
@@ -526,6 +565,26 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
             except duckdb.Error:
                 pass
             cur.close()
+
+
+def _strategy_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
+                    report: LoadReport, read_path: Path, delimiter: str):
+    """Strategy tables (goals, segments, channels): the rules that span columns or the KPI
+    catalogue (crm_metrics.strategy.staged_problems), refused with line numbers like any other
+    problem. Returns the function that records the load's changes in the strategy audit log."""
+    if tdef.kind != "strategy":
+        return None
+    from . import strategy
+    found = strategy.staged_problems(cur, stage, tdef.name, {p.column.name: p.expr for p in plans})
+    if found:
+        base = int(cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0])
+        shown = found[:MAX_PROBLEMS_SHOWN]
+        lines = _line_numbers(read_path, delimiter, "utf-8", {int(r) - base for r, *_ in shown})
+        report.problems = [Problem(lines.get(int(r) - base, int(r) - base + 2), col, val, rule)
+                           for r, col, val, rule in shown]
+        report.problem_count = len(found)
+        raise LoadRefused(report)
+    return strategy.load_auditor(cur, tdef.name, report.file_name)
 
 
 def _struct_literal(cols: dict[str, str]) -> str:

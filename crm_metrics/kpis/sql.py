@@ -131,20 +131,21 @@ def count_if(cond: str) -> str:
 
 # -- cumulative ("stock") KPIs ------------------------------------------------------------------
 
-def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks: list[str]) -> str:
+def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks: list[str],
+               pre: tuple[str, ...] = ()) -> str:
     """CTEs ending in ``cum``: one row per (dims, period) of the grid with flows and stocks.
 
     ``events`` is a SELECT yielding the dimension columns ``dims`` (non-period), ``ev_day`` and one
     numeric column per measure. For each period of the window (``q.periods()``), ``<m>_in`` sums the
     measure over events inside the clipped period, and for measures in ``stocks`` ``<m>_cum`` sums it
     over every event on or before the period's clipped end (all history). The grid is every period
-    × every combination of ``dims`` present in the events.
+    × every combination of ``dims`` present in the events. ``pre`` are CTEs ``events`` may use.
     """
     measures = list(dict.fromkeys(flows + stocks))
     pkey = q.period_expr("ev_day") if q.has_period else f"CAST({q.p_start} AS DATE)"
     m_sum = cols([f"SUM({m}) AS {m}" for m in measures])
     grid_dims = f"SELECT DISTINCT {cols(dims)} FROM ev" if dims else None
-    parts = [
+    parts = list(pre) + [
         f"ev AS ({events})",
         f"periods AS (SELECT * FROM {q.periods_sql()})",
         f"flows AS (SELECT {cols(dims, f'{pkey} AS period', m_sum)} FROM ev\n"
@@ -155,7 +156,7 @@ def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks:
          f"CROSS JOIN periods)" if dims else
          "grid AS (SELECT period, p_start, p_end, days FROM periods)"),
     ]
-    part_by = f"PARTITION BY {cols(dims)} " if dims else ""
+    part_by = f"PARTITION BY {cols([f'grid.{d}' for d in dims])} " if dims else ""
     sel = [f"COALESCE(f.{m}, 0) AS {m}_in" for m in measures]
     sel += [
         f"COALESCE(o.{m}, 0) + SUM(COALESCE(f.{m}, 0)) OVER ({part_by}ORDER BY grid.period "

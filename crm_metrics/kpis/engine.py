@@ -1,0 +1,154 @@
+"""The compute API: resolve a request, build one SQL query from the KPI's declaration, run it."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..schema import SETTINGS_DEFAULTS
+from .model import DIMENSIONS, GRAINS, LOADED_CHECK, Kpi, KpiError, MissingDataError, Query
+from .registry import KPIS, get_kpi
+
+
+def _as_date(value: Any, name: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # includes pandas.Timestamp
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError as e:
+            raise KpiError(f"{name} must be a date (YYYY-MM-DD), got {value!r}.") from e
+    raise KpiError(f"{name} must be a date, got {value!r}.")
+
+
+def _as_tuple(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = (values,)
+    return tuple(dict.fromkeys(str(v) for v in values))
+
+
+def _kpi_name(kpi: Kpi) -> str:
+    return f"{kpi.label} ({kpi.id})"
+
+
+def resolve_request(kpi_id: str, *, by: Iterable[str] | str = (), grain: str = "month") -> tuple[Kpi, tuple[str, ...]]:
+    """Validate the KPI, dimensions and grain; raise KpiError naming what is supported."""
+    kpi = get_kpi(kpi_id)
+    dims = _as_tuple(by)
+    for d in dims:
+        if d not in DIMENSIONS:
+            raise KpiError(f"{_kpi_name(kpi)}: unknown dimension {d!r}; it can be split by: "
+                           f"{', '.join(kpi.dimensions)}.")
+        if d not in kpi.dimensions:
+            raise KpiError(f"{_kpi_name(kpi)} cannot be split by {d}; it can be split by: "
+                           f"{', '.join(kpi.dimensions)}.")
+    if grain not in GRAINS:
+        raise KpiError(f"{_kpi_name(kpi)}: unknown grain {grain!r}; use one of: {', '.join(GRAINS)}.")
+    return kpi, dims
+
+
+def _settings(store_settings: Mapping[str, Any] | None, override: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = dict(SETTINGS_DEFAULTS)
+    out.update(store_settings or {})
+    out.update(override or {})
+    for key, default in SETTINGS_DEFAULTS.items():
+        if isinstance(default, float):
+            try:
+                out[key] = float(out[key])
+            except (TypeError, ValueError) as e:
+                raise KpiError(f"Setting {key!r} needs a number, got {out[key]!r}.") from e
+    return out
+
+
+def build_sql(kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
+              by: Iterable[str] | str = (), grain: str = "month",
+              settings: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """The SQL (DuckDB dialect, portable) and its named parameters for one request, without a store."""
+    kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
+    s, e = _as_date(start, "start"), _as_date(end, "end")
+    if s is None or e is None:
+        raise KpiError(f"{_kpi_name(kpi)}: build_sql needs both start and end.")
+    if s > e:
+        raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
+    q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
+              grain=grain, settings=_settings(None, settings))
+    sql = kpi.query(q)
+    return sql, dict(q.params)
+
+
+def _missing_tables(cur, kpi: Kpi) -> tuple[str, ...]:
+    checks = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {LOADED_CHECK[t]} LIMIT 1) x) AS {t}" for t in kpi.tables]
+    row = cur.execute(f"SELECT {', '.join(checks)}").fetchone()
+    return tuple(t for t, has in zip(kpi.tables, row) if not has)
+
+
+def _span(cur, store) -> tuple[date | None, date | None]:
+    lo, hi = store.data_span()
+    if lo is None:  # only customers loaded: their history is the span
+        lo, hi = cur.execute(
+            "SELECT MIN(joined_on), MAX(GREATEST(joined_on, COALESCE(left_on, joined_on))) FROM customers").fetchone()
+    return _as_date(lo, "start"), _as_date(hi, "end")
+
+
+def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
+    files = [f"{t}.csv" for t in tables]
+    names = files[0] if len(files) == 1 else ", ".join(files[:-1]) + " and " + files[-1]
+    return f"Load {names} to see {kpi.label}."
+
+
+def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
+            segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
+            settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One KPI over a window, filtered and split by dimensions.
+
+    Returns a DataFrame with one column per dimension in ``by`` (in that order; ``period`` holds
+    ``datetime.date`` = first day of the calendar period), ``value`` (float64, NaN = null) and ``n``
+    (int64), sorted by the dimensions. Without dimensions: exactly one row.
+    """
+    kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
+    cur = store.cursor()
+    try:
+        missing = _missing_tables(cur, kpi)
+        if missing:
+            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+        s, e = _as_date(start, "start"), _as_date(end, "end")
+        if s is None or e is None:
+            lo, hi = _span(cur, store)
+            s = s or lo or e or hi
+            e = e or hi or s
+            if s is None:
+                s = e = date.today()
+        if s > e:
+            raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
+        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
+                  grain=grain, settings=_settings(store.settings(cur), settings))
+        sql = kpi.query(q)
+        res = cur.execute(sql, q.params)
+        names = [d[0] for d in res.description]
+        data = res.fetchall()
+    finally:
+        cur.close()
+    return _frame(kpi, dims, names, data)
+
+
+def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple]) -> pd.DataFrame:
+    assert names == [*dims, "value", "n"], names
+    k = len(dims)
+    if dims:
+        data = [r for r in data if r[k + 1]]  # a row per combination with a non-empty population
+    nan = 0.0 if (not dims and kpi.additive) else float("nan")
+    cols: dict[str, Any] = {d: [r[i] for r in data] for i, d in enumerate(dims)}
+    cols["value"] = np.array([nan if r[k] is None else float(r[k]) for r in data], dtype="float64")
+    cols["n"] = np.array([int(r[k + 1] or 0) for r in data], dtype="int64")
+    return pd.DataFrame(cols)
+
+
+__all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]

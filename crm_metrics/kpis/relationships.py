@@ -1,0 +1,146 @@
+"""Relationships vs encounters — continuity of the customer–advisor relationship (kpis.md).
+
+Population: assisted contacts (kind = 'assisted') with an advisor_id, in the window and filters.
+Per customer, within each group of the requested dimensions (channel, segment, region, period):
+N = their contacts, n_a = those with advisor a; UPC = max n_a ÷ N; COC = (Σ n_a² − N) ÷ (N(N − 1));
+SECON = consecutive pairs (ordered by occurred_at, interaction_id) with the same advisor ÷ (N − 1).
+
+The ``advisor`` dimension attributes each customer to their *usual advisor* within the group: the
+advisor with the most of their contacts; ties go to the advisor seen most recently (latest
+occurred_at), then to the smallest advisor_id.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .model import Kpi, Query
+from .sql import cols, count_if, dim_exprs, filters, ratio, window
+
+SRC = "f_interactions"
+TABLES = ("interactions",)
+DIMS = ("channel", "segment", "period", "advisor", "region")
+
+UPC = "CAST(n_max AS DOUBLE) / n_tot"
+
+
+def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False) -> Callable[[Query], str]:
+    def build(q: Query) -> str:
+        g = [d for d in q.by if d != "advisor"]          # groups continuity is measured within
+        by_advisor = "advisor" in q.by
+        base = (f"SELECT {cols(dim_exprs(q, SRC, g), 'customer_id', 'advisor_id', 'occurred_at', 'interaction_id')}\n"
+                f"  FROM {SRC}\n  WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL"
+                f"{filters(q, SRC)}")
+        ctes = [
+            f"base AS ({base})",
+            f"ca AS (SELECT {cols(g, 'customer_id', 'advisor_id', 'COUNT(*) AS n_a', 'MAX(occurred_at) AS last_at')}\n"
+            f"  FROM base GROUP BY {cols(g, 'customer_id', 'advisor_id')})",
+            f"cust AS (SELECT {cols(g, 'customer_id', 'SUM(n_a) AS n_tot', 'MAX(n_a) AS n_max', 'SUM(n_a * n_a) AS n_sq')}\n"
+            f"  FROM ca GROUP BY {cols(g, 'customer_id')})",
+        ]
+        joins = ""
+        keys = g + ["customer_id"]
+        if by_advisor:
+            ctes.append(
+                f"usual AS (SELECT {cols(g, 'customer_id', 'advisor_id AS advisor')} FROM (\n"
+                f"  SELECT {cols(g, 'customer_id', 'advisor_id')}, ROW_NUMBER() OVER (PARTITION BY {cols(keys)} "
+                f"ORDER BY n_a DESC, last_at DESC, advisor_id) AS rn FROM ca) u WHERE rn = 1)")
+            joins += f"\n  JOIN usual u ON {' AND '.join(f'u.{k} = c.{k}' for k in keys)}"
+        if secon:
+            ctes.append(
+                f"seq AS (SELECT {cols(g, 'customer_id')}, "
+                f"{count_if('advisor_id = prev_advisor')} AS same_pairs FROM (\n"
+                f"  SELECT {cols(g, 'customer_id', 'advisor_id')}, LAG(advisor_id) OVER (PARTITION BY {cols(keys)} "
+                f"ORDER BY occurred_at, interaction_id) AS prev_advisor FROM base) s\n"
+                f"  GROUP BY {cols(g, 'customer_id')})")
+            joins += f"\n  JOIN seq s ON {' AND '.join(f's.{k} = c.{k}' for k in keys)}"
+        out = [f"u.advisor AS advisor" if d == "advisor" else f"c.{d} AS {d}" for d in q.by]
+        group = ["u.advisor" if d == "advisor" else f"c.{d}" for d in q.by]
+        v = value(q) if callable(value) else value
+        sql = (f"WITH {', '.join(ctes)}\nSELECT {cols(out, f'{v} AS value', f'{n} AS n')}\n"
+               f"FROM cust c{joins}")
+        if q.by:
+            sql += f"\nGROUP BY {cols(group)}\nORDER BY {cols(list(q.by))}"
+        return sql
+
+    return build
+
+
+MULTI = "c.n_tot >= 2"
+N_MULTI = count_if(MULTI)
+
+
+def _mean_multi(expr: str) -> str:
+    return f"AVG(CASE WHEN {MULTI} THEN {expr} END)"
+
+
+def _share(cond: Callable[[Query], str]) -> Callable[[Query], str]:
+    return lambda q: ratio(count_if(cond(q)), "COUNT(*)", "100.0")
+
+
+def _relationship(q: Query) -> str:
+    return f"{MULTI} AND CAST(c.n_max AS DOUBLE) / c.n_tot >= {q.setting('relationship_upc_threshold')}"
+
+
+def _pseudo(q: Query) -> str:
+    return f"{MULTI} AND CAST(c.n_max AS DOUBLE) / c.n_tot < {q.setting('relationship_upc_threshold')}"
+
+
+_POP = "assisted contacts with an advisor_id in the window"
+
+KPIS = [
+    Kpi(
+        id="upc", label="Usual-advisor continuity",
+        description="How concentrated each customer's assisted contacts are on their usual advisor: "
+                    "UPC = max_a n_a ÷ N per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
+        formula="mean UPC over customers with N ≥ 2, UPC = max_a n_a ÷ N",
+        unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 2",
+        query=continuity(_mean_multi("CAST(c.n_max AS DOUBLE) / c.n_tot"), N_MULTI),
+    ),
+    Kpi(
+        id="coc", label="Continuity index (COC)",
+        description="Bice–Boxerman continuity of care applied to advisors: COC = (Σ_a n_a² − N) ÷ (N (N − 1)) "
+                    "per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
+        formula="mean COC over customers with N ≥ 2, COC = (Σ_a n_a² − N) ÷ (N (N − 1))",
+        unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 2",
+        query=continuity(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / (c.n_tot * (c.n_tot - 1))"), N_MULTI),
+    ),
+    Kpi(
+        id="secon", label="Sequential continuity",
+        description="Share of consecutive contacts (ordered by occurred_at, then interaction_id) handled by "
+                    "the same advisor: SECON = same-advisor consecutive pairs ÷ (N − 1) per customer, averaged "
+                    "over customers with N ≥ 2 (" + _POP + ").",
+        formula="mean SECON over customers with N ≥ 2, SECON = consecutive pairs with the same advisor ÷ (N − 1)",
+        unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 2",
+        query=continuity(_mean_multi("CAST(s.same_pairs AS DOUBLE) / (c.n_tot - 1)"), N_MULTI, secon=True),
+    ),
+    Kpi(
+        id="relationship_share", label="Relationship customers",
+        description="Share of customers with an assisted contact who are in a relationship: N ≥ 2 and "
+                    "UPC ≥ relationship_upc_threshold (they come back to the same advisor).",
+        formula="100 × relationship customers (N ≥ 2 and UPC ≥ `relationship_upc_threshold`) ÷ customers with N ≥ 1",
+        unit="%", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
+        query=continuity(_share(_relationship), "COUNT(*)"),
+    ),
+    Kpi(
+        id="pseudo_relationship_share", label="Pseudo-relationship customers",
+        description="Share of customers with an assisted contact in a pseudo-relationship: N ≥ 2 and UPC "
+                    "below relationship_upc_threshold (they come back, but to whoever is available).",
+        formula="100 × pseudo-relationship customers (N ≥ 2 and UPC < `relationship_upc_threshold`) ÷ "
+                "customers with N ≥ 1",
+        unit="%", better="neutral", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
+        query=continuity(_share(_pseudo), "COUNT(*)"),
+    ),
+    Kpi(
+        id="encounter_share", label="Encounter customers",
+        description="Share of customers with an assisted contact who had exactly one (N = 1): an encounter.",
+        formula="100 × encounter customers (N = 1) ÷ customers with N ≥ 1",
+        unit="%", better="neutral", family="relationships", tables=TABLES, dimensions=DIMS,
+        n_label="customers with N ≥ 1",
+        query=continuity(_share(lambda q: "c.n_tot = 1"), "COUNT(*)"),
+    ),
+]

@@ -1,0 +1,150 @@
+"""Service (operational CRM) KPIs — over interactions in the window (kpis.md, "Service")."""
+from __future__ import annotations
+
+from .model import Kpi, Query
+from .sql import count_if, per_customer, ratio, rows
+
+SRC = "f_interactions"
+TABLES = ("interactions",)
+ALL_DIMS = ("channel", "segment", "period", "advisor", "region")
+NO_ADVISOR = ("channel", "segment", "period", "region")
+
+
+def _window_us(q: Query) -> str:
+    """fcr_window_days × 24 h in microseconds, bound as a parameter."""
+    return q.bind("fcr_window_us", int(round(float(q.settings["fcr_window_days"]) * 86_400_000_000)))
+
+
+def _repeated(q: Query) -> str:
+    """The contact is followed by a strictly later contact of the same customer within the window
+    (next_contact_at is precomputed over all data, any channel, regardless of window and filters)."""
+    return (f"next_contact_at IS NOT NULL AND "
+            f"DATE_DIFF('microsecond', occurred_at, next_contact_at) <= {_window_us(q)}")
+
+
+KPIS = [
+    Kpi(
+        id="contacts", label="Contacts",
+        description="Number of contacts (interactions) in the window.",
+        formula="count of contacts",
+        unit="count", better="neutral", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts", additive=True,
+        query=rows(SRC, "COUNT(*)", "COUNT(*)"),
+    ),
+    Kpi(
+        id="contacts_per_customer", label="Contacts per customer",
+        description="Average number of contacts per customer who contacted the company in the window "
+                    "(within each group: by channel, contacts in that channel per customer using it).",
+        formula="contacts ÷ distinct customers contacting",
+        unit="ratio", better="neutral", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="distinct customers",
+        query=rows(SRC, ratio("COUNT(*)", "COUNT(DISTINCT customer_id)"), "COUNT(DISTINCT customer_id)"),
+    ),
+    Kpi(
+        id="fcr_rate", label="First-contact resolution",
+        description="Share of contacts with a known outcome that resolved the matter for good: marked "
+                    "resolved and not followed by another contact of the same customer (any channel, even "
+                    "outside the window or filters) that is strictly later and at most fcr_window_days × 24 h "
+                    "later.",
+        formula="100 × contacts with `resolved` true and no later contact by the same customer within "
+                "`fcr_window_days` × 24 h ÷ contacts with `resolved` not empty",
+        unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts with resolved not empty", settings=("fcr_window_days",),
+        query=rows(SRC,
+                   lambda q: ratio(count_if(f"resolved AND NOT ({_repeated(q)})"), "COUNT(resolved)", "100.0"),
+                   "COUNT(resolved)"),
+    ),
+    Kpi(
+        id="repeat_contact_rate", label="Repeat contacts",
+        description="Share of contacts followed by another contact of the same customer (any channel, even "
+                    "outside the window or filters) strictly later and at most fcr_window_days × 24 h later.",
+        formula="100 × contacts followed by a later contact of the same customer within "
+                "`fcr_window_days` × 24 h ÷ contacts",
+        unit="%", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts", settings=("fcr_window_days",),
+        query=rows(SRC, lambda q: ratio(count_if(_repeated(q)), "COUNT(*)", "100.0"), "COUNT(*)"),
+    ),
+    Kpi(
+        id="avg_handle_time", label="Average handle time",
+        description="Mean talk + hold + after-contact work, over contacts where it was recorded.",
+        formula="mean handle_seconds",
+        unit="seconds", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts with handle_seconds",
+        query=rows(SRC, ratio("SUM(handle_seconds)", "COUNT(handle_seconds)"), "COUNT(handle_seconds)"),
+    ),
+    Kpi(
+        id="avg_wait_time", label="Average wait",
+        description="Mean time until the customer reached someone, over contacts where it was recorded.",
+        formula="mean wait_seconds",
+        unit="seconds", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts with wait_seconds",
+        query=rows(SRC, ratio("SUM(wait_seconds)", "COUNT(wait_seconds)"), "COUNT(wait_seconds)"),
+    ),
+    Kpi(
+        id="sla_attainment", label="Answered within SLA",
+        description="Share of contacts with a recorded wait that waited at most sla_wait_seconds.",
+        formula="100 × contacts with wait_seconds ≤ `sla_wait_seconds` ÷ contacts with wait_seconds",
+        unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts with wait_seconds", settings=("sla_wait_seconds",),
+        query=rows(SRC,
+                   lambda q: ratio(count_if(f"wait_seconds <= {q.setting('sla_wait_seconds')}"),
+                                   "COUNT(wait_seconds)", "100.0"),
+                   "COUNT(wait_seconds)"),
+    ),
+    Kpi(
+        id="csat", label="CSAT (top-2-box)",
+        description="Share of satisfaction answers (1–5) that are 4 or 5.",
+        formula="100 × answers of 4 or 5 ÷ answers",
+        unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="answers",
+        query=rows(SRC, ratio(count_if("csat >= 4"), "COUNT(csat)", "100.0"), "COUNT(csat)"),
+    ),
+    Kpi(
+        id="ces", label="Customer effort score",
+        description="Mean answer to \"the company made it easy for me\" (1–7, 7 = easiest).",
+        formula="mean ces (1–7, 7 = easiest)",
+        unit="score", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="answers",
+        query=rows(SRC, ratio("SUM(ces)", "COUNT(ces)"), "COUNT(ces)"),
+    ),
+    Kpi(
+        id="complaint_rate", label="Complaint rate",
+        description="Share of contacts whose reason is \"complaint\" (any case, surrounding spaces ignored).",
+        formula="100 × contacts whose reason is \"complaint\" (any case) ÷ contacts",
+        unit="%", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
+        n_label="contacts",
+        query=rows(SRC, ratio(count_if("reason = 'complaint'"), "COUNT(*)", "100.0"), "COUNT(*)"),
+    ),
+    Kpi(
+        id="self_service_share", label="Self-service share",
+        description="Share of contacts in self-service channels (the channels table, else the default by "
+                    "channel name).",
+        formula="100 × contacts in self_service channels ÷ contacts",
+        unit="%", better="neutral", family="service", tables=TABLES, dimensions=NO_ADVISOR,
+        n_label="contacts",
+        query=rows(SRC, ratio(count_if("kind = 'self_service'"), "COUNT(*)", "100.0"), "COUNT(*)"),
+    ),
+    Kpi(
+        id="advisor_logged_rate", label="Advisor recorded",
+        description="Share of assisted contacts whose advisor was recorded. Also a data-quality KPI: "
+                    "without the advisor, continuity cannot be measured.",
+        formula="100 × assisted contacts with advisor_id ÷ assisted contacts",
+        unit="%", better="higher", family="service", families=("service", "data_quality"),
+        tables=TABLES, dimensions=NO_ADVISOR,
+        n_label="assisted contacts",
+        query=rows(SRC, ratio(count_if("kind = 'assisted' AND advisor_id IS NOT NULL"),
+                              count_if("kind = 'assisted'"), "100.0"),
+                   count_if("kind = 'assisted'")),
+    ),
+    Kpi(
+        id="multichannel_rate", label="Multichannel customers",
+        description="Share of contacting customers who used at least two distinct channels in the window "
+                    "(within each group). Also a data-quality KPI. Not available by channel.",
+        formula="100 × customers who used ≥ 2 distinct channels ÷ customers with ≥ 1 contact",
+        unit="%", better="higher", family="service", families=("service", "data_quality"),
+        tables=TABLES, dimensions=("segment", "period", "region"),
+        n_label="customers with ≥ 1 contact",
+        query=per_customer(SRC, "COUNT(DISTINCT channel) AS n_channels",
+                           ratio(count_if("n_channels >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
+    ),
+]

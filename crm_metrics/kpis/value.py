@@ -1,0 +1,103 @@
+"""Value KPIs — over transactions and surveys (kpis.md, "Value")."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .model import Kpi, Query
+from .sql import cols, count_if, cumulative, dim_exprs, filters, per_customer, ratio, rows
+
+TX = "f_transactions"
+TX_TABLES = ("transactions",)
+DIMS = ("channel", "segment", "period", "region")
+
+
+def _holdings(value: str, n: str) -> Callable[[Query], str]:
+    """Products held: per customer (within each group), the distinct products bought on or before the
+    end of the window (or of each period), over all history. A product counts from its first purchase."""
+
+    def build(q: Query) -> str:
+        g = [d for d in q.by if d != "period"]
+        t = (f"t AS (SELECT {cols(dim_exprs(q, TX, g), 'customer_id', 'product', 'day')}\n"
+             f"  FROM {TX} WHERE day <= {q.p_end}{filters(q, TX)})")
+        fp = (f"fp AS (SELECT {cols(g, 'customer_id', 'product', 'MIN(day) AS first_day')} FROM t\n"
+              f"  GROUP BY {cols(g, 'customer_id', 'product')})")
+        fr = (f"fr AS (SELECT {cols(g, 'first_day')}, ROW_NUMBER() OVER (PARTITION BY {cols(g, 'customer_id')} "
+              f"ORDER BY first_day) AS rn FROM fp)")
+        events = (f"SELECT {cols(g, 'first_day AS ev_day', '1 AS pairs')}, "
+                  f"CASE WHEN rn = 1 THEN 1 ELSE 0 END AS buyers, CASE WHEN rn = 2 THEN 1 ELSE 0 END AS multi FROM fr")
+        ctes = cumulative(q, events, g, [], ["pairs", "buyers", "multi"], pre=(t, fp, fr))
+        sql = f"{ctes}\nSELECT {cols(list(q.by), f'{value} AS value', f'{n} AS n')}\nFROM cum"
+        if q.by:
+            sql += f"\nORDER BY {cols(list(q.by))}"
+        return sql
+
+    return build
+
+
+KPIS = [
+    Kpi(
+        id="revenue", label="Revenue",
+        description="Sum of transaction amounts in the window; refunds (negative amounts) reduce it.",
+        formula="sum of amount in the window",
+        unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="transactions", additive=True,
+        query=rows(TX, "COALESCE(CAST(SUM(amount) AS DOUBLE), 0.0)", "COUNT(*)"),
+    ),
+    Kpi(
+        id="revenue_per_customer", label="Revenue per buying customer",
+        description="Revenue divided by the distinct customers with a transaction in the window (refunds "
+                    "included in both).",
+        formula="revenue ÷ distinct customers with a transaction in the window",
+        unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="customers with a transaction",
+        query=rows(TX, ratio("SUM(amount)", "COUNT(DISTINCT customer_id)"), "COUNT(DISTINCT customer_id)"),
+    ),
+    Kpi(
+        id="avg_order_value", label="Average order value",
+        description="Mean transaction amount in the window (refunds included as negative amounts).",
+        formula="mean amount",
+        unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="transactions",
+        query=rows(TX, ratio("SUM(amount)", "COUNT(*)"), "COUNT(*)"),
+    ),
+    Kpi(
+        id="repeat_purchase_rate", label="Repeat purchase rate",
+        description="Share of buying customers with at least two transactions in the window (within each "
+                    "group); every transaction row counts, refunds included.",
+        formula="100 × customers with ≥ 2 transactions in the window ÷ customers with ≥ 1",
+        unit="%", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="customers with ≥ 1 transaction",
+        query=per_customer(TX, "COUNT(*) AS n_tx", ratio(count_if("n_tx >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
+    ),
+    Kpi(
+        id="products_per_customer", label="Products per customer",
+        description="Mean number of distinct products per customer, counting every product bought on or before "
+                    "the end of the window (or period) over all history, among customers with a transaction by "
+                    "then. A product counts from its first transaction (refund rows included).",
+        formula="mean, over customers with ≥ 1 transaction on or before the window's end, of distinct products "
+                "bought on or before it (all history)",
+        unit="ratio", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="customers with a transaction by the end",
+        query=_holdings(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
+    ),
+    Kpi(
+        id="cross_sell_rate", label="Cross-sell rate",
+        description="Share of customers with a transaction on or before the end of the window (or period), "
+                    "over all history, who hold at least two distinct products.",
+        formula="100 × of the customers with ≥ 1 transaction on or before the window's end, the ones holding "
+                "≥ 2 distinct products",
+        unit="%", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
+        n_label="customers with a transaction by the end",
+        query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum"),
+    ),
+    Kpi(
+        id="nps", label="Net Promoter Score",
+        description="Promoters (9–10) minus detractors (0–6), as a share of relationship-survey answers in the "
+                    "window.",
+        formula="100 × (answers 9–10 − answers 0–6) ÷ answers",
+        unit="score", better="higher", family="value", tables=("surveys",), dimensions=DIMS,
+        n_label="answers",
+        query=rows("f_surveys", ratio(f"{count_if('nps >= 9')} - {count_if('nps <= 6')}", "COUNT(nps)", "100.0"),
+                   "COUNT(nps)"),
+    ),
+]

@@ -1,0 +1,75 @@
+"""Compositions the pages and the report show: several KPIs side by side, the cohort retention
+matrix. Kept here (not in pages) so the app stays thin and the report shows the same numbers."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+import pandas as pd
+
+from .kpis import KpiError, compute, get_kpi
+from .store import Store
+
+
+def kpi_matrix(store: Store, kpi_ids: Sequence[str], by: str, *, start: dt.date | None = None,
+               end: dt.date | None = None, channels: Sequence[str] = (), segments: Sequence[str] = ()
+               ) -> pd.DataFrame:
+    """One row per value of ``by``, one column per KPI (its label). KPIs that cannot be split by
+    ``by`` or whose data is missing are left out."""
+    merged: pd.DataFrame | None = None
+    for kpi_id in kpi_ids:
+        k = get_kpi(kpi_id)
+        try:
+            df = compute(store, kpi_id, start=start, end=end, channels=channels, segments=segments, by=[by])
+        except KpiError:
+            continue
+        part = df[[by, "value"]].rename(columns={"value": k.label})
+        merged = part if merged is None else merged.merge(part, on=by, how="outer")
+    if merged is None:
+        return pd.DataFrame({by: []})
+    return merged.sort_values(by).reset_index(drop=True)
+
+
+def cohort_retention(store: Store, *, start: dt.date | None = None, end: dt.date | None = None,
+                     segments: Sequence[str] = (), channels: Sequence[str] = (), max_months: int = 24
+                     ) -> pd.DataFrame:
+    """Monthly join cohorts (joined inside the window) and the % of each still a customer at the
+    end of each following month (month 0 = the joining month), up to the window's end.
+
+    Columns: cohort (first day of the joining month), month (0, 1, ...), customers (cohort size),
+    retained (%)."""
+    first, last = store.data_span()
+    start = start or first
+    end = end or last
+    if start is None or end is None:
+        return pd.DataFrame(columns=["cohort", "month", "customers", "retained"])
+    params: dict[str, object] = {"start": start, "end": end, "max_months": max_months}
+    where = ["joined_on BETWEEN $start AND $end"]
+    if segments:
+        where.append("segment IN (" + ", ".join(f"$seg{i}" for i in range(len(segments))) + ")")
+        params.update({f"seg{i}": s for i, s in enumerate(segments)})
+    if channels:
+        where.append("coalesce(acquisition_channel, '(unknown)') IN ("
+                     + ", ".join(f"$ch{i}" for i in range(len(channels))) + ")")
+        params.update({f"ch{i}": c for i, c in enumerate(channels)})
+    sql = f"""
+        WITH c AS (
+            SELECT CAST(DATE_TRUNC('month', joined_on) AS DATE) AS cohort, left_on
+            FROM customers WHERE {' AND '.join(where)}
+        ),
+        offsets AS (SELECT range AS month FROM range(0, $max_months + 1)),
+        grid AS (
+            SELECT c.cohort, o.month, c.left_on,
+                   CAST(DATE_TRUNC('month', c.cohort + to_months(CAST(o.month AS INTEGER))) + INTERVAL 1 MONTH
+                        - INTERVAL 1 DAY AS DATE) AS month_end
+            FROM c CROSS JOIN offsets o
+        )
+        SELECT cohort, month, count(*) AS customers,
+               100.0 * count(*) FILTER (WHERE left_on IS NULL OR left_on > month_end) / count(*) AS retained
+        FROM grid
+        WHERE month_end <= CAST($end AS DATE) OR month = 0
+        GROUP BY cohort, month
+        ORDER BY cohort, month
+    """
+    cur = store.cursor()
+    return cur.execute(sql, params).df()

@@ -1,0 +1,14 @@
+"""Scorecard (home): goals against actuals, grouped by strategic objective, with the health checks on top."""
+import streamlit as st
+
+import ui
+
+ui.page_setup("Scorecard", ":material/target:")
+st.title("What did our CRM bring us?")
+st.caption("Every goal your strategy states, measured against the data, and the known ways CRM "
+           "programmes fail, checked on your data.")
+f = ui.filters(show_grain=False)
+
+ui.health_panel(f)
+ui.scorecard_panel(f)
+ui.report_download(f)

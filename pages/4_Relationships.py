@@ -1,0 +1,36 @@
+"""Relationships vs encounters: continuity indices, the relationship mix by segment and over time,
+misaligned segments, and advisors' caseload continuity."""
+import streamlit as st
+
+import ui
+
+ui.page_setup("Relationships", ":material/handshake:")
+st.title("Relationships vs encounters")
+st.caption("In a relationship the customer comes back to the same advisor; in an encounter they take "
+           "whoever is free. A segment run on a relationship strategy but served by chance contacts "
+           "is doomed. Measured over assisted contacts with an advisor recorded.")
+f = ui.filters()
+
+cards = ["upc", "coc", "secon", "relationship_share", "pseudo_relationship_share", "encounter_share"]
+for col, kpi_id in zip(st.columns(len(cards)), cards):
+    with col:
+        ui.kpi_card(kpi_id, f)
+
+left, right = st.columns(2)
+with left:
+    ui.relationship_mix_chart(f)
+with right:
+    ui.trend_chart("relationship_share", f, by="segment", title="Relationship customers over time, by segment")
+
+st.subheader("Misaligned segments")
+ui.alignment_table(f, only_misaligned=True)
+
+st.subheader("Continuity by segment and channel")
+c1, c2 = st.columns(2)
+with c1:
+    ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="segment", name="continuity_by_segment")
+with c2:
+    ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="channel", name="continuity_by_channel")
+
+st.subheader("Advisors' caseload continuity")
+ui.advisor_continuity_table(f)

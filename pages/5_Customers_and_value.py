@@ -1,0 +1,34 @@
+"""Customers & value: base, new, retention and churn over time, cohort retention, revenue, products
+per customer, cross-sell, NPS, CLV."""
+import streamlit as st
+
+import ui
+
+ui.page_setup("Customers & value", ":material/payments:")
+st.title("Customers & value")
+st.caption("Analytical CRM: do we keep customers, and are they worth more over time?")
+f = ui.filters()
+
+cards = ["customer_base", "new_customers", "retention_rate", "churn_rate", "clv"]
+for col, kpi_id in zip(st.columns(len(cards)), cards):
+    with col:
+        ui.kpi_card(kpi_id, f)
+cards = ["revenue", "revenue_per_customer", "products_per_customer", "cross_sell_rate", "nps"]
+for col, kpi_id in zip(st.columns(len(cards)), cards):
+    with col:
+        ui.kpi_card(kpi_id, f)
+
+left, right = st.columns(2)
+with left:
+    ui.trend_chart("churn_rate", f, title="Churn per period")
+with right:
+    ui.trend_chart("customer_base", f, title="Customer base at period end")
+
+st.subheader("Cohort retention")
+ui.cohort_heatmap(f)
+
+left, right = st.columns(2)
+with left:
+    ui.trend_chart("revenue", f, by="segment", title="Revenue by segment")
+with right:
+    ui.trend_chart("nps", f, title="Net Promoter Score")

@@ -1,0 +1,88 @@
+"""Data: upload exports (several at once, with progress and column mapping), the load history,
+and whether customer information is shared (data-quality KPIs)."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from crm_metrics.ingest import LoadRefused, inspect_file, load_file
+from crm_metrics.schema import TABLES
+
+store = ui.page_setup("Data", ":material/database:")
+st.title("Data")
+st.caption("Upload CSV exports from your CRM, contact centre and sales systems. Each file is checked "
+           "completely before anything changes: a file with any invalid value is refused whole.")
+
+can_write = ui.can_write()
+f = ui.filters(show_grain=False)
+
+tab_upload, tab_history, tab_quality = st.tabs(["Upload", "Load history", "Data quality"])
+
+with tab_upload:
+    if not can_write:
+        st.info("Viewers can read and download. Ask an analyst to load data.", icon=":material/lock:")
+    else:
+        files = st.file_uploader("CSV files", type=["csv", "txt", "tsv"], accept_multiple_files=True,
+                                 help="Name files after their table (customers.csv, interactions.csv, ...) "
+                                      "or choose the table below.", key="upload_files")
+        mode = st.radio("Mode", ["merge", "replace"], horizontal=True,
+                        help="merge: new keys are added, changed rows replaced, identical rows left alone. "
+                             "replace: the table is emptied first (the previous version is kept for undo).")
+        plans = []
+        for up in files or []:
+            path = ui.spool_upload(up)
+            with st.container(border=True):
+                guess = inspect_file(path, file_name=up.name)
+                table_names = list(TABLES)
+                idx = table_names.index(guess.table) if guess.table in table_names else 0
+                c1, c2 = st.columns([2, 3])
+                table = c1.selectbox(f"Table for **{up.name}**", table_names, index=idx, key=f"tbl_{up.name}")
+                insp = inspect_file(path, file_name=up.name, table=table)
+                c2.caption(f"{len(insp.headers)} columns · encoding {insp.encoding} · "
+                           f"delimiter {insp.delimiter!r}")
+                mapping = ui.column_mapping_editor(up.name, table, insp)
+                plans.append((up.name, path, table, mapping))
+        if plans and st.button(f"Load {len(plans)} file{'s' if len(plans) > 1 else ''}", type="primary"):
+            bar = st.progress(0.0, text="Starting")
+            results = []
+            for i, (name, path, table, mapping) in enumerate(plans):
+                def progress(frac: float, msg: str, i=i) -> None:
+                    bar.progress(min(1.0, (i + frac) / len(plans)), text=msg)
+                try:
+                    rep = load_file(store, path, table=table, mode=mode, mapping=mapping, file_name=name,
+                                    loaded_by=ui.user_name(), progress=progress)
+                    results.append(("ok", rep))
+                except LoadRefused as e:
+                    results.append(("refused", e.report))
+            bar.progress(1.0, text="Done")
+            ui.clear_caches()
+            st.session_state["last_load"] = results
+        for status, rep in st.session_state.get("last_load", []):
+            if status == "ok":
+                st.success(rep.summary(), icon=":material/check_circle:")
+            else:
+                st.error(f"**{rep.file_name}** was refused; nothing changed in {rep.table}.",
+                         icon=":material/block:")
+                st.dataframe(pd.DataFrame([{"line": p.line, "column": p.column, "value": p.value, "rule": p.rule}
+                                           for p in rep.problems]), hide_index=True, width="stretch")
+                if rep.problem_count > len(rep.problems):
+                    st.caption(f"... and {rep.problem_count - len(rep.problems)} more problems.")
+
+with tab_history:
+    history = ui.load_history_frame()
+    if history.empty:
+        ui.missing("No loads yet.")
+    else:
+        st.dataframe(history, hide_index=True, width="stretch")
+        ui.download(history, "load_history")
+    st.markdown("#### Tables")
+    st.dataframe(ui.table_counts_frame(), hide_index=True)
+
+with tab_quality:
+    st.markdown("Is customer information shared? Contacts and sales that cannot be tied to a known "
+                "customer, and assisted contacts with no advisor recorded, are invisible to the "
+                "relationship measures.")
+    cols = st.columns(3)
+    for col, kpi_id in zip(cols, ["customer_match_rate", "advisor_logged_rate", "multichannel_rate"]):
+        with col:
+            ui.kpi_card(kpi_id, f)
+    ui.trend_chart("customer_match_rate", f, title="Known customers over time")

@@ -1,0 +1,744 @@
+"""The one Streamlit helper module: bootstrap, shared filters (kept in the URL), cached calls into
+``crm_metrics``, and the presentation pieces every page uses (KPI cards, status badges, charts).
+
+Pages stay thin: they read filters, call functions here or in ``crm_metrics``, and render.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from crm_metrics import output
+from crm_metrics.store import Store, default_db_path, open_store
+
+APP_TITLE = "CRM Success"
+
+# Okabe-Ito colours (colour-blind safe); every status also carries an icon and a word.
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {
+    "met": ("#009E73", "✔", "Met"),
+    "at_risk": ("#E69F00", "▲", "At risk"),
+    "missed": ("#D55E00", "✖", "Missed"),
+    "no_data": ("#8C8C8C", "–", "No data"),
+}
+SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
+    "ok": ("#009E73", "✔", "OK"),
+    "warning": ("#E69F00", "▲", "Warning"),
+    "critical": ("#D55E00", "✖", "Critical"),
+}
+SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+GRAINS = ("day", "week", "month", "quarter", "year")
+LOW_CONFIDENCE_N = 30
+
+
+# -- store and bootstrap ------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _store_for(path: str) -> Store:
+    from crm_metrics.bootstrap import ensure_sample
+
+    store = open_store(path)
+    ensure_sample(store)
+    return store
+
+
+def store() -> Store:
+    return _store_for(os.environ.get("CRM_DB") or default_db_path())
+
+
+def data_version() -> int:
+    return store().data_version()
+
+
+_PAGE_DONE = "_crm_page_setup_done"
+
+
+def page_setup(title: str, icon: str = "📊") -> Store:
+    """Call first on every page: works whether the page was opened directly or via the router."""
+    ctx = st.session_state.setdefault("_crm_run", {})
+    try:
+        st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
+    except st.errors.StreamlitAPIException:
+        pass  # already set in this run by the router
+    _style()
+    sign_in_gate()
+    s = store()
+    from crm_metrics.bootstrap import showing_sample
+
+    if showing_sample(s):
+        st.info("You are looking at **Northwind Bank, a fictional sample company**. Load your own "
+                "exports on the **Data** page to measure your CRM.", icon="🧪")
+    ctx["title"] = title
+    return s
+
+
+def _style() -> None:
+    st.markdown(
+        """<style>
+        div[data-testid="stMetric"] {background: #F7F9FC; border: 1px solid #E3E8EF; border-radius: 10px;
+             padding: 12px 14px;}
+        div[data-testid="stMetricLabel"] p {font-size: 0.85rem; color: #44546A;}
+        .crm-badge {display:inline-block; padding:2px 10px; border-radius:12px; color:white;
+             font-weight:600; font-size:0.8rem;}
+        .crm-finding {border-left: 6px solid; padding: 8px 12px; margin: 6px 0; background:#FAFAFA;
+             border-radius: 4px;}
+        </style>""",
+        unsafe_allow_html=True,
+    )
+
+
+# -- shared filters, kept in the URL -------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date
+    end: dt.date
+    channels: tuple[str, ...]
+    segments: tuple[str, ...]
+    grain: str
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "channels": self.channels, "segments": self.segments}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _choices(path: str, version: int) -> dict[str, Any]:
+    s = store()
+    first, last = s.data_span()
+    cur = s.cursor()
+    channels = [r[0] for r in cur.execute(
+        "SELECT DISTINCT channel FROM f_interactions UNION SELECT DISTINCT channel FROM f_transactions "
+        "UNION SELECT DISTINCT channel FROM f_surveys ORDER BY 1").fetchall()]
+    segments = [r[0] for r in cur.execute(
+        "SELECT DISTINCT segment FROM customers UNION SELECT segment FROM segments ORDER BY 1").fetchall()]
+    return {"first": first, "last": last, "channels": channels, "segments": segments}
+
+
+def choices() -> dict[str, Any]:
+    return _choices(store().path, data_version())
+
+
+def _qp_list(name: str) -> list[str]:
+    vals = st.query_params.get_all(name)
+    out: list[str] = []
+    for v in vals:
+        out += [x for x in v.split(",") if x]
+    return out
+
+
+def _qp_date(name: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return default
+
+
+def filters(*, show_channels: bool = True, show_segments: bool = True, show_grain: bool = True) -> Filters:
+    """The sidebar filters. Initial values come from the URL (or this session), and every change
+    is written back to the URL so that a copied link reproduces the view."""
+    c = choices()
+    today = dt.date.today()
+    first, last = c["first"] or today, c["last"] or today
+    remembered: dict[str, Any] = st.session_state.setdefault("_crm_filters", {})
+    if not st.query_params and remembered:  # arrived via page navigation: restore this session's view
+        for k, v in remembered.items():
+            st.query_params[k] = v
+    start = min(max(_qp_date("from", first), first), last)
+    end = max(min(_qp_date("to", last), last), start)
+    sel_ch = [x for x in _qp_list("channel") if x in c["channels"]]
+    sel_seg = [x for x in _qp_list("segment") if x in c["segments"]]
+    grain = st.query_params.get("grain", "month")
+    grain = grain if grain in GRAINS else "month"
+
+    with st.sidebar:
+        st.markdown("### Filters")
+        window = st.date_input("Window", value=(start, end), min_value=first, max_value=last,
+                               format="YYYY-MM-DD", key="f_window")
+        if isinstance(window, (tuple, list)) and len(window) == 2:
+            start, end = window
+        ch = sel_ch
+        if show_channels:
+            ch = st.multiselect("Channels", c["channels"], default=sel_ch, placeholder="All channels", key="f_ch")
+        seg = sel_seg
+        if show_segments:
+            seg = st.multiselect("Segments", c["segments"], default=sel_seg, placeholder="All segments", key="f_seg")
+        if show_grain:
+            grain = st.selectbox("Grain", GRAINS, index=GRAINS.index(grain), key="f_grain")
+        st.caption(f"Data from {first} to {last}.")
+    params = {"from": start.isoformat(), "to": end.isoformat(), "grain": grain}
+    if ch:
+        params["channel"] = ",".join(ch)
+    if seg:
+        params["segment"] = ",".join(seg)
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+    st.session_state["_crm_filters"] = params
+    return Filters(start, end, tuple(ch), tuple(seg), grain)
+
+
+# -- cached engine calls -------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _kpi(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date, channels: tuple[str, ...],
+         segments: tuple[str, ...], by: tuple[str, ...], grain: str) -> pd.DataFrame:
+    from crm_metrics.kpis import compute
+
+    return compute(store(), kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
+                   grain=grain)
+
+
+def kpi(kpi_id: str, f: Filters, by: Sequence[str] = (), grain: str | None = None,
+        start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame | str:
+    """A KPI result, or a sentence saying what to load / why it cannot be shown."""
+    from crm_metrics.kpis import KpiError
+
+    try:
+        return _kpi(store().path, data_version(), kpi_id, start or f.start, end or f.end, f.channels,
+                    f.segments, tuple(by), grain or f.grain)
+    except KpiError as e:
+        return str(e)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_call(path: str, version: int, fn_name: str, *args: Any) -> Any:
+    """Cache any engine function named ``module:function`` on the data version and its arguments."""
+    import importlib
+
+    mod, fn = fn_name.split(":")
+    return getattr(importlib.import_module(mod), fn)(store(), *args)
+
+
+def call(fn_name: str, *args: Any) -> Any:
+    return cached_call(store().path, data_version(), fn_name, *args)
+
+
+def clear_caches() -> None:
+    _kpi.clear()
+    cached_call.clear()
+    _choices.clear()
+
+
+# -- formatting ----------------------------------------------------------------------------------
+def currency() -> str:
+    return str(store().settings().get("currency", "USD"))
+
+
+def fmt(value: Any, unit: str) -> str:
+    v = output.plain(value)
+    if v is None:
+        return "–"
+    v = float(v)
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit == "count":
+        return f"{v:,.0f}"
+    if unit == "seconds":
+        return f"{v / 60:.1f} min" if v >= 120 else f"{v:.0f} s"
+    if unit == "currency":
+        sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency(), currency() + " ")
+        if abs(v) >= 1e6:
+            return f"{sym}{v / 1e6:,.2f}M"
+        if abs(v) >= 1e4:
+            return f"{sym}{v / 1e3:,.1f}k"
+        return f"{sym}{v:,.2f}"
+    if unit == "ratio":
+        return f"{v:.2f}"
+    if unit == "score":
+        return f"{v:.1f}"
+    return f"{v:,.2f}"
+
+
+def badge(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -> str:
+    colour, icon, word = styles.get(status, ("#8C8C8C", "?", status))
+    return f'<span class="crm-badge" style="background:{colour}">{icon} {word}</span>'
+
+
+def status_label(status: str) -> str:
+    _, icon, word = STATUS_STYLE.get(status, ("", "?", status))
+    return f"{icon} {word}"
+
+
+def kpi_help(kpi_id: str) -> str:
+    from crm_metrics.kpis import get_kpi
+
+    k = get_kpi(kpi_id)
+    return f"**{k.label}** — {k.description}\n\nFormula: {k.formula}\n\nBetter: {k.better}. Unit: {k.unit}."
+
+
+def kpi_card(kpi_id: str, f: Filters, *, container: Any = None) -> None:
+    """A metric card: value over the window, change against the previous period of equal length,
+    `n`, and a low-confidence mark when n < 30. The definition is on hover."""
+    from crm_metrics.kpis import get_kpi
+
+    k = get_kpi(kpi_id)
+    target = container or st
+    cur = kpi(kpi_id, f)
+    if isinstance(cur, str):
+        target.metric(k.label, "–", help=cur)
+        target.caption(cur)
+        return
+    days = (f.end - f.start).days + 1
+    prev_end = f.start - dt.timedelta(days=1)
+    prev_start = prev_end - dt.timedelta(days=days - 1)
+    prev = kpi(kpi_id, f, start=prev_start, end=prev_end)
+    value = output.plain(cur["value"].iloc[0]) if len(cur) else None
+    n = int(cur["n"].iloc[0]) if len(cur) else 0
+    pv = output.plain(prev["value"].iloc[0]) if isinstance(prev, pd.DataFrame) and len(prev) else None
+    delta = None
+    if value is not None and pv is not None:
+        d = value - pv
+        delta = f"{d:+.1f} pts" if k.unit == "%" else ("+" if d >= 0 else "−") + fmt(abs(d), k.unit)
+    colour = "normal" if k.better == "higher" else ("inverse" if k.better == "lower" else "off")
+    target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color=colour, help=kpi_help(kpi_id))
+    mark = " · ⚠ low confidence (n < 30)" if n < LOW_CONFIDENCE_N else ""
+    target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else ""))
+
+
+def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    """A download button with cells escaped against spreadsheet formula injection."""
+    st.download_button(label, output.safe_csv(df), file_name=f"{name}.csv", mime="text/csv",
+                       key=f"dl_{name}")
+
+
+def missing(message: str) -> None:
+    st.info(message, icon="📥")
+
+
+def plotly_layout(fig: Any, *, height: int = 360, title: str | None = None) -> Any:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      title=title, colorway=SERIES_COLOURS, legend=dict(orientation="h", y=-0.2),
+                      plot_bgcolor="white", hovermode="x unified")
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(gridcolor="#EEE")
+    return fig
+
+
+# -- roles ---------------------------------------------------------------------------------------
+def auth_configured() -> bool:
+    """Sign-in is on when an [auth] section is configured in Streamlit's secrets (OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def role() -> str:
+    """'analyst' or 'viewer'. Without configured sign-in the app runs open (everyone is an analyst)."""
+    if not auth_configured():
+        return "analyst"
+    if not getattr(st.user, "is_logged_in", False):
+        return "viewer"
+    email = str(getattr(st.user, "email", "") or "").lower()
+    try:
+        analysts = [str(x).lower() for x in st.secrets.get("roles", {}).get("analysts", [])]
+    except Exception:
+        analysts = []
+    return "analyst" if email in analysts else "viewer"
+
+
+def can_write() -> bool:
+    return role() == "analyst"
+
+
+def user_name() -> str:
+    if auth_configured() and getattr(st.user, "is_logged_in", False):
+        return str(getattr(st.user, "email", "") or "signed-in user")
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (open mode)"
+    except Exception:
+        return "open mode"
+
+
+def sign_in_gate() -> None:
+    """With sign-in configured, nobody sees data before signing in."""
+    if not auth_configured():
+        st.sidebar.caption(":material/lock_open: Open mode: no sign-in is configured, so everyone "
+                           "can load data and edit strategy. See the README to configure sign-in.")
+        return
+    if not getattr(st.user, "is_logged_in", False):
+        st.title(APP_TITLE)
+        st.write("Please sign in to see your CRM's results.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as {user_name()} · {role()}")
+        st.button("Sign out", on_click=st.logout)
+
+
+# -- uploads -------------------------------------------------------------------------------------
+def spool_upload(up: Any) -> str:
+    """Streamlit uploads arrive in memory: write each to a temporary file once and load from the path."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    folder = st.session_state.get("_crm_spool")
+    if not folder or not Path(folder).exists():
+        folder = tempfile.mkdtemp(prefix="crm-upload-")
+        st.session_state["_crm_spool"] = folder
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = Path(folder) / f"{digest}.csv"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, str]:
+    """Show how the file's columns match the contract; ask for a mapping where they don't."""
+    from crm_metrics.schema import TABLES
+
+    tdef = TABLES[table]
+    mapping: dict[str, str] = {}
+    unmatched = [c for c in tdef.columns if c.name not in insp.columns]
+    missing_required = [c for c in unmatched if c.required]
+    matched = ", ".join(f"{h} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
+    if matched:
+        st.caption(f"Matched: {matched}")
+    if insp.extra_columns:
+        st.caption("Ignored (not in the contract): " + ", ".join(insp.extra_columns))
+    if not insp.headers:
+        for p in insp.problems:
+            st.error(str(p))
+        return mapping
+    if missing_required:
+        st.warning("Some required columns were not recognised. Choose which column of the file holds each.",
+                   icon=":material/swap_horiz:")
+    options = ["—"] + list(insp.headers)
+    show = missing_required or unmatched
+    if show:
+        with st.expander("Map columns", expanded=bool(missing_required)):
+            cols = st.columns(2)
+            for i, c in enumerate(unmatched):
+                label = f"{c.name}{' (required)' if c.required else ''}"
+                pick = cols[i % 2].selectbox(label, options, key=f"map_{file_name}_{table}_{c.name}",
+                                             help=c.meaning or None)
+                if pick != "—":
+                    mapping[pick] = c.name
+    return mapping
+
+
+def load_history_frame() -> pd.DataFrame:
+    rows = store().load_history()
+    cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted", "updated",
+            "unchanged", "removed", "unmatched", "encoding", "loaded_by", "sha256"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def table_counts_frame() -> pd.DataFrame:
+    return pd.DataFrame([{"table": t, "rows": n} for t, n in store().row_counts().items()])
+
+
+# -- charts --------------------------------------------------------------------------------------
+def goals_for(kpi_id: str, f: Filters) -> list[dict[str, Any]]:
+    """Goals on this KPI whose scope fits the current filters (unscoped goals always fit)."""
+    cur = store().cursor()
+    res = cur.execute("SELECT goal_id, target, direction, channel, segment, tolerance FROM goals WHERE kpi = ?",
+                      [kpi_id])
+    out = []
+    for gid, target, direction, channel, segment, tol in res.fetchall():
+        if channel and (len(f.channels) != 1 or f.channels[0] != channel):
+            continue
+        if segment and (len(f.segments) != 1 or f.segments[0] != segment):
+            continue
+        out.append({"goal_id": gid, "target": target, "direction": direction, "tolerance": tol})
+    return out
+
+
+def trend_chart(kpi_id: str, f: Filters, *, by: str | None = None, title: str | None = None,
+                height: int = 340) -> None:
+    """The KPI over time (optionally one line per channel/segment), with goal lines and tolerance bands."""
+    import plotly.graph_objects as go
+
+    from crm_metrics.kpis import get_kpi
+
+    k = get_kpi(kpi_id)
+    dims = ("period",) if by is None else (by, "period")
+    df = kpi(kpi_id, f, by=dims)
+    if isinstance(df, str):
+        missing(df)
+        return
+    fig = go.Figure()
+    if by is None:
+        fig.add_trace(go.Scatter(x=df["period"], y=df["value"], mode="lines+markers", name=k.label,
+                                 customdata=df["n"], hovertemplate="%{y:.2f} (n=%{customdata:,})<extra></extra>"))
+    else:
+        for i, (key, part) in enumerate(df.groupby(by, sort=True)):
+            fig.add_trace(go.Scatter(x=part["period"], y=part["value"], mode="lines+markers", name=str(key),
+                                     customdata=part["n"],
+                                     hovertemplate=f"{key}: %{{y:.2f}} (n=%{{customdata:,}})<extra></extra>",
+                                     line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)])))
+    for g in goals_for(kpi_id, f):
+        tol = g["tolerance"] if g["tolerance"] is not None else 0.05
+        band = abs(g["target"]) * tol
+        fig.add_hrect(y0=g["target"] - band, y1=g["target"] + band, fillcolor="#E69F00", opacity=0.12,
+                      line_width=0)
+        fig.add_hline(y=g["target"], line_dash="dash", line_color="#444",
+                      annotation_text=f"goal {g['goal_id']}: {fmt(g['target'], k.unit)}",
+                      annotation_position="top left")
+    plotly_layout(fig, height=height, title=title or k.label)
+    fig.update_yaxes(title=k.unit)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+
+
+def kpi_label(kpi_id: str) -> str:
+    from crm_metrics.kpis import get_kpi
+
+    return get_kpi(kpi_id).label
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _matrix(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: dt.date, end: dt.date,
+            channels: tuple[str, ...], segments: tuple[str, ...]) -> pd.DataFrame:
+    from crm_metrics.views import kpi_matrix
+
+    return kpi_matrix(store(), kpi_ids, by, start=start, end=end, channels=channels, segments=segments)
+
+
+def kpi_matrix_table(kpi_ids: Sequence[str], f: Filters, *, by: str, name: str) -> None:
+    """KPIs side by side per channel/segment, formatted in each KPI's unit, with definitions on hover."""
+    from crm_metrics.kpis import KPIS
+
+    df = _matrix(store().path, data_version(), tuple(kpi_ids), by, f.start, f.end, f.channels, f.segments)
+    if df.empty or len(df.columns) <= 1:
+        missing("No data for these KPIs yet: load interactions.csv (and customers.csv for segments).")
+        return
+    by_label = {k.label: k for k in KPIS.values()}
+    config: dict[str, Any] = {by: st.column_config.TextColumn(by.capitalize())}
+    for col in df.columns[1:]:
+        k = by_label[col]
+        fmt_str = {"%": "%.1f%%", "count": "%,d" if False else "%.0f", "seconds": "%.0f s", "ratio": "%.2f",
+                   "score": "%.1f", "currency": "%.2f"}[k.unit]
+        config[col] = st.column_config.NumberColumn(col, help=f"{k.description} ({k.formula})", format=fmt_str)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
+    download(df, name)
+
+
+def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:
+    import plotly.express as px
+
+    df = kpi(kpi_id, f, by=(by, "period"))
+    if isinstance(df, str):
+        missing(df)
+        return
+    fig = px.area(df, x="period", y="value", color=by, color_discrete_sequence=SERIES_COLOURS,
+                  groupnorm="percent", labels={"value": "% of contacts", "period": ""})
+    plotly_layout(fig, title=title)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+
+
+def dual_trend_chart(left_kpi: str, right_kpi: str, f: Filters, *, title: str) -> None:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    a, b = kpi(left_kpi, f, by=("period",)), kpi(right_kpi, f, by=("period",))
+    if isinstance(a, str) or isinstance(b, str):
+        missing(a if isinstance(a, str) else str(b))
+        return
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=a["period"], y=a["value"], name=kpi_label(left_kpi), mode="lines+markers",
+                             line=dict(color=SERIES_COLOURS[0])), secondary_y=False)
+    fig.add_trace(go.Scatter(x=b["period"], y=b["value"], name=kpi_label(right_kpi), mode="lines+markers",
+                             line=dict(color=SERIES_COLOURS[1], dash="dot")), secondary_y=True)
+    plotly_layout(fig, title=title)
+    fig.update_yaxes(title_text=kpi_label(left_kpi), secondary_y=False)
+    fig.update_yaxes(title_text=kpi_label(right_kpi), secondary_y=True, showgrid=False)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+
+
+def relationship_mix_chart(f: Filters) -> None:
+    """Stacked bars: relationship / pseudo-relationship / encounter share of customers per segment."""
+    import plotly.graph_objects as go
+
+    parts = [("relationship_share", "Relationship", "#0072B2"),
+             ("pseudo_relationship_share", "Pseudo-relationship", "#E69F00"),
+             ("encounter_share", "Encounter", "#BBBBBB")]
+    fig = go.Figure()
+    for kpi_id, name, colour in parts:
+        df = kpi(kpi_id, f, by=("segment",))
+        if isinstance(df, str):
+            missing(df)
+            return
+        fig.add_trace(go.Bar(y=df["segment"], x=df["value"], name=name, orientation="h", marker_color=colour,
+                             customdata=df["n"], hovertemplate=f"{name}: %{{x:.1f}}% of %{{customdata:,}}<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    plotly_layout(fig, title="Relationship mix by segment (% of customers with advisor contacts)")
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(range=[0, 100], title="% of customers")
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+
+
+def alignment_table(f: Filters, *, only_misaligned: bool = False) -> None:
+    df = call("crm_metrics.scorecard:alignment", f.start, f.end)
+    if df is None or len(df) == 0:
+        missing("Load segments.csv (each segment's stated strategy) and interactions.csv to compare "
+                "strategy with behaviour.")
+        return
+    if only_misaligned:
+        df = df[df["misaligned"]]
+        if df.empty:
+            st.success("No segment with a relationship strategy is served by chance contacts.",
+                       icon=":material/check_circle:")
+            return
+    view = df.assign(status=df["misaligned"].map({True: "✖ Misaligned", False: "✔ Aligned"}))
+    st.dataframe(view, hide_index=True, width="stretch", column_config={
+        "relationship_share": st.column_config.ProgressColumn("Relationship %", min_value=0, max_value=100,
+                                                              format="%.1f%%"),
+        "pseudo_relationship_share": st.column_config.NumberColumn("Pseudo %", format="%.1f%%"),
+        "encounter_share": st.column_config.NumberColumn("Encounter %", format="%.1f%%"),
+        "csat": st.column_config.NumberColumn("CSAT", format="%.1f%%"),
+        "nps": st.column_config.NumberColumn("NPS", format="%.1f"),
+        "churn_rate": st.column_config.NumberColumn("Churn", format="%.1f%%"),
+        "misaligned": None,
+    })
+    download(df, "alignment" + ("_misaligned" if only_misaligned else ""))
+
+
+def advisor_continuity_table(f: Filters) -> None:
+    df = kpi("upc", f, by=("advisor",))
+    if isinstance(df, str):
+        missing(df)
+        return
+    st.dataframe(df.rename(columns={"value": "UPC of their customers", "n": "customers (N ≥ 2)"}),
+                 hide_index=True, width="stretch", height=300)
+    download(df, "advisor_continuity")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cohorts(path: str, version: int, start: dt.date, end: dt.date, segments: tuple[str, ...],
+             channels: tuple[str, ...]) -> pd.DataFrame:
+    from crm_metrics.views import cohort_retention
+
+    return cohort_retention(store(), start=start, end=end, segments=segments, channels=channels)
+
+
+def cohort_heatmap(f: Filters) -> None:
+    import plotly.graph_objects as go
+
+    df = _cohorts(store().path, data_version(), f.start, f.end, f.segments, f.channels)
+    if df.empty:
+        missing("Load customers.csv with join and leave dates to see cohort retention.")
+        return
+    pivot = df.pivot(index="cohort", columns="month", values="retained")
+    sizes = df[df["month"] == 0].set_index("cohort")["customers"]
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[f"M{m}" for m in pivot.columns], y=[f"{c:%Y-%m} (n={sizes.get(c, 0):,})" for c in pivot.index],
+        colorscale="Blues", zmin=max(0, float(df["retained"].min()) - 5), zmax=100,
+        hovertemplate="cohort %{y}, %{x}: %{z:.1f}% retained<extra></extra>", colorbar=dict(title="% retained")))
+    plotly_layout(fig, height=max(320, 22 * len(pivot.index) + 80))
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(autorange="reversed")
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    st.caption("Each row is the customers who joined in a month; each column the share of them still a "
+               "customer at the end of the n-th month after joining.")
+
+
+# -- scorecard and health --------------------------------------------------------------------
+def health_panel(f: Filters) -> None:
+    findings = call("crm_metrics.health:run_checks", f.start, f.end)
+    st.subheader("Health checks")
+    counts = {s: sum(1 for x in findings if x.severity == s) for s in ("critical", "warning", "ok")}
+    cols = st.columns(3)
+    for col, sev in zip(cols, ("critical", "warning", "ok")):
+        colour, icon, word = SEVERITY_STYLE[sev]
+        col.markdown(f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {counts[sev]} {word}'
+                     f'</b></div>', unsafe_allow_html=True)
+    order = {"critical": 0, "warning": 1, "ok": 2}
+    problems = sorted((x for x in findings if x.severity != "ok"), key=lambda x: order[x.severity])
+    for x in problems:
+        colour, icon, word = SEVERITY_STYLE[x.severity]
+        subject = f" · {x.subject}" if x.subject else ""
+        st.markdown(
+            f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {x.title}{subject}</b><br>'
+            f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
+            unsafe_allow_html=True)
+    oks = [x for x in findings if x.severity == "ok"]
+    if oks:
+        with st.expander(f"{len(oks)} checks passed"):
+            for x in oks:
+                st.markdown(f"✔ **{x.title}** — {x.finding}")
+
+
+def _html(text: str) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def scorecard_panel(f: Filters) -> None:
+    from crm_metrics.scorecard import objective_rollup
+
+    df = call("crm_metrics.scorecard:scorecard", f.start, f.end)
+    st.subheader("Goals against actuals")
+    if df is None or len(df) == 0:
+        missing("No goals yet. State what the CRM should achieve on the **Strategy** page (or load goals.csv): "
+                "without goals there is no way to judge success.")
+        return
+    counts = df["status"].value_counts()
+    cols = st.columns(4)
+    for col, status in zip(cols, ("met", "at_risk", "missed", "no_data")):
+        colour, icon, word = STATUS_STYLE[status]
+        col.markdown(f'<div class="crm-finding" style="border-color:{colour}"><span style="font-size:1.6rem;'
+                     f'font-weight:700">{int(counts.get(status, 0))}</span> {icon} {word}</div>',
+                     unsafe_allow_html=True)
+    rollup = objective_rollup(df)
+    for _, obj in rollup.iterrows():
+        name = obj["objective"] or "(no strategic objective)"
+        goals = df[df["objective"].fillna("") == (obj["objective"] or "")]
+        st.markdown(f"#### {name}")
+        st.caption(f"{int(obj['met'])} of {int(obj['goals'])} goals met · {int(obj['at_risk'])} at risk · "
+                   f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data")
+        _goal_table(goals)
+    download(df, "scorecard")
+
+
+def _goal_table(goals: pd.DataFrame) -> None:
+    from crm_metrics.kpis import get_kpi
+
+    rows = []
+    for _, g in goals.iterrows():
+        k = get_kpi(g["kpi"])
+        scope = " · ".join(str(x) for x in (g.get("channel"), g.get("segment")) if output.plain(x)) or "all"
+        arrow = "≥" if g["direction"] == "at_least" else "≤"
+        low = " ⚠" if bool(g.get("low_confidence")) else ""
+        change = output.plain(g.get("change"))
+        rows.append({
+            "Status": status_label(g["status"]),
+            "Goal": f"{k.label} {arrow} {fmt(g['target'], k.unit)}",
+            "Scope": scope,
+            "Actual": fmt(g["actual"], k.unit) + low,
+            "Attainment": f"{g['attainment']:.0f}%" if output.plain(g.get("attainment")) is not None else "–",
+            "Change": ("–" if change is None else (f"{change:+.1f} pts" if k.unit == "%" else
+                                                     ("+" if change >= 0 else "−") + fmt(abs(change), k.unit))),
+            "n": int(g["n"]) if output.plain(g.get("n")) is not None else 0,
+            "Period": f"{g['period_start']} – {g['period_end']}",
+            "Owner": output.plain(g.get("owner")) or "",
+            "Definition": k.formula,
+        })
+    view = pd.DataFrame(rows)
+
+    def colour(v: str) -> str:
+        for status, (c, icon, _) in STATUS_STYLE.items():
+            if v.startswith(icon):
+                return f"color: white; background-color: {c}; font-weight: 600"
+        return ""
+
+    st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
+                 column_config={"Definition": st.column_config.TextColumn("Definition", width="medium"),
+                                "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)")})
+
+
+def report_download(f: Filters) -> None:
+    try:
+        from crm_metrics import report as report_mod  # noqa: F401
+    except ImportError:
+        return
+    st.subheader("Executive report")
+    if st.button("Prepare the report (HTML)", key="prep_report"):
+        with st.spinner("Building the report"):
+            html_text = report_mod.render_html(store(), start=f.start, end=f.end)
+        st.download_button("Download report", html_text.encode("utf-8"),
+                           file_name=f"crm-report-{f.start}-{f.end}.html", mime="text/html", key="dl_report")
