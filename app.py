@@ -1,15 +1,18 @@
-"""Entry point: `streamlit run app.py`. Routes to the eight pages; every page also works alone."""
+"""Entry point and home page (`streamlit run app.py`): the Scorecard.
+
+Goals against actuals, grouped by strategic objective, with the health checks on top. The other
+pages live in pages/ and each stands on its own (ui.page_setup), so any page's URL works when
+opened directly."""
 import streamlit as st
 
-PAGES = [
-    st.Page("pages/1_Scorecard.py", title="Scorecard", icon=":material/target:", default=True),
-    st.Page("pages/2_Channels.py", title="Channels", icon=":material/call:", url_path="Channels"),
-    st.Page("pages/3_Segments.py", title="Segments", icon=":material/group_work:", url_path="Segments"),
-    st.Page("pages/4_Relationships.py", title="Relationships", icon=":material/handshake:", url_path="Relationships"),
-    st.Page("pages/5_Customers_and_value.py", title="Customers & value", icon=":material/payments:", url_path="Customers_and_value"),
-    st.Page("pages/6_Initiatives.py", title="Initiatives", icon=":material/rocket_launch:", url_path="Initiatives"),
-    st.Page("pages/7_Data.py", title="Data", icon=":material/database:", url_path="Data"),
-    st.Page("pages/8_Strategy.py", title="Strategy", icon=":material/explore:", url_path="Strategy"),
-]
+import ui
 
-st.navigation(PAGES).run()
+ui.page_setup("Scorecard", ":material/target:")
+st.title("What did our CRM bring us?")
+st.caption("Every goal your strategy states, measured against the data, and the known ways CRM "
+           "programmes fail, checked on your data.")
+f = ui.filters(show_grain=False)
+
+ui.health_panel(f)
+ui.scorecard_panel(f)
+ui.report_download(f)

@@ -56,7 +56,7 @@ def data_version() -> int:
 _PAGE_DONE = "_crm_page_setup_done"
 
 
-def page_setup(title: str, icon: str = "📊") -> Store:
+def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: bool = True) -> Store:
     """Call first on every page: works whether the page was opened directly or via the router."""
     ctx = st.session_state.setdefault("_crm_run", {})
     try:
@@ -64,15 +64,49 @@ def page_setup(title: str, icon: str = "📊") -> Store:
     except st.errors.StreamlitAPIException:
         pass  # already set in this run by the router
     _style()
+    _navigation()
     sign_in_gate()
     s = store()
     from crm_metrics.bootstrap import showing_sample
 
     if showing_sample(s):
         st.info("You are looking at **Northwind Bank, a fictional sample company**. Load your own "
-                "exports on the **Data** page to measure your CRM.", icon="🧪")
+                "exports on the **Data** page to measure your CRM.", icon=":material/science:")
     ctx["title"] = title
+    if not with_filters:
+        _fill_navigation(st.session_state.get("_crm_filters"))
     return s
+
+
+# (script, label, icon): the sidebar navigation, the same whichever page was opened first.
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("app.py", "Scorecard", ":material/target:"),
+    ("pages/2_Channels.py", "Channels", ":material/call:"),
+    ("pages/3_Segments.py", "Segments", ":material/group_work:"),
+    ("pages/4_Relationships.py", "Relationships", ":material/handshake:"),
+    ("pages/5_Customers_and_value.py", "Customers & value", ":material/payments:"),
+    ("pages/6_Initiatives.py", "Initiatives", ":material/rocket_launch:"),
+    ("pages/7_Data.py", "Data", ":material/database:"),
+    ("pages/8_Strategy.py", "Strategy", ":material/explore:"),
+)
+
+
+def _navigation() -> None:
+    """Reserve the navigation's place at the top of the sidebar; links are filled in by
+    ``_fill_navigation`` once this run's filters are known, so they carry the current view."""
+    with st.sidebar:
+        st.markdown(f"### :material/insights: {APP_TITLE}")
+        st.session_state["_crm_nav"] = st.container()
+        st.divider()
+
+
+def _fill_navigation(params: dict[str, str] | None) -> None:
+    nav = st.session_state.pop("_crm_nav", None)
+    if nav is None:
+        return
+    with nav:
+        for script, label, icon in PAGES:
+            st.page_link(script, label=label, icon=icon, query_params=params or None)
 
 
 def _style() -> None:
@@ -175,6 +209,7 @@ def filters(*, show_channels: bool = True, show_segments: bool = True, show_grai
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
     st.session_state["_crm_filters"] = params
+    _fill_navigation(params)
     return Filters(start, end, tuple(ch), tuple(seg), grain)
 
 
@@ -281,7 +316,9 @@ def kpi_card(kpi_id: str, f: Filters, *, container: Any = None) -> None:
     days = (f.end - f.start).days + 1
     prev_end = f.start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=days - 1)
-    prev = kpi(kpi_id, f, start=prev_start, end=prev_end)
+    first = choices()["first"]
+    # A previous period that lies wholly before the data has no value, not a value of 0.
+    prev = kpi(kpi_id, f, start=prev_start, end=prev_end) if first and prev_end >= first else None
     value = output.plain(cur["value"].iloc[0]) if len(cur) else None
     n = int(cur["n"].iloc[0]) if len(cur) else 0
     pv = output.plain(prev["value"].iloc[0]) if isinstance(prev, pd.DataFrame) and len(prev) else None
@@ -295,6 +332,15 @@ def kpi_card(kpi_id: str, f: Filters, *, container: Any = None) -> None:
     target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else ""))
 
 
+def kpi_cards(kpi_ids: Sequence[str], f: Filters, per_row: int = 4) -> None:
+    """KPI cards in rows (labels stay readable)."""
+    for i in range(0, len(kpi_ids), per_row):
+        row = kpi_ids[i:i + per_row]
+        for col, kpi_id in zip(st.columns(per_row), row):
+            with col:
+                kpi_card(kpi_id, f)
+
+
 def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     """A download button with cells escaped against spreadsheet formula injection."""
     st.download_button(label, output.safe_csv(df), file_name=f"{name}.csv", mime="text/csv",
@@ -302,7 +348,7 @@ def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
 
 
 def missing(message: str) -> None:
-    st.info(message, icon="📥")
+    st.info(message, icon=":material/upload_file:")
 
 
 def plotly_layout(fig: Any, *, height: int = 360, title: str | None = None) -> Any:
@@ -525,7 +571,7 @@ def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:
         missing(df)
         return
     fig = px.area(df, x="period", y="value", color=by, color_discrete_sequence=SERIES_COLOURS,
-                  groupnorm="percent", labels={"value": "% of contacts", "period": ""})
+                  groupnorm="percent", labels={"value": "% of contacts", "period": "", by: ""})
     plotly_layout(fig, title=title)
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
 
@@ -742,3 +788,316 @@ def report_download(f: Filters) -> None:
             html_text = report_mod.render_html(store(), start=f.start, end=f.end)
         st.download_button("Download report", html_text.encode("utf-8"),
                            file_name=f"crm-report-{f.start}-{f.end}.html", mime="text/html", key="dl_report")
+
+
+# -- initiatives ---------------------------------------------------------------------------------
+def impact_table(window_days: int) -> pd.DataFrame | None:
+    df = _impact(window_days)
+    if df is None or len(df) == 0:
+        missing("Load initiatives.csv (each CRM project with its go-live date, cost, budget, scope and the "
+                "KPI it was meant to move) to judge what it brought.")
+        return None
+    cur_code = currency()
+    rows = []
+    for _, r in df.iterrows():
+        unit = r["unit"] if isinstance(r["unit"], str) else "ratio"
+        roi = output.plain(r["roi"])
+        over = output.plain(r["over_budget_pct"])
+        rows.append({
+            "Initiative": f"{r['initiative_id']} · {r['name']}",
+            "Go-live": r["go_live"],
+            "Scope": " · ".join(str(x) for x in (output.plain(r["channel"]), output.plain(r["segment"])) if x) or "all",
+            "KPI": kpi_label(r["kpi"]) if r["kpi"] in _kpi_ids() else str(r["kpi"]),
+            "Treated before → after": f"{fmt(r['treated_before'], unit)} → {fmt(r['treated_after'], unit)}",
+            "Control before → after": (f"{fmt(r['control_before'], unit)} → {fmt(r['control_after'], unit)}"
+                                       if bool(r["has_control"]) else "no control"),
+            "Effect (DiD)": fmt(r["effect"], unit) if unit != "%" or output.plain(r["effect"]) is None
+            else f"{r['effect']:+.1f} pts",
+            "Incremental revenue": fmt(r["incremental_revenue"], "currency"),
+            "Cost": fmt(r["cost"], "currency"),
+            "Budget": fmt(r["budget"], "currency"),
+            "Over budget": "–" if over is None else (f"✖ +{over:.0f}%" if over >= 25 else
+                                                      (f"▲ +{over:.0f}%" if over > 0 else f"✔ {over:.0f}%")),
+            "First-year ROI": "–" if roi is None else f"{'✔' if roi >= 0 else '✖'} {roi * 100:+.0f}%",
+            "Provisional": "⏳ yes" if bool(r["provisional"]) else "",
+            "Notes": output.plain(r["notes"]) or "",
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "Effect (DiD)": st.column_config.TextColumn(help="(treated after − before) − (control after − before)"),
+        "First-year ROI": st.column_config.TextColumn(
+            help=f"(incremental revenue × 365 ÷ w × margin − cost) ÷ cost; currency {cur_code}"),
+        "Provisional": st.column_config.TextColumn(help="the after-window runs past the data"),
+    })
+    download(df, f"initiative_impact_{window_days}d")
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _impact_cached(path: str, version: int, window_days: int) -> pd.DataFrame:
+    from crm_metrics.impact import impact
+
+    return impact(store(), window_days=window_days)
+
+
+def _impact(window_days: int) -> pd.DataFrame:
+    return _impact_cached(store().path, data_version(), int(window_days))
+
+
+def _kpi_ids() -> set[str]:
+    from crm_metrics.kpis import KPIS
+
+    return set(KPIS)
+
+
+def initiative_name(table: pd.DataFrame, initiative_id: str) -> str:
+    return str(table.loc[table["initiative_id"] == initiative_id, "name"].iloc[0])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _weekly(path: str, version: int, initiative_id: str, window_days: int) -> pd.DataFrame:
+    from crm_metrics.impact import weekly_series
+
+    return weekly_series(store(), initiative_id, window_days=window_days)
+
+
+def initiative_detail(table: pd.DataFrame, initiative_id: str, window_days: int) -> None:
+    """Weekly KPI for treated and control with the go-live marked, and the before/after bars."""
+    import plotly.graph_objects as go
+
+    r = table[table["initiative_id"] == initiative_id].iloc[0]
+    series = _weekly(store().path, data_version(), initiative_id, int(window_days))
+    unit = r["unit"] if isinstance(r["unit"], str) else "ratio"
+    label = kpi_label(r["kpi"]) if r["kpi"] in _kpi_ids() else str(r["kpi"])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Effect (difference-in-differences)", fmt(r["effect"], unit) if unit != "%" or
+              output.plain(r["effect"]) is None else f"{r['effect']:+.1f} pts")
+    c2.metric("Incremental revenue", fmt(r["incremental_revenue"], "currency"))
+    roi = output.plain(r["roi"])
+    c3.metric("First-year ROI", "–" if roi is None else f"{roi * 100:+.0f}%")
+    c4.metric("Cost vs budget", fmt(r["cost"], "currency"),
+              delta=None if output.plain(r["over_budget_pct"]) is None else f"{r['over_budget_pct']:+.0f}% vs budget",
+              delta_color="inverse")
+    left, right = st.columns([3, 2])
+    with left:
+        if series.empty:
+            missing(series.attrs.get("note") or "No weekly data around this go-live.")
+        else:
+            fig = go.Figure()
+            for i, (group, part) in enumerate(series.groupby("group", sort=False)):
+                fig.add_trace(go.Scatter(x=part["period"], y=part["value"], name=str(group).capitalize(),
+                                         mode="lines+markers", customdata=part["n"],
+                                         line=dict(color=SERIES_COLOURS[0 if group == "treated" else 1],
+                                                   dash="solid" if group == "treated" else "dot"),
+                                         hovertemplate="%{y:.2f} (n=%{customdata:,})<extra></extra>"))
+            g = series.attrs.get("go_live")
+            if g is not None:
+                fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color="#D55E00",
+                              annotation_text="go-live", annotation_position="top")
+            plotly_layout(fig, title=f"{label}, weekly: treated vs control")
+            st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    with right:
+        fig = go.Figure()
+        groups = [("Treated", r["treated_before"], r["treated_after"], SERIES_COLOURS[0])]
+        if bool(r["has_control"]):
+            groups.append(("Control", r["control_before"], r["control_after"], SERIES_COLOURS[1]))
+        for name, before, after, colour in groups:
+            fig.add_trace(go.Bar(x=["Before", "After"], y=[output.plain(before), output.plain(after)], name=name,
+                                 marker_color=colour, text=[fmt(before, unit), fmt(after, unit)],
+                                 textposition="outside"))
+        plotly_layout(fig, title=f"{label}: {window_days} days before vs after")
+        fig.update_layout(barmode="group", hovermode="closest")
+        st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    note = output.plain(r["notes"])
+    if note:
+        st.caption(f"Note: {note}")
+    if bool(r["provisional"]):
+        st.warning("Provisional: the after-window runs past the data; the effect may still change.",
+                   icon=":material/hourglass_top:")
+
+
+# -- strategy editing ----------------------------------------------------------------------------
+def _strategy_action(fn: Any, *args: Any, success: str, **kwargs: Any) -> None:
+    """Run an edit; show the validation message on refusal; refresh caches on success."""
+    from crm_metrics.strategy import StrategyError
+
+    try:
+        change = fn(store(), *args, user=user_name(), **kwargs)
+    except StrategyError as e:
+        st.session_state["_crm_flash"] = ("error", str(e))
+    else:
+        clear_caches()
+        st.session_state["_crm_flash"] = ("success", success if change is not None else "Nothing changed.")
+
+
+def flash() -> None:
+    msg = st.session_state.pop("_crm_flash", None)
+    if msg:
+        kind, text = msg
+        (st.error if kind == "error" else st.success)(text)
+
+
+def goals_editor(can_write: bool) -> None:
+    from crm_metrics import strategy
+    from crm_metrics.kpis import KPIS
+
+    flash()
+    df = strategy.goals(store())
+    st.dataframe(df, hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    with c1:
+        download(df, "goals", "Export goals (CSV)")
+    if not can_write:
+        return
+    with c2:
+        up = st.file_uploader("Import goals (CSV, merged by goal_id)", type=["csv"], key="goals_import")
+        if up is not None and st.button("Import", key="goals_import_btn"):
+            _import(up, "goals")
+    st.markdown("#### Add or edit a goal")
+    ids = ["(new goal)"] + list(df["goal_id"])
+    pick = st.selectbox("Goal", ids, key="goal_pick")
+    cur = df[df["goal_id"] == pick].iloc[0].to_dict() if pick != "(new goal)" else {}
+    kpi_ids = list(KPIS)
+    c = choices()
+    with st.form("goal_form"):
+        a, b, d = st.columns(3)
+        goal_id = a.text_input("Goal id", value=cur.get("goal_id", ""), disabled=pick != "(new goal)")
+        kpi_id = b.selectbox("KPI", kpi_ids, index=kpi_ids.index(cur["kpi"]) if cur.get("kpi") in kpi_ids else 0,
+                             format_func=lambda k: f"{KPIS[k].label} ({k}, {KPIS[k].unit}, better {KPIS[k].better})")
+        target = d.text_input("Target (in the KPI's unit)", value="" if output.plain(cur.get("target")) is None
+                              else str(cur.get("target")))
+        a, b, d = st.columns(3)
+        dirs = ["(from the KPI)", "at_least", "at_most"]
+        direction = a.selectbox("Direction", dirs, index=dirs.index(cur["direction"]) if output.plain(
+            cur.get("direction")) in dirs else 0)
+        chs = ["(all)"] + c["channels"]
+        channel = b.selectbox("Channel", chs, index=chs.index(cur["channel"]) if output.plain(cur.get("channel")) in chs else 0)
+        segs = ["(all)"] + c["segments"]
+        segment = d.selectbox("Segment", segs, index=segs.index(cur["segment"]) if output.plain(cur.get("segment")) in segs else 0)
+        a, b, d = st.columns(3)
+        period_start = a.text_input("Period start (YYYY-MM-DD, empty = the window viewed)",
+                                    value=str(output.plain(cur.get("period_start")) or ""))
+        period_end = b.text_input("Period end", value=str(output.plain(cur.get("period_end")) or ""))
+        tolerance = d.text_input("Tolerance (fraction of |target|, default 0.05)",
+                                 value=str(output.plain(cur.get("tolerance")) or ""))
+        a, b = st.columns(2)
+        objective = a.text_input("Strategic objective it serves", value=str(output.plain(cur.get("objective")) or ""))
+        owner = b.text_input("Owner", value=str(output.plain(cur.get("owner")) or ""))
+        saved = st.form_submit_button("Save goal", type="primary")
+    if saved:
+        goal = {"goal_id": goal_id if pick == "(new goal)" else pick, "kpi": kpi_id, "target": target,
+                "direction": None if direction == "(from the KPI)" else direction,
+                "channel": None if channel == "(all)" else channel, "segment": None if segment == "(all)" else segment,
+                "period_start": period_start or None, "period_end": period_end or None,
+                "tolerance": tolerance or None, "objective": objective or None, "owner": owner or None}
+        _strategy_action(strategy.upsert_goal, goal, success=f"Goal {goal['goal_id']} saved.")
+        st.rerun()
+    if pick != "(new goal)" and st.button(f"Delete goal {pick}", key="goal_delete"):
+        _strategy_action(strategy.delete_goal, pick, success=f"Goal {pick} deleted (undo in the change log).")
+        st.rerun()
+
+
+def _import(up: Any, table: str) -> None:
+    from crm_metrics import strategy
+    from crm_metrics.ingest import LoadRefused
+
+    try:
+        strategy.import_csv(store(), table, up.getvalue(), user=user_name())
+    except LoadRefused as e:
+        st.session_state["_crm_flash"] = ("error", e.report.summary())
+    except ValueError as e:
+        st.session_state["_crm_flash"] = ("error", str(e))
+    else:
+        clear_caches()
+        st.session_state["_crm_flash"] = ("success", f"{up.name} imported into {table}.")
+    st.rerun()
+
+
+def segments_editor(can_write: bool) -> None:
+    from crm_metrics import strategy
+
+    flash()
+    df = strategy.segments(store())
+    st.dataframe(df, hide_index=True, width="stretch")
+    download(df, "segments", "Export segment strategies (CSV)")
+    if not can_write:
+        return
+    up = st.file_uploader("Import segment strategies (CSV)", type=["csv"], key="seg_import")
+    if up is not None and st.button("Import", key="seg_import_btn"):
+        _import(up, "segments")
+    segs = sorted(set(choices()["segments"]) | set(df["segment"]))
+    with st.form("segment_form"):
+        a, b = st.columns(2)
+        segment = a.selectbox("Segment", segs)
+        strategy_value = b.radio("Strategy", ["relationship", "transactional"], horizontal=True,
+                                 help="relationship: the customer should come back to the same advisor; "
+                                      "transactional: whoever is available is fine")
+        statement = st.text_input("The strategy in one sentence")
+        saved = st.form_submit_button("Save segment strategy", type="primary")
+    if saved:
+        _strategy_action(strategy.set_segment_strategy, segment, strategy_value, statement or None,
+                         success=f"Strategy for {segment} saved.")
+        st.rerun()
+
+
+def channels_editor(can_write: bool) -> None:
+    from crm_metrics import strategy
+
+    flash()
+    df = strategy.channel_kinds(store())
+    st.dataframe(df, hide_index=True, width="stretch")
+    download(df, "channel_kinds", "Export channel kinds (CSV)")
+    if not can_write:
+        return
+    with st.form("channel_form"):
+        a, b = st.columns(2)
+        channel = a.selectbox("Channel", list(df["channel"]))
+        kind = b.radio("Kind", ["assisted", "self_service"], horizontal=True)
+        saved = st.form_submit_button("Save channel kind", type="primary")
+    if saved:
+        _strategy_action(strategy.set_channel_kind, channel, kind, success=f"{channel} is now {kind}.")
+        st.rerun()
+
+
+def settings_editor(can_write: bool) -> None:
+    from crm_metrics import strategy
+
+    flash()
+    df = strategy.settings_frame(store())
+    st.dataframe(df, hide_index=True, width="stretch")
+    download(df, "settings", "Export settings (CSV)")
+    if not can_write:
+        return
+    with st.form("settings_form"):
+        a, b = st.columns(2)
+        key = a.selectbox("Setting", list(df["key"]))
+        value = b.text_input("New value (empty = back to the default)")
+        saved = st.form_submit_button("Save setting", type="primary")
+    if saved:
+        _strategy_action(strategy.set_setting, key, value or None, success=f"{key} saved.")
+        st.rerun()
+
+
+def change_log(can_write: bool) -> None:
+    from crm_metrics import strategy
+
+    flash()
+    df = strategy.list_changes(store(), limit=500)
+    if df.empty:
+        missing("No changes recorded yet.")
+        return
+    st.dataframe(df, hide_index=True, width="stretch")
+    download(df, "strategy_changes")
+    if not can_write:
+        return
+    with st.form("revert_form"):
+        change_id = st.selectbox("Undo change", list(df["change_id"]),
+                                 format_func=lambda i: _change_label(df, i))
+        undo = st.form_submit_button("Undo this change")
+    if undo:
+        _strategy_action(strategy.revert_change, int(change_id), success=f"Change {change_id} undone.")
+        st.rerun()
+
+
+def _change_label(df: pd.DataFrame, change_id: Any) -> str:
+    r = df[df["change_id"] == change_id].iloc[0]
+    return f"#{change_id} · {r['action']} {r['table_name']} {r['key']} · {r['changed_by']} · {r['changed_at']}"

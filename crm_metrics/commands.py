@@ -82,3 +82,76 @@ def _register_health(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 cli._EXTRA_COMMANDS.append(_register_health)
+
+
+# -- impact ----------------------------------------------------------------------------------------
+_IMPACT_TABLE = ["initiative_id", "name", "go_live", "channel", "segment", "kpi", "treated_before",
+                 "treated_after", "control_before", "control_after", "effect", "incremental_revenue",
+                 "cost", "budget", "over_budget_pct", "roi", "provisional", "status"]
+
+
+def cmd_impact(args: argparse.Namespace) -> int:
+    from .impact import ImpactError, impact
+    store = cli._store(args)
+    try:
+        df = impact(store, initiative_id=args.initiative, window_days=args.window_days)
+    except ImpactError as e:
+        raise cli.Refused(str(e)) from None
+    rows = output.records(df)
+    if args.format == "json":
+        cli._emit(rows, "json", json_obj={"window_days": args.window_days, "initiatives": rows})
+    elif args.format == "csv":
+        cli._emit(rows, "csv", list(df.columns))
+    else:
+        print(f"initiative impact, {args.window_days} days before / after go-live")
+        if not rows:
+            print("no initiatives yet: load initiatives.csv")
+            return cli.EXIT_OK
+        cli._emit(rows, "table", _IMPACT_TABLE)
+        noted = [r for r in rows if r["notes"]]
+        if noted:
+            print()
+            for r in noted:
+                print(f"{r['initiative_id']}: {r['notes']}")
+    return cli.EXIT_OK
+
+
+def _register_impact(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("impact", parents=[common], help="initiatives before / after go-live, with control and ROI")
+    s.add_argument("--initiative", default=None, metavar="ID", help="one initiative (default: all)")
+    s.add_argument("--window-days", dest="window_days", type=cli._positive_int, default=90, metavar="N",
+                   help="days before and after go-live (default 90)")
+    cli.add_format_arg(s)
+    s.set_defaults(func=cmd_impact)
+
+
+cli._EXTRA_COMMANDS.append(_register_impact)
+
+
+# -- report ----------------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the executive report (.html or .pdf by extension); print its path."""
+    from .report import ReportError, check_extension, write_report
+    try:
+        check_extension(args.out)  # refuse a bad name before opening the store
+    except ReportError as e:
+        raise cli.Refused(str(e)) from None
+    store = cli._store(args)
+    try:
+        path = write_report(store, args.out, args.start, args.end)
+    except ReportError as e:
+        raise cli.Refused(str(e)) from None
+    print(path)
+    return cli.EXIT_OK
+
+
+def _register_report(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("report", parents=[common],
+                       help="the executive report as one offline file (.html or .pdf)")
+    s.add_argument("--out", required=True, metavar="FILE",
+                   help="the file to write; .html (works offline) or .pdf (needs Chromium)")
+    cli.add_window_args(s)
+    s.set_defaults(func=cmd_report)
+
+
+cli._EXTRA_COMMANDS.append(_register_report)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterable, Literal
 
@@ -414,3 +414,5 @@ __all__ = [
     "Finding", "Check", "HealthContext", "CHECKS", "register", "run_checks", "context", "findings_frame",
     "worst", "SEVERITIES", "FINDING_FIELDS",
 ]
+
+from . import impact as _impact  # noqa: E402,F401  (registers technology_before_strategy, cost_underestimated, no_return)

@@ -23,7 +23,7 @@ def kpi_matrix(store: Store, kpi_ids: Sequence[str], by: str, *, start: dt.date 
             df = compute(store, kpi_id, start=start, end=end, channels=channels, segments=segments, by=[by])
         except KpiError:
             continue
-        part = df[[by, "value"]].rename(columns={"value": k.label})
+        part = df[[by, "value"]].astype({"value": "float64"}).rename(columns={"value": k.label})
         merged = part if merged is None else merged.merge(part, on=by, how="outer")
     if merged is None:
         return pd.DataFrame({by: []})

@@ -9,9 +9,7 @@ st.caption("Operational CRM: how each channel serves customers. Hover a number f
 f = ui.filters()
 
 cards = ["contacts", "fcr_rate", "csat", "ces", "avg_wait_time", "self_service_share"]
-for col, kpi_id in zip(st.columns(len(cards)), cards):
-    with col:
-        ui.kpi_card(kpi_id, f)
+ui.kpi_cards(cards, f)
 
 st.subheader("Service KPIs by channel")
 SERVICE = ["contacts", "contacts_per_customer", "fcr_rate", "repeat_contact_rate", "avg_handle_time",

@@ -12,9 +12,7 @@ st.caption("In a relationship the customer comes back to the same advisor; in an
 f = ui.filters()
 
 cards = ["upc", "coc", "secon", "relationship_share", "pseudo_relationship_share", "encounter_share"]
-for col, kpi_id in zip(st.columns(len(cards)), cards):
-    with col:
-        ui.kpi_card(kpi_id, f)
+ui.kpi_cards(cards, f)
 
 left, right = st.columns(2)
 with left:

@@ -9,14 +9,8 @@ st.title("Customers & value")
 st.caption("Analytical CRM: do we keep customers, and are they worth more over time?")
 f = ui.filters()
 
-cards = ["customer_base", "new_customers", "retention_rate", "churn_rate", "clv"]
-for col, kpi_id in zip(st.columns(len(cards)), cards):
-    with col:
-        ui.kpi_card(kpi_id, f)
-cards = ["revenue", "revenue_per_customer", "products_per_customer", "cross_sell_rate", "nps"]
-for col, kpi_id in zip(st.columns(len(cards)), cards):
-    with col:
-        ui.kpi_card(kpi_id, f)
+ui.kpi_cards(["customer_base", "new_customers", "retention_rate", "churn_rate", "clv",
+              "revenue", "revenue_per_customer", "products_per_customer", "cross_sell_rate", "nps"], f, per_row=5)
 
 left, right = st.columns(2)
 with left:

@@ -1,7 +1,18 @@
+"""Initiatives: what each CRM project moved after go-live, against a control, and what it returned."""
+import streamlit as st
+
 import ui
 
-s = ui.page_setup("6_Initiatives")
-import streamlit as st
-st.title("6_Initiatives")
-f = ui.filters()
-st.write(f)
+ui.page_setup("Initiatives", ":material/rocket_launch:", with_filters=False)
+st.title("Initiatives")
+st.caption("Each CRM project judged by what moved after it went live: its KPI before and after go-live "
+           "in its scope (treated) against the rest (control), difference-in-differences, incremental "
+           "revenue, cost against budget and first-year ROI.")
+
+window_days = st.slider("Days before and after go-live", 14, 365, 90, step=7, key="impact_window",
+                        help="before = [go-live − w, go-live − 1], after = [go-live, go-live + w − 1]")
+table = ui.impact_table(window_days)
+if table is not None:
+    choice = st.selectbox("Initiative", table["initiative_id"], key="impact_pick",
+                          format_func=lambda i: f"{i} · {ui.initiative_name(table, i)}")
+    ui.initiative_detail(table, choice, window_days)

@@ -1,7 +1,26 @@
+"""Strategy: goals, segment strategies, channel kinds and settings; every change validated,
+recorded and revertible; import and export as CSV."""
+import streamlit as st
+
 import ui
 
-s = ui.page_setup("8_Strategy")
-import streamlit as st
-st.title("8_Strategy")
-f = ui.filters()
-st.write(f)
+ui.page_setup("Strategy", ":material/explore:", with_filters=False)
+st.title("Strategy")
+st.caption("Customer strategy derives from business strategy: every goal names the strategic objective "
+           "it serves. Changes are validated, recorded with who and when, and can be undone.")
+can_write = ui.can_write()
+if not can_write:
+    st.info("Viewers can read the strategy. Ask an analyst to change it.", icon=":material/lock:")
+
+goals_tab, seg_tab, ch_tab, set_tab, log_tab = st.tabs(
+    ["Goals", "Segment strategies", "Channel kinds", "Settings", "Change log"])
+with goals_tab:
+    ui.goals_editor(can_write)
+with seg_tab:
+    ui.segments_editor(can_write)
+with ch_tab:
+    ui.channels_editor(can_write)
+with set_tab:
+    ui.settings_editor(can_write)
+with log_tab:
+    ui.change_log(can_write)
