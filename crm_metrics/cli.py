@@ -71,16 +71,46 @@ def _terminal_progress(frac: float, msg: str) -> None:
         print(f"[{int(frac * 100):3d}%] {msg}", file=sys.stderr)
 
 
+def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files: Sequence[str]):
+    """The store, or -- when another process holds it -- the holder's answer to ``request`` sent
+    through the inbox (crm_metrics.inbox): returns (store, None) or (None, result)."""
+    import duckdb
+
+    from .inbox import InboxTimeout, hand_over, is_lock_error
+    try:
+        return _store(args), None
+    except duckdb.IOException as e:
+        if not is_lock_error(e) or getattr(args, "wait", 0) <= 0:
+            raise
+    progress = (lambda m: print(m, file=sys.stderr)) if getattr(args, "progress", False) else None
+    try:
+        got = hand_over(args.db, request, files, wait=args.wait, opener=lambda: _store(args), progress=progress)
+    except InboxTimeout as e:
+        raise Refused(str(e)) from None
+    return got.store, got.result
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from .ingest import LoadRefused, load_file
     mapping = dict(args.map or [])
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise Refused("no such file: " + ", ".join(missing))
-    store = _store(args)
+    files = _customers_first(args.files, args.table)
+    import getpass
+    request = {"kind": "load", "table": args.table, "mode": args.mode, "mapping": mapping,
+               "encoding": args.encoding, "loaded_by": getpass.getuser()}
+    store, result = _open_or_hand_over(args, request, files)
+    if result is not None:  # the app loaded the files for us
+        if result.get("error"):
+            print(f"refused: {result['error']}", file=sys.stderr)
+        for r in result.get("files") or []:
+            print(r["summary"], file=sys.stdout if r.get("ok") else sys.stderr)
+        ok = not result.get("error") and all(r.get("ok") for r in result.get("files") or [])
+        return EXIT_OK if ok else EXIT_REFUSED
     failed = 0
     # Each file is its own transaction: a refused file changes nothing, the others still load.
-    for f in _customers_first(args.files, args.table):
+    for f in files:
         try:
             rep = load_file(store, f, table=args.table, mode=args.mode, mapping=mapping,
                             encoding=args.encoding, progress=_terminal_progress if args.progress else None)
@@ -97,6 +127,35 @@ def _customers_first(files: Sequence[str], table: str | None) -> list[str]:
         t = table or (tt.name if (tt := table_for_file(Path(f).name)) else "")
         return 0 if t == "customers" else 1
     return sorted(files, key=rank)
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .safety import UndoError, undo_load
+    request = {"kind": "undo", "load_id": args.load_id, "loaded_by": getpass.getuser()}
+    store, result = _open_or_hand_over(args, request, [])
+    if result is not None:
+        if not result.get("ok"):
+            raise Refused(result.get("error") or "the app could not undo the load")
+        print(result.get("summary", ""))
+        return EXIT_OK
+    try:
+        rep = undo_load(store, args.load_id, request["loaded_by"])
+    except UndoError as e:
+        raise Refused(str(e)) from None
+    print(rep.summary())
+    return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return v
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -175,7 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="map a file column to a contract column (repeatable)")
     s.add_argument("--encoding", default=None, help="utf-8, windows-1251 or windows-1252 (default: detected)")
     s.add_argument("--progress", action="store_true", help="show progress on stderr")
+    s.add_argument("--wait", type=_seconds, default=600, metavar="SECONDS",
+                   help="when another process (the app) holds the store: hand the load to it and wait "
+                        "up to this long for the result (default 600; 0: fail at once)")
     s.set_defaults(func=cmd_load)
+
+    s = sub.add_parser("undo", parents=[common], help="undo a load: put its table back as it was before it")
+    s.add_argument("--load-id", dest="load_id", type=_positive_int, required=True, metavar="N",
+                   help="the load to undo (see `status`); loads are undone newest first")
+    s.add_argument("--wait", type=_seconds, default=600, metavar="SECONDS",
+                   help="when the app holds the store: how long to wait for it to do the undo")
+    s.set_defaults(func=cmd_undo)
 
     s = sub.add_parser("init", parents=[common], help="load the sample company into an empty store")
     s.set_defaults(func=cmd_init)

@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Callable, Literal, Sequence
 
 import duckdb
 
+from . import safety
 from .schema import TABLES, Column, Table, normalise_name, table_for_file
 from .store import Store
 
@@ -31,6 +33,12 @@ Progress = Callable[[float, str], None]
 MAX_PROBLEMS_SHOWN = 20
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 16 * 1024 * 1024
+MAX_LINE_BYTES = 10_000_000   # one line (record) of a file; DuckDB's max_line_size
+MAX_COLUMNS = 10_000          # header fields
+DEFAULT_MAX_UPLOAD_MB = 1024  # env CRM_MAX_UPLOAD_MB
+MAX_EXTRA_SHOWN = 20
+# Python's csv module (header, delimiter and line-number reading) must accept any cell DuckDB accepts.
+csv.field_size_limit(max(csv.field_size_limit(), 2 * MAX_LINE_BYTES))
 ENCODING_NAMES = {
     "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
     "windows-1251": "windows-1251", "cp1251": "windows-1251",
@@ -94,7 +102,9 @@ class LoadReport:
         if self.unmatched:
             parts.append(f"{self.unmatched} rows with a customer_id not in customers (kept, counted)")
         if self.extra_columns:
-            parts.append("ignored extra columns: " + ", ".join(self.extra_columns))
+            shown = ", ".join(self.extra_columns[:MAX_EXTRA_SHOWN])
+            more = len(self.extra_columns) - MAX_EXTRA_SHOWN
+            parts.append("ignored extra columns: " + shown + (f" and {more} more" if more > 0 else ""))
         return "; ".join(parts) + "."
 
 
@@ -106,7 +116,42 @@ class LoadRefused(Exception):
         self.report = report
 
 
+# -- limits ------------------------------------------------------------------------------------
+def max_upload_mb() -> float:
+    """The largest file a load accepts, in MB (env CRM_MAX_UPLOAD_MB, default 1024)."""
+    raw = os.environ.get("CRM_MAX_UPLOAD_MB", "").strip()
+    try:
+        v = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        v = DEFAULT_MAX_UPLOAD_MB
+    return v if v > 0 else DEFAULT_MAX_UPLOAD_MB
+
+
+def size_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why a file is too large to load, or None."""
+    size = Path(path).stat().st_size
+    limit = max_upload_mb()
+    if size > limit * 1024 * 1024:
+        return (f"the file is {size / 1024 / 1024:,.1f} MB, more than the {limit:,.0f} MB a load accepts "
+                f"(the limit is set by the environment variable CRM_MAX_UPLOAD_MB); split it or raise the limit")
+    return None
+
+
 # -- encoding and dialect --------------------------------------------------------------------
+def _scan(path: Path) -> tuple[str, int | None]:
+    """SHA-256 of the file and the offset of its first NUL byte (None when there is none)."""
+    h = hashlib.sha256()
+    nul = None
+    pos = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+            if nul is None and (i := chunk.find(b"\x00")) >= 0:
+                nul = pos + i
+            pos += len(chunk)
+    return h.hexdigest(), nul
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -186,10 +231,11 @@ def detect_delimiter(text: str) -> str:
 
 def read_header(path: Path, delimiter: str) -> list[str]:
     text = _head_text(path, 1024 * 1024)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"')
+    # newline="": lines end at \n, \r\n or a lone \r (old Mac files), as DuckDB reads them
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     try:
         return next(reader)
-    except StopIteration:
+    except (StopIteration, csv.Error):
         return []
 
 
@@ -327,7 +373,8 @@ def plan_column(cur: duckdb.DuckDBPyConnection, stage: str, col: Column, delimit
             rule += f" >= {col.minimum:g}"
         invalid = f"{num} IS NULL OR isnan({num}) OR isinf({num})"
         if col.type == "integer":
-            invalid += f" OR {num} <> round({num})"
+            # beyond 2^53 a double is no longer an exact whole number (and BIGINT would overflow)
+            invalid += f" OR {num} <> round({num}) OR abs({num}) > 9007199254740992"
         if bounds:
             invalid += " OR " + " OR ".join(bounds)
         expr = num if col.type == "number" else f"CAST(round({num}) AS BIGINT)"
@@ -384,15 +431,15 @@ def _line_numbers(path: Path, delimiter: str, encoding: str, record_indexes: set
         start_line = 1
         try:
             next(reader)
-        except StopIteration:
-            return out
-        start_line = reader.line_num + 1
-        for idx, _ in enumerate(reader):
-            if idx in record_indexes:
-                out[idx] = start_line
             start_line = reader.line_num + 1
-            if idx >= wanted_max:
-                break
+            for idx, _ in enumerate(reader):
+                if idx in record_indexes:
+                    out[idx] = start_line
+                start_line = reader.line_num + 1
+                if idx >= wanted_max:
+                    break
+        except (StopIteration, csv.Error):
+            pass  # the rest get the record's position as an estimate
     return out
 
 
@@ -400,9 +447,18 @@ def _duckdb_csv_error(e: Exception) -> Problem:
     msg = str(e)
     m = re.search(r"[Ll]ine[:\s]+(\d+)", msg)
     line = int(m.group(1)) if m else None
-    first = msg.strip().splitlines()[0] if msg.strip() else "unreadable CSV"
+    lines = msg.strip().splitlines()
+    first = lines[0] if lines else "unreadable CSV"
     first = re.sub(r"^[A-Za-z ]+Error:\s*", "", first)
-    return Problem(line, None, None, f"the file is not a well-formed CSV: {first[:300]}")
+    if "Maximum line size" in msg:
+        return Problem(line, None, None, f"the file is not a well-formed CSV: {first[:300]}: the line is "
+                                         f"longer than {MAX_LINE_BYTES // 1_000_000} MB, the most one line may hold "
+                                         f"(a cell this large, or a quote that is never closed)")
+    # DuckDB's reason follows the echoed line; never echo the line itself (it may be huge).
+    reason = next((ln.strip() for ln in lines[1:] if ln.strip() and not ln.startswith(
+        ("Original Line", "Possible", "*", " ")) and "=" not in ln), "")
+    text = first[:300] + (f": {reason[:200]}" if reason and reason not in first else "")
+    return Problem(line, None, None, f"the file is not a well-formed CSV: {text}")
 
 
 def _refuse(report: LoadReport, rule: str, line: int | None = None, column: str | None = None) -> LoadRefused:
@@ -432,14 +488,32 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
     report = LoadReport(name, tname, mode)
     if mode not in ("merge", "replace"):
         raise _refuse(report, f"mode must be merge or replace, not {mode!r}")
-    if not path.exists() or path.stat().st_size == 0:
-        raise _refuse(report, "the file is empty" if path.exists() else "no such file")
+    if not path.is_file():
+        raise _refuse(report, "no such file")
+    if path.stat().st_size == 0:
+        raise _refuse(report, "the file is empty")
+    if (too_big := size_problem(path)) is not None:
+        raise _refuse(report, too_big)
     say(0.02, f"{name}: checking encoding")
-    report.sha256 = file_sha256(path)
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+        report.sha256, nul = _scan(path)
+    except OSError as e:
+        raise _refuse(report, f"cannot read the file: {e.strerror or e}") from None
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _refuse(report, "the file is UTF-16 text; save it as UTF-8 (or windows-1251 / windows-1252) CSV")
+    if nul is not None:
+        raise _refuse(report, f"this is a binary file, not a CSV text file (a NUL byte at byte {nul + 1:,})")
+    if start.startswith(b"\xef\xbb\xbf") and not _head_text(path, 4096).strip():
+        raise _refuse(report, "the file is empty (only a byte-order mark)")
     if encoding:
         enc = ENCODING_NAMES.get(encoding.lower())
         if enc is None:
             raise _refuse(report, f"unknown encoding {encoding!r}; use utf-8, windows-1251 or windows-1252")
+        if enc == "utf-8" and not _is_utf8(path):
+            raise _refuse(report, "the file is not valid UTF-8 although utf-8 was named; leave the encoding "
+                                  "out to detect it, or name windows-1251 / windows-1252")
     else:
         enc = detect_encoding(path)
     report.encoding = enc
@@ -449,11 +523,14 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
             read_path = _transcode(path, enc, tmpdir)
         except UnicodeDecodeError as e:
             raise _refuse(report, f"cannot be read as {enc}: {e.reason}") from None
-    with open(read_path, "rb") as f:
-        if b"\x00" in f.read(64 * 1024):
-            raise _refuse(report, "this is a binary file, not a CSV text file")
     report.delimiter = detect_delimiter(_head_text(read_path))
     headers = read_header(read_path, report.delimiter)
+    if not any(h.strip() for h in headers):
+        raise _refuse(report, "the first line (the header row) is empty or unreadable; "
+                              "the file must start with a header naming its columns", line=1)
+    if len(headers) > MAX_COLUMNS:
+        raise _refuse(report, f"the header has {len(headers):,} columns, more than the {MAX_COLUMNS:,} "
+                              f"a load reads", line=1)
     targets, extra, problems = match_columns(tdef, headers, mapping)
     report.columns = {c: headers[i] for c, i in targets.items()}
     report.extra_columns = extra
@@ -501,9 +578,17 @@ def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None =
     path = Path(path)
     name = file_name or path.name
     say = progress or (lambda frac, msg: None)
-    with tempfile.TemporaryDirectory(prefix="crm-load-") as tmpdir:
+    # A locked-down store's DuckDB reads only inside its allowed folders: work inside the spool.
+    work = store.spool_dir if store.locked_down else None
+    with tempfile.TemporaryDirectory(prefix="crm-load-", dir=work) as tmpdir:
         prep = _prepare(path, name, table, mode, mapping, encoding, tmpdir, say)
-        return _load_staged(store, prep.table, prep.read_path, path, prep.report, prep.targets,
+        read_path = prep.read_path
+        if not store.can_read(read_path):
+            read_path = Path(tmpdir) / (uuid.uuid4().hex + ".csv")
+            shutil.copyfile(prep.read_path, read_path)
+        if store.locked_down:
+            read_path = read_path.resolve()
+        return _load_staged(store, prep.table, read_path, path, prep.report, prep.targets,
                             prep.headers, prep.report.delimiter, loaded_by, say)
 
 
@@ -524,31 +609,43 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                     + ", ".join(f"c{i} AS {_q(col)}" for col, i in targets.items())
                     + " FROM read_csv(?, delim = ?, quote = '\"', escape = '\"', header = true, "
                     "auto_detect = false, columns = " + _struct_literal(positional) + ", "
-                    "strict_mode = true, null_padding = false, max_line_size = 10000000)",
+                    f"strict_mode = true, null_padding = false, max_line_size = {MAX_LINE_BYTES})",
                     [str(read_path), delimiter])
             except duckdb.Error as e:
                 report.problems = [_duckdb_csv_error(e)]
                 report.problem_count = 1
                 raise LoadRefused(report) from None
-            report.rows_read = int(cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0])
-            say(0.35, f"{report.file_name}: validating {report.rows_read:,} rows")
-            plans = [plan_column(cur, stage, tdef.column(c), delimiter, report.file_name)
-                     for c in targets]
-            _validate(cur, stage, tdef, plans, report, read_path, delimiter)
-            audit = _strategy_rules(cur, stage, tdef, plans, report, read_path, delimiter)
-            say(0.55, f"{report.file_name}: writing {tdef.name}")
-            _write(cur, stage, tdef, plans, report)
+            try:
+                report.rows_read = int(cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0])
+                say(0.35, f"{report.file_name}: validating {report.rows_read:,} rows")
+                plans = [plan_column(cur, stage, tdef.column(c), delimiter, report.file_name)
+                         for c in targets]
+                _validate(cur, stage, tdef, plans, report, read_path, delimiter)
+                audit = _strategy_rules(cur, stage, tdef, plans, report, read_path, delimiter)
+                say(0.55, f"{report.file_name}: writing {tdef.name}")
+                load_id = _next_load_id(cur)
+                _write(cur, stage, tdef, plans, report,
+                       snapshot=lambda kind, typed, same: safety.take_snapshot(
+                           cur, tdef, load_id, kind, typed, same))
+            except duckdb.Error as e:
+                # Data no rule foresaw: a refusal with DuckDB's reason, never a traceback; rolled back.
+                report.problems = [Problem(None, None, None, "the file could not be loaded: "
+                                           + (str(e).strip().splitlines() or ["unknown error"])[0][:300])]
+                report.problem_count = 1
+                raise LoadRefused(report) from None
             if audit is not None:
                 audit(loaded_by or _current_user())
             if report.inserted or report.updated or report.removed:
                 say(0.75, f"{report.file_name}: computing derived facts")
                 store.refresh_facts(cur, Store.facts_for([tdef.name]))
                 store.bump_version(cur)
+            safety.after_load(cur, tdef.name, load_id,
+                              changed=bool(report.inserted or report.updated or report.removed))
             if tdef.has_customer and tdef.name != "customers":
                 report.unmatched = int(cur.execute(
                     f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
                     f"WHERE c.customer_id = trim(s.customer_id))").fetchone()[0])
-            report.load_id = _record(cur, report, loaded_by)
+            report.load_id = _record(cur, report, loaded_by, load_id)
             cur.execute(f"DROP TABLE IF EXISTS {stage}")
             cur.execute("COMMIT")
             say(1.0, f"{report.file_name}: done")
@@ -635,7 +732,9 @@ def _validate(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: li
 
 
 def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
-           report: LoadReport) -> None:
+           report: LoadReport, snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
+    """Merge or replace; ``snapshot(kind, typed_table, same_sql)`` is called just before the table
+    changes so that the load can be undone (crm_metrics.safety)."""
     exprs = {p.column.name: p.expr for p in plans}
     select = ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
     typed = f"{stage}_typed"
@@ -646,6 +745,8 @@ def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[
         existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
         if report.mode == "replace" or existing == 0:
             report.removed = existing if report.mode == "replace" else 0
+            if snapshot is not None:
+                snapshot("replace", typed, None)
             cur.execute(f"DELETE FROM {tdef.name}")
             cur.execute(f"INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed}")
             report.inserted = report.rows_read
@@ -658,6 +759,8 @@ def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[
             FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}""").fetchone()
         report.inserted, report.updated, report.unchanged = int(row[0]), int(row[1]), int(row[2])
         if report.inserted or report.updated:
+            if snapshot is not None:
+                snapshot("merge", typed, same)
             cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
                 SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
             cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
@@ -666,11 +769,18 @@ def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[
         cur.execute(f"DROP TABLE IF EXISTS {typed}")
 
 
-def _record(cur: duckdb.DuckDBPyConnection, report: LoadReport, loaded_by: str | None) -> int:
-    load_id = int(cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])
+def _next_load_id(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])
+
+
+def _record(cur: duckdb.DuckDBPyConnection, report: LoadReport, loaded_by: str | None,
+            load_id: int | None = None) -> int:
+    load_id = load_id or _next_load_id(cur)
     who = loaded_by or _current_user()
     cur.execute(
-        "INSERT INTO load_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(timezone('UTC', now()) AS TIMESTAMP), ?)",
+        "INSERT INTO load_history (load_id, table_name, file_name, sha256, mode, rows_read, inserted, "
+        "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(timezone('UTC', now()) AS TIMESTAMP), ?)",
         [load_id, report.table, report.file_name, report.sha256, report.mode, report.rows_read,
          report.inserted, report.updated, report.unchanged, report.removed, report.unmatched,
          report.encoding, ", ".join(report.extra_columns), who])

@@ -883,9 +883,12 @@ def chromium_path() -> str:
                       "Or write the report as .html.")
 
 
-def html_to_pdf(html_text: str, out_path: str | os.PathLike[str], *, footer: str = "") -> Path:
-    """Print the HTML to an A4 PDF with headless Chromium (network blocked; charts drawn first)."""
-    exe = chromium_path()
+def html_to_pdf(html_text: str, out_path: str | os.PathLike[str], *, footer: str = "", browser: Any = None) -> Path:
+    """Print the HTML to an A4 PDF with headless Chromium: network blocked, every chart drawn first.
+
+    ``browser``: an already launched playwright Browser to reuse (several reports in one run); by
+    default Chromium is launched for this one PDF and closed. A script error while the charts are
+    drawn is a ReportError (a PDF with missing charts is not written)."""
     try:
         from playwright.sync_api import Error as PlaywrightError, sync_playwright
     except ImportError as e:  # pragma: no cover - a dependency of the project
@@ -894,18 +897,35 @@ def html_to_pdf(html_text: str, out_path: str | os.PathLike[str], *, footer: str
     footer_html = ("<div style='font-size:8px;color:#666;width:100%;padding:0 13mm;display:flex;"
                    f"justify-content:space-between'><span>{esc(footer)}</span><span>page "
                    "<span class='pageNumber'></span> of <span class='totalPages'></span></span></div>")
+    errors: list[str] = []
+
+    def render(b: Any) -> None:
+        context = b.new_context(offline=True)
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", lambda route: route.abort())  # offline: nothing is fetched
+            page.set_content(html_text, wait_until="load", timeout=180_000)
+            page.wait_for_function(_WAIT_JS, timeout=180_000, polling=100)
+            if errors:
+                raise ReportError(f"the report's charts failed in Chromium: {errors[0]}")
+            page.pdf(path=str(out), format="A4", print_background=True, prefer_css_page_size=True,
+                     display_header_footer=True, header_template="<span></span>", footer_template=footer_html)
+        finally:
+            context.close()
+
+    exe = "the given browser"
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.route("**/*", lambda route: route.abort())  # offline: nothing is fetched
-                page.set_content(html_text, wait_until="load", timeout=120_000)
-                page.wait_for_function(_WAIT_JS, timeout=120_000)
-                page.pdf(path=str(out), format="A4", print_background=True, prefer_css_page_size=True,
-                         display_header_footer=True, header_template="<span></span>", footer_template=footer_html)
-            finally:
-                browser.close()
+        if browser is not None:
+            render(browser)
+        else:
+            exe = chromium_path()
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    render(b)
+                finally:
+                    b.close()
     except PlaywrightError as e:
         raise ReportError(f"Chromium could not print the report ({exe}): {str(e).splitlines()[0]}. "
                           f"If Chromium is broken or missing: {INSTALL_CHROMIUM}.") from e
@@ -921,12 +941,14 @@ def check_extension(out_path: str | os.PathLike[str]) -> str:
     return ext
 
 
-def write_report(store: Store, out_path: str | os.PathLike[str], start: Any = None, end: Any = None) -> Path:
+def write_report(store: Store, out_path: str | os.PathLike[str], start: Any = None, end: Any = None, *,
+                 browser: Any = None) -> Path:
     """Write the report as HTML or PDF, chosen by the extension (.html / .pdf; anything else: ValueError).
 
-    The file is written next to its final name and moved into place, so a failure leaves no partial file."""
+    The file is written next to its final name and moved into place, so a failure leaves no partial file.
+    ``browser``: a launched playwright Browser to print with (default: launch Chromium for this PDF)."""
     ext = check_extension(out_path)
-    if ext == ".pdf":
+    if ext == ".pdf" and browser is None:
         chromium_path()  # refuse before computing anything
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -939,7 +961,7 @@ def write_report(store: Store, out_path: str | os.PathLike[str], start: Any = No
             Path(tmp).write_text(text, encoding="utf-8")
         else:
             window = f"{d.start} – {d.end}" if d.start else "no data"
-            html_to_pdf(text, tmp, footer=f"{TITLE} · {window}")
+            html_to_pdf(text, tmp, footer=f"{TITLE} · {window}", browser=browser)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

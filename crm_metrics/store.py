@@ -96,9 +96,15 @@ META_DDL = [
         load_id BIGINT, table_name VARCHAR, file_name VARCHAR, sha256 VARCHAR, mode VARCHAR,
         rows_read BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, removed BIGINT,
         unmatched BIGINT, encoding VARCHAR, extra_columns VARCHAR, loaded_at TIMESTAMP,
-        loaded_by VARCHAR)""",
+        loaded_by VARCHAR, undo_of BIGINT)""",
+    # stores created before undo existed: add the column (a row with mode 'undo' names the load it undid)
+    "ALTER TABLE load_history ADD COLUMN IF NOT EXISTS undo_of BIGINT",
     "CREATE TABLE IF NOT EXISTS settings (key VARCHAR, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
+    # the previous version of a table before a load, kept so the load can be undone (crm_metrics.safety)
+    """CREATE TABLE IF NOT EXISTS load_snapshots (
+        load_id BIGINT, table_name VARCHAR, snapshot VARCHAR, kind VARCHAR, rows BIGINT,
+        created_at TIMESTAMP)""",
 ]
 
 
@@ -117,7 +123,69 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path)
         self.write_lock = threading.RLock()
+        self.allowed_dirs: list[str] | None = None  # set by lock_down()
+        self._spool: str | None = None
         self._ensure_schema()
+
+    # -- files the store may touch -------------------------------------------------------------
+    @property
+    def spool_dir(self) -> str:
+        """Where uploads are written before loading (``<db dir>/uploads``; created on first use).
+        It stays readable by DuckDB after :meth:`lock_down`."""
+        if self._spool is None:
+            if self.path == ":memory:":
+                import tempfile
+                self._spool = tempfile.mkdtemp(prefix="crm-uploads-")
+            else:
+                self._spool = str(Path(self.path).resolve().parent / "uploads")
+        Path(self._spool).mkdir(parents=True, exist_ok=True)
+        return self._spool
+
+    @property
+    def inbox_dir(self) -> str:
+        """``<db>.inbox``: where another process hands loads to this one (crm_metrics.inbox)."""
+        base = self.spool_dir + "/inbox" if self.path == ":memory:" else str(Path(self.path).resolve())
+        return base + ".inbox"
+
+    @property
+    def locked_down(self) -> bool:
+        return self.allowed_dirs is not None
+
+    def lock_down(self, allowed_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
+        """From now on this process's DuckDB reads and writes no file outside ``allowed_dirs`` plus
+        :attr:`spool_dir` and :attr:`inbox_dir` (its own database file aside): ``read_csv('/etc/passwd')``,
+        ``COPY ... TO``, ``ATTACH``, ``INSTALL`` / ``LOAD`` fail with a permission error. It cannot be
+        undone while the process runs (DuckDB refuses to re-enable external access). Returns the
+        allowed folders. Calling it again with folders already allowed does nothing."""
+        dirs = [self.spool_dir, self.inbox_dir, *map(str, allowed_dirs)]
+        wanted = []
+        for d in dirs:
+            Path(d).mkdir(parents=True, exist_ok=True)
+            r = str(Path(d).resolve()).rstrip(os.sep) + os.sep
+            if r not in wanted:
+                wanted.append(r)
+        with self.write_lock:
+            if self.allowed_dirs is not None:
+                extra = [d for d in wanted if d not in self.allowed_dirs]
+                if extra:
+                    raise ValueError("the store is already locked down; cannot allow " + ", ".join(extra))
+                return list(self.allowed_dirs)
+            cur = self.cursor()
+            try:
+                listed = ", ".join("'" + d.replace("'", "''") + "'" for d in wanted)
+                cur.execute(f"SET allowed_directories = [{listed}]")
+                cur.execute("SET enable_external_access = false")
+            finally:
+                cur.close()
+            self.allowed_dirs = wanted
+        return list(wanted)
+
+    def can_read(self, path: str | os.PathLike[str]) -> bool:
+        """Whether DuckDB may read ``path`` (always, unless :meth:`lock_down` was called)."""
+        if self.allowed_dirs is None:
+            return True
+        r = str(Path(path).resolve())
+        return any(r.startswith(d) for d in self.allowed_dirs)
 
     # -- connections -------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

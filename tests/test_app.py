@@ -1,0 +1,186 @@
+"""The app in Streamlit's AppTest: every page opened directly, filters, upload, goal edits, roles."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from crm_metrics.bootstrap import load_sample
+from crm_metrics.store import Store, close_all
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {
+    "app.py": "What did our CRM bring us?",
+    "pages/2_Channels.py": "Channels",
+    "pages/3_Segments.py": "Segments",
+    "pages/4_Relationships.py": "Relationships vs encounters",
+    "pages/5_Customers_and_value.py": "Customers & value",
+    "pages/6_Initiatives.py": "Initiatives",
+    "pages/7_Data.py": "Data",
+    "pages/8_Strategy.py": "Strategy",
+}
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> Path:
+    """The sample company loaded once; each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
+    st_ = Store(path)
+    load_sample(st_)
+    st_.close()
+    return path
+
+
+@pytest.fixture
+def db(sample_db, tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "crm.duckdb"
+    shutil.copy(sample_db, path)
+    monkeypatch.setenv("CRM_DB", str(path))
+    _reset()
+    yield path
+    _reset()
+
+
+def _reset() -> None:
+    # Streamlit caches are process-wide and survive between AppTest runs.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    close_all()
+
+
+def open_page(script: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric_value(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+@pytest.mark.parametrize("script,title", PAGES.items())
+def test_every_page_opened_directly_renders(db, script, title):
+    at = open_page(script)
+    assert at.title[0].value == title
+    assert any("fictional sample company" in i.value for i in at.info), "the sample banner is shown"
+    assert not at.error
+
+
+def test_scorecard_shows_goals_statuses_and_health(db):
+    at = open_page("app.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Relationship strategy on encounters" in text and "Small Business" in text
+    for word in ("Met", "At risk", "Missed"):
+        assert word in text
+    subheaders = [s.value for s in at.subheader]
+    assert "Health checks" in subheaders and "Goals against actuals" in subheaders
+    assert len(at.dataframe) >= 3  # one goal table per strategic objective
+
+
+def test_channel_filter_changes_the_numbers(db):
+    at = open_page("pages/2_Channels.py")
+    all_contacts = metric_value(at, "Contacts")
+    at = open_page("pages/2_Channels.py", {"channel": "phone"})
+    assert metric_value(at, "Contacts") != all_contacts
+    assert at.multiselect(key="f_ch").value == ["phone"]
+
+
+def test_window_and_grain_come_from_the_url(db):
+    at = open_page("pages/2_Channels.py", {"from": "2026-01-01", "to": "2026-03-31", "grain": "week"})
+    assert at.date_input(key="f_window").value == (__import__("datetime").date(2026, 1, 1),
+                                                   __import__("datetime").date(2026, 3, 31))
+    assert at.selectbox(key="f_grain").value == "week"
+    assert at.query_params["from"] == ["2026-01-01"] or at.query_params["from"] == "2026-01-01"
+
+
+def test_filter_change_is_written_to_the_url(db):
+    at = open_page("pages/2_Channels.py")
+    at.multiselect(key="f_ch").set_value(["chat"]).run()
+    assert not at.exception
+    qp = at.query_params["channel"]
+    assert (qp if isinstance(qp, str) else qp[0]) == "chat"
+
+
+def test_upload_through_the_data_page_lands_and_scorecard_changes(db):
+    before = open_page("app.py")
+    before_text = " ".join(m.value for m in before.markdown)
+    # A goal file adding one goal on a KPI without any other goal: the scorecard gains a goal.
+    goals = b"goal_id,kpi,target,objective,owner\nG99,complaint_rate,1.0,Fewer complaints,Head of Service\n"
+    at = open_page("pages/7_Data.py")
+    at.file_uploader(key="upload_files").set_value(("goals.csv", goals, "text/csv")).run()
+    assert not at.exception
+    load = [b for b in at.button if b.label.startswith("Load 1 file")]
+    assert load, [b.label for b in at.button]
+    load[0].click().run()
+    assert not at.exception
+    assert any("goals.csv -> goals" in s.value for s in at.success), [e.value for e in at.error]
+    after = open_page("app.py")
+    after_text = " ".join(m.value for m in after.markdown)
+    assert "Fewer complaints" in after_text and "Fewer complaints" not in before_text
+
+
+def test_refused_upload_shows_line_and_changes_nothing(db):
+    bad = b"goal_id,kpi,target\nG98,not_a_kpi,1\n"
+    at = open_page("pages/7_Data.py")
+    at.file_uploader(key="upload_files").set_value(("goals.csv", bad, "text/csv")).run()
+    [b for b in at.button if b.label.startswith("Load")][0].click().run()
+    assert not at.exception
+    assert any("refused" in e.value for e in at.error)
+    s = Store(db)
+    try:
+        assert s.cursor().execute("SELECT count(*) FROM goals WHERE goal_id = 'G98'").fetchone()[0] == 0
+    finally:
+        s.close()
+
+
+def test_goal_edited_on_strategy_page_persists(db):
+    at = open_page("pages/8_Strategy.py")
+    at.selectbox(key="goal_pick").set_value("G05").run()
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["Target (in the KPI's unit)"].set_value("88.5")
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    assert not at.exception
+    close_all()
+    s = Store(db)
+    try:
+        assert s.cursor().execute("SELECT target FROM goals WHERE goal_id = 'G05'").fetchone()[0] == 88.5
+    finally:
+        s.close()
+
+
+def test_goal_edit_validation_message(db):
+    at = open_page("pages/8_Strategy.py")
+    at.selectbox(key="goal_pick").set_value("G05").run()
+    {t.label: t for t in at.text_input}["Target (in the KPI's unit)"].set_value("lots")
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    assert not at.exception
+    assert any("target" in e.value for e in at.error)
+
+
+def test_empty_store_with_only_interactions_shows_every_page(tmp_path, monkeypatch):
+    """A store with only interactions: every page still renders and says what to load."""
+    path = tmp_path / "crm.duckdb"
+    s = Store(path)
+    from crm_metrics.ingest import load_file
+
+    load_file(s, ROOT / "sample_data" / "interactions.csv")
+    s.close()
+    monkeypatch.setenv("CRM_DB", str(path))
+    _reset()
+    for script in PAGES:
+        at = open_page(script)
+        assert not at.exception
+    at = open_page("pages/5_Customers_and_value.py")
+    assert any("customers.csv" in i.value or "transactions.csv" in i.value for i in at.info) or \
+        any("customers.csv" in c.value for c in at.caption)
+    _reset()
