@@ -7,6 +7,62 @@ from typing import Any
 from . import cli, output
 
 
+# -- kpis / kpi -------------------------------------------------------------------------------------
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from .kpis import KPIS
+    rows = [{"id": k.id, "label": k.label, "family": k.family, "unit": k.unit, "better": k.better,
+             "dimensions": ",".join(k.dimensions), "tables": ",".join(k.tables),
+             "description": k.description, "formula": k.formula} for k in KPIS.values()]
+    if args.format == "json":
+        cli._emit(rows, "json")
+    else:
+        cli._emit(rows, "table", ["id", "label", "unit", "better", "dimensions", "description"])
+    return cli.EXIT_OK
+
+
+def _split_dims(text: str | None) -> list[str]:
+    return [d.strip() for d in (text or "").split(",") if d.strip()]
+
+
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from .kpis import compute, get_kpi
+    kpi = get_kpi(args.id)  # KpiError (unknown KPI) becomes exit 1 with its message
+    by = _split_dims(args.by)
+    df = compute(cli._store(args), args.id, start=args.start, end=args.end, channels=tuple(args.channel or ()),
+                 segments=tuple(args.segment or ()), by=by, grain=args.grain)
+    rows = output.records(df)
+    for r in rows:
+        r["n"] = int(r["n"]) if r.get("n") is not None else 0
+    columns = [*by, "value", "n"]
+    if args.format == "json":
+        cli._emit(rows, "json", json_obj={"kpi": kpi.id, "unit": kpi.unit, "rows": rows})
+    elif args.format == "csv":
+        cli._emit(rows, "csv", columns)
+    else:
+        print(f"{kpi.label} ({kpi.id}, {kpi.unit}, better: {kpi.better})")
+        cli._emit(rows, "table", columns)
+    return cli.EXIT_OK
+
+
+def _register_kpis(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("kpis", parents=[common], help="the KPI catalogue")
+    cli.add_format_arg(s, ("table", "json"))
+    s.set_defaults(func=cmd_kpis)
+    s = sub.add_parser("kpi", parents=[common], help="compute one KPI")
+    s.add_argument("id", metavar="ID", help="a KPI id (see `kpis`)")
+    s.add_argument("--by", default=None, metavar="DIM[,DIM...]",
+                   help="split by channel, segment, period, advisor, region")
+    s.add_argument("--grain", default="month", choices=("day", "week", "month", "quarter", "year"))
+    cli.add_window_args(s)
+    s.add_argument("--channel", action="append", metavar="X", help="only this channel (repeatable)")
+    s.add_argument("--segment", action="append", metavar="Y", help="only this segment (repeatable)")
+    cli.add_format_arg(s)
+    s.set_defaults(func=cmd_kpi)
+
+
+cli._EXTRA_COMMANDS.append(_register_kpis)
+
+
 # -- scorecard -----------------------------------------------------------------------------------
 _SCORECARD_TABLE = ["goal_id", "kpi", "channel", "segment", "period_start", "period_end", "direction",
                     "target", "actual", "n", "status", "attainment", "previous", "change", "low_confidence",

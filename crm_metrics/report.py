@@ -275,10 +275,15 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     for k in MIX_KPIS:
         shown(k)
 
-    # relationship mix by segment: one query per share, split by segment
+    # relationship mix by segment. With stated segment strategies it is the alignment table's (the
+    # health checks computed it already); without, one query per share, split by segment.
     mix, mix_note = None, None
     if s is None:
         mix_note = "No data loaded."
+    elif counts.get("interactions", 0) == 0:
+        mix_note = missing_message(KPIS["relationship_share"], ("interactions",))
+    elif not alignment.empty:
+        mix = alignment[alignment["n"] > 0][["segment", *MIX_KPIS, "n"]].reset_index(drop=True)
     else:
         parts = []
         for k in MIX_KPIS:
@@ -293,9 +298,10 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
             for p in parts[1:]:
                 mix = mix.merge(p, on="segment", how="outer")
             mix = mix.rename(columns={"n_relationship_share": "n"})[["segment", *MIX_KPIS, "n"]]
-            mix = mix.sort_values("segment", kind="stable", ignore_index=True)
-            if mix.empty:
-                mix, mix_note = None, f"no customer had an assisted contact with an advisor in {s} – {e}"
+    if mix is not None:
+        mix = mix.sort_values("segment", kind="stable", ignore_index=True)
+        if mix.empty:
+            mix, mix_note = None, f"no customer had an assisted contact with an advisor in {s} – {e}"
 
     # monthly trend per goal KPI and scope: one query per distinct (kpi, channel, segment)
     trends: dict[tuple[str, str | None, str | None], Trend] = {}
@@ -739,7 +745,10 @@ def _section_mix(d: ReportData, charts: _Charts) -> str:
            f"continuity ≥ {esc(d.settings.get('relationship_upc_threshold'))}), <b>pseudo-relationship</b> "
            "customers come back but to different advisors, <b>encounter</b> customers had one contact. A segment "
            "whose stated strategy is relationship is <b>misaligned</b> when its relationship share is below the "
-           f"alignment threshold ({_num(d.settings.get('alignment_threshold')) or 0:g}%).</p>"]
+           f"alignment threshold ({_num(d.settings.get('alignment_threshold')) or 0:g}%). "
+           + ("Segments with a stated strategy (segments.csv)." if not d.alignment.empty else
+              "No segment strategies are stated (segments.csv): every segment in the data is shown.")
+           + "</p>"]
     if d.mix is None:
         out.append(f"<div class='missing'>{esc(d.mix_note or 'No data.')}</div></section>")
         return "".join(out)

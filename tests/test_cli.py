@@ -86,3 +86,54 @@ def test_sample_then_init_loads_into_empty_store_only(tmp_path):
     assert "loaded the sample company" in out
     code, out, err = run("init", db=db)
     assert code == 0 and "already holds data" in out
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("kpi")
+    (d / "customers.csv").write_text("customer_id,segment,joined_on\nc1,Mass,2024-01-01\nc2,Premier,2024-01-01\n")
+    # 3 phone contacts (2 resolved, one of them followed by another contact within 7 days) and 1 web
+    (d / "interactions.csv").write_text(
+        "interaction_id,customer_id,occurred_at,channel,resolved\n"
+        "i1,c1,2026-03-01 10:00,phone,true\n"
+        "i2,c1,2026-03-03 10:00,phone,true\n"
+        "i3,c2,2026-03-05 10:00,phone,false\n"
+        "i4,c2,2026-04-20 10:00,web,\n")
+    db = d / "crm.duckdb"
+    code, _, err = run("load", str(d / "customers.csv"), str(d / "interactions.csv"), db=db)
+    assert code == 0, err
+    return db
+
+
+def test_kpi_json_shape_and_values(tiny_db):
+    code, out, err = run("kpi", "fcr_rate", "--by", "channel,period", "--grain", "month", "--format", "json",
+                         db=tiny_db)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kpi"] == "fcr_rate" and doc["unit"] == "%"
+    # phone, March: resolved not empty = i1, i2, i3 (3); resolved and no later contact within 7 days:
+    # i2 only (i1 is followed by i2 two days later) -> 100 * 1 / 3
+    assert doc["rows"] == [{"channel": "phone", "period": "2026-03-01", "value": pytest.approx(100 / 3), "n": 3}]
+
+
+def test_kpi_csv_and_filters(tiny_db):
+    code, out, err = run("kpi", "contacts", "--by", "segment", "--channel", "phone", "--format", "csv", db=tiny_db)
+    assert code == 0, err
+    # phone contacts: c1 (Mass) twice, c2 (Premier) once
+    assert out.splitlines() == ["segment,value,n", "Mass,2.0,2", "Premier,1.0,1"] or \
+        out.splitlines() == ["segment,value,n", "Mass,2,2", "Premier,1,1"]
+
+
+def test_kpi_refusals_exit_1(tiny_db):
+    code, _, err = run("kpi", "no_such_kpi", db=tiny_db)
+    assert code == 1 and "Unknown KPI" in err
+    code, _, err = run("kpi", "multichannel_rate", "--by", "channel", db=tiny_db)
+    assert code == 1 and "cannot be split by channel" in err
+    code, _, err = run("kpi", "nps", db=tiny_db)
+    assert code == 1 and "surveys.csv" in err
+
+
+def test_kpis_catalogue(tiny_db):
+    code, out, _ = run("kpis", "--format", "json", db=tiny_db)
+    ids = [k["id"] for k in json.loads(out)]
+    assert code == 0 and len(ids) == 32 and ids[0] == "contacts" and "customer_match_rate" in ids
