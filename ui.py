@@ -146,15 +146,9 @@ class Filters:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _choices(path: str, version: int) -> dict[str, Any]:
-    s = store()
-    first, last = s.data_span()
-    cur = s.cursor()
-    channels = [r[0] for r in cur.execute(
-        "SELECT DISTINCT channel FROM f_interactions UNION SELECT DISTINCT channel FROM f_transactions "
-        "UNION SELECT DISTINCT channel FROM f_surveys ORDER BY 1").fetchall()]
-    segments = [r[0] for r in cur.execute(
-        "SELECT DISTINCT segment FROM customers UNION SELECT segment FROM segments ORDER BY 1").fetchall()]
-    return {"first": first, "last": last, "channels": channels, "segments": segments}
+    from crm_metrics.views import filter_choices
+
+    return filter_choices(store())
 
 
 def choices() -> dict[str, Any]:
@@ -488,17 +482,9 @@ def table_counts_frame() -> pd.DataFrame:
 # -- charts --------------------------------------------------------------------------------------
 def goals_for(kpi_id: str, f: Filters) -> list[dict[str, Any]]:
     """Goals on this KPI whose scope fits the current filters (unscoped goals always fit)."""
-    cur = store().cursor()
-    res = cur.execute("SELECT goal_id, target, direction, channel, segment, tolerance FROM goals WHERE kpi = ?",
-                      [kpi_id])
-    out = []
-    for gid, target, direction, channel, segment, tol in res.fetchall():
-        if channel and (len(f.channels) != 1 or f.channels[0] != channel):
-            continue
-        if segment and (len(f.segments) != 1 or f.segments[0] != segment):
-            continue
-        out.append({"goal_id": gid, "target": target, "direction": direction, "tolerance": tol})
-    return out
+    from crm_metrics.views import goals_in_view
+
+    return goals_in_view(store(), kpi_id, f.channels, f.segments)
 
 
 def trend_chart(kpi_id: str, f: Filters, *, by: str | None = None, title: str | None = None,

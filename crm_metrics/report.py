@@ -529,6 +529,7 @@ h1 { font-size: 22pt; margin: 0 0 4px; }
 h2 { font-size: 15pt; margin: 0 0 8px; border-bottom: 2px solid #0072B2; padding-bottom: 3px; }
 h3 { font-size: 11.5pt; margin: 14px 0 6px; }
 p { margin: 4px 0 8px; }
+h2, h3 { break-after: avoid; page-break-after: avoid; }
 .subtitle { color: #555; margin-bottom: 10px; }
 .meta { color: #333; }
 .note { color: #555; font-size: 9pt; }

@@ -71,5 +71,35 @@ def cohort_retention(store: Store, *, start: dt.date | None = None, end: dt.date
         GROUP BY cohort, month
         ORDER BY cohort, month
     """
+    df = store.cursor().execute(sql, params).df()
+    df["cohort"] = pd.to_datetime(df["cohort"]).dt.date  # calendar dates, as every other period key
+    return df
+
+
+def filter_choices(store: Store) -> dict[str, object]:
+    """What the shared filters offer: the data span, every channel and every segment."""
+    first, last = store.data_span()
     cur = store.cursor()
-    return cur.execute(sql, params).df()
+    channels = [r[0] for r in cur.execute(
+        "SELECT DISTINCT channel FROM f_interactions UNION SELECT DISTINCT channel FROM f_transactions "
+        "UNION SELECT DISTINCT channel FROM f_surveys ORDER BY 1").fetchall()]
+    segments = [r[0] for r in cur.execute(
+        "SELECT DISTINCT segment FROM customers UNION SELECT segment FROM segments ORDER BY 1").fetchall()]
+    return {"first": first, "last": last, "channels": channels, "segments": segments}
+
+
+def goals_in_view(store: Store, kpi_id: str, channels: Sequence[str] = (), segments: Sequence[str] = ()
+                  ) -> list[dict[str, object]]:
+    """Goals on a KPI whose scope matches the filters: unscoped goals always; a channel (segment)
+    goal only when exactly that one channel (segment) is selected."""
+    rows = store.cursor().execute(
+        "SELECT goal_id, target, direction, channel, segment, tolerance FROM goals WHERE kpi = ? ORDER BY goal_id",
+        [kpi_id]).fetchall()
+    out: list[dict[str, object]] = []
+    for gid, target, direction, channel, segment, tol in rows:
+        if channel and tuple(channels) != (channel,):
+            continue
+        if segment and tuple(segments) != (segment,):
+            continue
+        out.append({"goal_id": gid, "target": target, "direction": direction, "tolerance": tol})
+    return out

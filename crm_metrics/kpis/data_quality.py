@@ -12,13 +12,17 @@ SOURCES = ("f_interactions", "f_transactions", "f_surveys")
 
 
 def _match_rate(q: Query) -> str:
-    parts = [f"SELECT day, known FROM {src} WHERE {window(q, src)}{filters(q, src)}" for src in SOURCES]
+    day = ["day"] if q.has_period else []
+    parts = [f"SELECT {cols(day, count_if('known') + ' AS known_rows', 'COUNT(*) AS all_rows')} FROM {src}\n"
+             f"  WHERE {window(q, src)}{filters(q, src)}{' GROUP BY day' if day else ''}" for src in SOURCES]
     period = [f"{q.period_expr('day')} AS period"] if q.has_period else []
-    sql = (f"SELECT {cols(period, ratio(count_if('known'), 'COUNT(*)', '100.0') + ' AS value', 'COUNT(*) AS n')}\n"
-           f"FROM ({' UNION ALL '.join(parts)}) x")
+    sums = (f"SELECT {cols(period, 'SUM(known_rows) AS known_rows', 'SUM(all_rows) AS all_rows')}\n"
+            f"  FROM ({' UNION ALL '.join(parts)}) x")
     if q.has_period:
-        sql += f"\nGROUP BY {q.period_expr('day')}\nORDER BY period"
-    return sql
+        sums += f" GROUP BY {q.period_expr('day')}"
+    sql = (f"SELECT {cols(['period'] if day else [], ratio('known_rows', 'all_rows', '100.0') + ' AS value')}, "
+           f"COALESCE(all_rows, 0) AS n\nFROM ({sums}) s")
+    return sql + ("\nORDER BY period" if q.has_period else "")
 
 
 KPIS = [

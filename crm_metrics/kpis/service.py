@@ -29,7 +29,7 @@ KPIS = [
         formula="count of contacts",
         unit="count", better="neutral", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts", additive=True,
-        query=rows(SRC, "COUNT(*)", "COUNT(*)"),
+        query=rows(SRC, {"contacts": "COUNT(*)"}, "CAST(contacts AS DOUBLE)", "contacts"),
     ),
     Kpi(
         id="contacts_per_customer", label="Contacts per customer",
@@ -38,7 +38,7 @@ KPIS = [
         formula="contacts ÷ distinct customers contacting",
         unit="ratio", better="neutral", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="distinct customers",
-        query=rows(SRC, ratio("COUNT(*)", "COUNT(DISTINCT customer_id)"), "COUNT(DISTINCT customer_id)"),
+        query=per_customer(SRC, "COUNT(*) AS contacts", ratio("SUM(contacts)", "COUNT(*)"), "COUNT(*)"),
     ),
     Kpi(
         id="fcr_rate", label="First-contact resolution",
@@ -50,9 +50,9 @@ KPIS = [
                 "`fcr_window_days` × 24 h ÷ contacts with `resolved` not empty",
         unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts with resolved not empty", settings=("fcr_window_days",),
-        query=rows(SRC,
-                   lambda q: ratio(count_if(f"resolved AND NOT ({_repeated(q)})"), "COUNT(resolved)", "100.0"),
-                   "COUNT(resolved)"),
+        query=rows(SRC, {"resolved_first": lambda q: count_if(f"resolved AND NOT ({_repeated(q)})"),
+                         "with_outcome": "COUNT(resolved)"},
+                   ratio("resolved_first", "with_outcome", "100.0"), "with_outcome"),
     ),
     Kpi(
         id="repeat_contact_rate", label="Repeat contacts",
@@ -62,7 +62,8 @@ KPIS = [
                 "`fcr_window_days` × 24 h ÷ contacts",
         unit="%", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts", settings=("fcr_window_days",),
-        query=rows(SRC, lambda q: ratio(count_if(_repeated(q)), "COUNT(*)", "100.0"), "COUNT(*)"),
+        query=rows(SRC, {"repeated": lambda q: count_if(_repeated(q)), "contacts": "COUNT(*)"},
+                   ratio("repeated", "contacts", "100.0"), "contacts"),
     ),
     Kpi(
         id="avg_handle_time", label="Average handle time",
@@ -70,7 +71,8 @@ KPIS = [
         formula="mean handle_seconds",
         unit="seconds", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts with handle_seconds",
-        query=rows(SRC, ratio("SUM(handle_seconds)", "COUNT(handle_seconds)"), "COUNT(handle_seconds)"),
+        query=rows(SRC, {"total": "SUM(handle_seconds)", "answered": "COUNT(handle_seconds)"},
+                   ratio("total", "answered"), "answered"),
     ),
     Kpi(
         id="avg_wait_time", label="Average wait",
@@ -78,7 +80,8 @@ KPIS = [
         formula="mean wait_seconds",
         unit="seconds", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts with wait_seconds",
-        query=rows(SRC, ratio("SUM(wait_seconds)", "COUNT(wait_seconds)"), "COUNT(wait_seconds)"),
+        query=rows(SRC, {"total": "SUM(wait_seconds)", "answered": "COUNT(wait_seconds)"},
+                   ratio("total", "answered"), "answered"),
     ),
     Kpi(
         id="sla_attainment", label="Answered within SLA",
@@ -86,10 +89,9 @@ KPIS = [
         formula="100 × contacts with wait_seconds ≤ `sla_wait_seconds` ÷ contacts with wait_seconds",
         unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts with wait_seconds", settings=("sla_wait_seconds",),
-        query=rows(SRC,
-                   lambda q: ratio(count_if(f"wait_seconds <= {q.setting('sla_wait_seconds')}"),
-                                   "COUNT(wait_seconds)", "100.0"),
-                   "COUNT(wait_seconds)"),
+        query=rows(SRC, {"within": lambda q: count_if(f"wait_seconds <= {q.setting('sla_wait_seconds')}"),
+                         "answered": "COUNT(wait_seconds)"},
+                   ratio("within", "answered", "100.0"), "answered"),
     ),
     Kpi(
         id="csat", label="CSAT (top-2-box)",
@@ -97,7 +99,8 @@ KPIS = [
         formula="100 × answers of 4 or 5 ÷ answers",
         unit="%", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="answers",
-        query=rows(SRC, ratio(count_if("csat >= 4"), "COUNT(csat)", "100.0"), "COUNT(csat)"),
+        query=rows(SRC, {"top2": count_if("csat >= 4"), "answers": "COUNT(csat)"},
+                   ratio("top2", "answers", "100.0"), "answers"),
     ),
     Kpi(
         id="ces", label="Customer effort score",
@@ -105,7 +108,7 @@ KPIS = [
         formula="mean ces (1–7, 7 = easiest)",
         unit="score", better="higher", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="answers",
-        query=rows(SRC, ratio("SUM(ces)", "COUNT(ces)"), "COUNT(ces)"),
+        query=rows(SRC, {"total": "SUM(ces)", "answers": "COUNT(ces)"}, ratio("total", "answers"), "answers"),
     ),
     Kpi(
         id="complaint_rate", label="Complaint rate",
@@ -113,7 +116,8 @@ KPIS = [
         formula="100 × contacts whose reason is \"complaint\" (any case) ÷ contacts",
         unit="%", better="lower", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts",
-        query=rows(SRC, ratio(count_if("reason = 'complaint'"), "COUNT(*)", "100.0"), "COUNT(*)"),
+        query=rows(SRC, {"complaints": count_if("reason = 'complaint'"), "contacts": "COUNT(*)"},
+                   ratio("complaints", "contacts", "100.0"), "contacts"),
     ),
     Kpi(
         id="self_service_share", label="Self-service share",
@@ -122,7 +126,8 @@ KPIS = [
         formula="100 × contacts in self_service channels ÷ contacts",
         unit="%", better="neutral", family="service", tables=TABLES, dimensions=NO_ADVISOR,
         n_label="contacts",
-        query=rows(SRC, ratio(count_if("kind = 'self_service'"), "COUNT(*)", "100.0"), "COUNT(*)"),
+        query=rows(SRC, {"self_service": count_if("kind = 'self_service'"), "contacts": "COUNT(*)"},
+                   ratio("self_service", "contacts", "100.0"), "contacts"),
     ),
     Kpi(
         id="advisor_logged_rate", label="Advisor recorded",
@@ -132,9 +137,9 @@ KPIS = [
         unit="%", better="higher", family="service", families=("service", "data_quality"),
         tables=TABLES, dimensions=NO_ADVISOR,
         n_label="assisted contacts",
-        query=rows(SRC, ratio(count_if("kind = 'assisted' AND advisor_id IS NOT NULL"),
-                              count_if("kind = 'assisted'"), "100.0"),
-                   count_if("kind = 'assisted'")),
+        query=rows(SRC, {"logged": count_if("kind = 'assisted' AND advisor_id IS NOT NULL"),
+                         "assisted": count_if("kind = 'assisted'")},
+                   ratio("logged", "assisted", "100.0"), "assisted"),
     ),
     Kpi(
         id="multichannel_rate", label="Multichannel customers",
@@ -144,7 +149,8 @@ KPIS = [
         unit="%", better="higher", family="service", families=("service", "data_quality"),
         tables=TABLES, dimensions=("segment", "period", "region"),
         n_label="customers with ≥ 1 contact",
-        query=per_customer(SRC, "COUNT(DISTINCT channel) AS n_channels",
-                           ratio(count_if("n_channels >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
+        # two or more distinct channels <=> the smallest and largest channel label differ
+        query=per_customer(SRC, "CASE WHEN MIN(channel) < MAX(channel) THEN 1 ELSE 0 END AS multi",
+                           ratio("SUM(multi)", "COUNT(*)", "100.0"), "COUNT(*)"),
     ),
 ]

@@ -88,14 +88,31 @@ def _order(q: Query) -> str:
     return f"\nORDER BY {cols(list(q.by))}" if q.by else ""
 
 
-def rows(source: str, value: "Expr", n: "Expr", where: "Expr" = "") -> Callable[[Query], str]:
-    """A KPI aggregated straight over the rows of a fact table in the window."""
+def rows(source: str, measures: dict[str, "Expr"], value: "Expr", n: "Expr",
+         where: "Expr" = "") -> Callable[[Query], str]:
+    """A KPI aggregated over the rows of a fact table in the window.
+
+    ``measures`` are additive aggregates (COUNT / SUM of row expressions), named; ``value`` and ``n``
+    are expressions over those names once summed per group. The rows are first aggregated per
+    (dimensions, day), then rolled up to periods: DATE_TRUNC runs on days, not on every row.
+    """
 
     def build(q: Query) -> str:
-        sql = (f"SELECT {cols(dim_exprs(q, source, q.by), f'{_ev(value, q)} AS value', f'{_ev(n, q)} AS n')}\n"
-               f"FROM {source}\n{_where(q, source, _ev(where, q))}")
+        g = [d for d in q.by if d != "period"]
+        day = ["day"] if q.has_period else []
+        ms = {m: _ev(e, q) for m, e in measures.items()}
+        inner = (f"SELECT {cols(dim_exprs(q, source, g), day, [f'{e} AS {m}' for m, e in ms.items()])}\n"
+                 f"  FROM {source}\n  {_where(q, source, _ev(where, q))}")
+        if g or day:
+            inner += f"\n  GROUP BY {cols(dim_groups(q, source, g), day)}"
+        outer_dims = [q.period_expr("day") + " AS period" if d == "period" else d for d in q.by]
+        outer_groups = [q.period_expr("day") if d == "period" else d for d in q.by]
+        sums = (f"SELECT {cols(outer_dims, [f'COALESCE(SUM({m}), 0) AS {m}' for m in ms])}\n"
+                f"  FROM ({inner}) x")
         if q.by:
-            sql += f"\nGROUP BY {cols(dim_groups(q, source, q.by))}"
+            sums += f"\n  GROUP BY {cols(outer_groups)}"
+        sql = (f"SELECT {cols(list(q.by), f'{_ev(value, q)} AS value', f'{_ev(n, q)} AS n')}\n"
+               f"FROM ({sums}) s")
         return sql + _order(q)
 
     return build

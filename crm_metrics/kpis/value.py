@@ -41,7 +41,8 @@ KPIS = [
         formula="sum of amount in the window",
         unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="transactions", additive=True,
-        query=rows(TX, "COALESCE(CAST(SUM(amount) AS DOUBLE), 0.0)", "COUNT(*)"),
+        query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, "CAST(revenue AS DOUBLE)",
+                   "transactions"),
     ),
     Kpi(
         id="revenue_per_customer", label="Revenue per buying customer",
@@ -50,7 +51,7 @@ KPIS = [
         formula="revenue ÷ distinct customers with a transaction in the window",
         unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction",
-        query=rows(TX, ratio("SUM(amount)", "COUNT(DISTINCT customer_id)"), "COUNT(DISTINCT customer_id)"),
+        query=per_customer(TX, "SUM(amount) AS revenue", ratio("SUM(revenue)", "COUNT(*)"), "COUNT(*)"),
     ),
     Kpi(
         id="avg_order_value", label="Average order value",
@@ -58,7 +59,8 @@ KPIS = [
         formula="mean amount",
         unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="transactions",
-        query=rows(TX, ratio("SUM(amount)", "COUNT(*)"), "COUNT(*)"),
+        query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, ratio("revenue", "transactions"),
+                   "transactions"),
     ),
     Kpi(
         id="repeat_purchase_rate", label="Repeat purchase rate",
@@ -97,7 +99,8 @@ KPIS = [
         formula="100 × (answers 9–10 − answers 0–6) ÷ answers",
         unit="score", better="higher", family="value", tables=("surveys",), dimensions=DIMS,
         n_label="answers",
-        query=rows("f_surveys", ratio(f"{count_if('nps >= 9')} - {count_if('nps <= 6')}", "COUNT(nps)", "100.0"),
-                   "COUNT(nps)"),
+        query=rows("f_surveys", {"promoters": count_if("nps >= 9"), "detractors": count_if("nps <= 6"),
+                                 "answers": "COUNT(nps)"},
+                   ratio("promoters - detractors", "answers", "100.0"), "answers"),
     ),
 ]
