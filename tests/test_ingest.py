@@ -325,3 +325,15 @@ def test_data_version_moves_only_when_data_changes(store, tmp_path):
     v1 = store.data_version()
     load_file(store, p)
     assert v1 > v0 and store.data_version() == v1
+
+
+def test_tab_file_with_decimal_commas(store, tmp_path):
+    text = "transaction_id\tcustomer_id\toccurred_on\tproduct\tamount\nt1\tc1\t2025-03-31\tCard\t12,5\n"
+    load_file(store, write(tmp_path, "transactions.csv", text))
+    assert store.cursor().execute("SELECT amount FROM transactions").fetchone()[0] == 12.5
+
+
+def test_comma_file_with_quoted_thousands(store, tmp_path):
+    text = 'transaction_id,customer_id,occurred_on,product,amount\nt1,c1,2025-03-31,Card,"1,234.50"\n'
+    load_file(store, write(tmp_path, "transactions.csv", text))
+    assert store.cursor().execute("SELECT amount FROM transactions").fetchone()[0] == 1234.5

@@ -106,13 +106,20 @@ def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
 
 def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
             segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
-            settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
+            settings: Mapping[str, Any] | None = None, engine: Any = None) -> pd.DataFrame:
     """One KPI over a window, filtered and split by dimensions.
 
     Returns a DataFrame with one column per dimension in ``by`` (in that order; ``period`` holds
     ``datetime.date`` = first day of the calendar period), ``value`` (float64, NaN = null) and ``n``
     (int64), sorted by the dimensions. Without dimensions: exactly one row.
+
+    ``engine`` (crm_metrics.engines): where the query runs; default the selected one
+    (``use_engine`` / ``set_default_engine``), else this DuckDB store.
     """
+    eng = engine if engine is not None else _selected_engine()
+    if eng is not None and not getattr(eng, "in_process", False):
+        return eng.compute(store, kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
+                           grain=grain, settings=settings)
     kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
     cur = store.cursor()
     try:
@@ -137,6 +144,11 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
     finally:
         cur.close()
     return _frame(kpi, dims, names, data)
+
+
+def _selected_engine():
+    from ..engines.base import active_engine  # lazy: crm_metrics.engines imports this package
+    return active_engine()
 
 
 def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple]) -> pd.DataFrame:
