@@ -211,3 +211,20 @@ def _register_report(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 cli._EXTRA_COMMANDS.append(_register_report)
+
+
+# -- export, and the engine options (docs/scale-out.md) --------------------------------------------
+def _register_export(sub: Any, common: argparse.ArgumentParser) -> None:
+    from .export import register
+    register(sub, common)
+
+
+def _register_engine_options(sub: Any, common: argparse.ArgumentParser) -> None:
+    # --engine duckdb|spark, --spark-master, --spark-data, --spark-tables on kpi, scorecard, health,
+    # impact, report (registered above): the command runs inside crm_metrics.engines.use_engine(...)
+    from .engines.cli import register_engine_options
+    register_engine_options(sub, common)
+
+
+cli._EXTRA_COMMANDS.append(_register_export)
+cli._EXTRA_COMMANDS.append(_register_engine_options)

@@ -348,7 +348,7 @@ def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: S
                     last_msg = pr.get("message")
                     progress(f"[{int(float(pr.get('fraction', 0)) * 100):3d}%] {last_msg} (in the app)")
             now = time.monotonic()
-            if now >= next_open and p["request"].exists():
+            if now >= next_open:
                 next_open = now + POLL_SECONDS
                 try:
                     store = opener()
@@ -356,9 +356,15 @@ def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: S
                     if not is_lock_error(e):
                         raise
                 else:
-                    # The store is free: nobody holds it, so nobody is handling the request.
-                    _withdraw(p)
-                    log("the store is free now; loading directly")
+                    # The store is free: nobody holds it, so nobody is handling the request (a holder
+                    # that claimed it and stopped rolled back its unfinished work).
+                    if p["result"].exists():
+                        continue  # answered just before the holder closed: use the answer
+                    if not _withdraw(p):
+                        _remove(p["working"], p["files"], p["progress"])
+                        log("the app stopped before answering; doing it directly")
+                    else:
+                        log("the store is free now; doing it directly")
                     return HandOver(store=store)
             if now >= deadline:
                 break

@@ -123,8 +123,10 @@ class UndoReport:
     rows: int             # the table's rows afterwards
 
     def summary(self) -> str:
+        def n(k: int) -> str:
+            return f"{k:,} row{'' if k == 1 else 's'}"
         return (f"load {self.undone} ({self.file_name}, {self.mode}) undone: {self.table} is back as it was "
-                f"before it ({self.removed:,} rows taken out, {self.restored:,} restored, {self.rows:,} rows now); "
+                f"before it ({n(self.removed)} taken out, {n(self.restored)} restored, {n(self.rows)} now); "
                 f"recorded as load {self.load_id}.")
 
 
@@ -187,7 +189,6 @@ def undoable_loads(store: Store) -> list[int]:
 def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport:
     """Put the table a load changed back as it was before that load (see the module docstring).
     Raises UndoError (a ValueError) with the reason when the load cannot be undone."""
-    from . import strategy
     from .ingest import _current_user
 
     who = user or _current_user()
@@ -201,6 +202,7 @@ def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport
             cols = ", ".join(tdef.column_names)
             audited = tdef.kind == "strategy"
             if audited:
+                from . import strategy
                 strategy.ensure_tables(cur)
                 before_rows = strategy._read_all(cur, table)
             count = f"SELECT count(*) FROM {table}"
