@@ -14,25 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from crm_metrics import output
+from crm_metrics.presentation import LOW_CONFIDENCE_N, SERIES_COLOURS, SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.store import Store, default_db_path, open_store
 
 APP_TITLE = "CRM Success"
 
-# Okabe-Ito colours (colour-blind safe); every status also carries an icon and a word.
-STATUS_STYLE: dict[str, tuple[str, str, str]] = {
-    "met": ("#009E73", "✔", "Met"),
-    "at_risk": ("#E69F00", "▲", "At risk"),
-    "missed": ("#D55E00", "✖", "Missed"),
-    "no_data": ("#8C8C8C", "–", "No data"),
-}
-SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
-    "ok": ("#009E73", "✔", "OK"),
-    "warning": ("#E69F00", "▲", "Warning"),
-    "critical": ("#D55E00", "✖", "Critical"),
-}
-SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 GRAINS = ("day", "week", "month", "quarter", "year")
-LOW_CONFIDENCE_N = 30
 
 
 # -- store and bootstrap ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from .presentation import SEVERITY_STYLE, STATUS_STYLE
 from . import health
 from . import impact as impact_mod  # also registers the initiative health checks
 from . import scorecard as sc
@@ -45,18 +46,6 @@ CHROMIUM_FALLBACKS = ("/usr/bin/chromium",)
 INSTALL_CHROMIUM = ("apt-get install chromium (Debian/Ubuntu; as root), or set CRM_CHROMIUM to a Chromium "
                     "or Chrome executable")
 
-# Okabe-Ito colours (colour-blind safe); every status also carries an icon and a word.
-STATUS_STYLE: dict[str, tuple[str, str, str]] = {
-    "met": ("#009E73", "✔", "Met"),
-    "at_risk": ("#E69F00", "▲", "At risk"),
-    "missed": ("#D55E00", "✖", "Missed"),
-    "no_data": ("#8C8C8C", "–", "No data"),
-}
-SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
-    "critical": ("#D55E00", "✖", "Critical"),
-    "warning": ("#E69F00", "▲", "Warning"),
-    "ok": ("#009E73", "✔", "OK"),
-}
 LOW_CONFIDENCE_MARK = "⚠"
 MIX_KPIS = ("relationship_share", "pseudo_relationship_share", "encounter_share")
 MIX_STYLE = {  # label, colour
