@@ -31,11 +31,23 @@ def _store_for(path: str) -> Store:
     store = open_store(path)
     ensure_sample(store)
     serve(store)  # take loads handed over by `python -m crm_metrics load` while the app holds the store
+    # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
+    store.lock_down()
     return store
 
 
 def store() -> Store:
-    return _store_for(os.environ.get("CRM_DB") or default_db_path())
+    import duckdb
+
+    try:
+        return _store_for(os.environ.get("CRM_DB") or default_db_path())
+    except duckdb.IOException as e:  # a CLI load holds the file right now; failures are not cached
+        if "lock" not in str(e).lower():
+            raise
+        st.warning("The data is being updated by a load running outside the app. This page will be "
+                   "available as soon as it has finished — reload in a moment.", icon=":material/hourglass_top:")
+        st.stop()
+        raise
 
 
 def data_version() -> int:
@@ -411,7 +423,8 @@ def spool_upload(up: Any) -> str:
 
     folder = st.session_state.get("_crm_spool")
     if not folder or not Path(folder).exists():
-        folder = tempfile.mkdtemp(prefix="crm-upload-")
+        # inside the store's spool folder: the only place the locked-down DuckDB may read from
+        folder = tempfile.mkdtemp(prefix="session-", dir=store().spool_dir)
         st.session_state["_crm_spool"] = folder
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
@@ -458,7 +471,7 @@ def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, st
 def load_history_frame() -> pd.DataFrame:
     rows = store().load_history()
     cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted", "updated",
-            "unchanged", "removed", "unmatched", "encoding", "loaded_by", "sha256"]
+            "unchanged", "removed", "unmatched", "undo_of", "encoding", "loaded_by", "sha256"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -1084,3 +1097,31 @@ def change_log(can_write: bool) -> None:
 def _change_label(df: pd.DataFrame, change_id: Any) -> str:
     r = df[df["change_id"] == change_id].iloc[0]
     return f"#{change_id} · {r['action']} {r['table_name']} {r['key']} · {r['changed_by']} · {r['changed_at']}"
+
+
+def undo_panel(can_write: bool) -> None:
+    """Undo a load (the previous version of the table is kept for the latest loads)."""
+    from crm_metrics.safety import UndoError, undo_load, undoable_loads
+
+    if not can_write:
+        return
+    ids = undoable_loads(store())
+    if not ids:
+        st.caption("No load can be undone right now (the previous versions of the last loads per table "
+                   "are kept).")
+        return
+    history = {h["load_id"]: h for h in store().load_history()}
+    with st.form("undo_load_form"):
+        load_id = st.selectbox("Undo a load", ids, format_func=lambda i: (
+            f"#{i} · {history[i]['mode']} {history[i]['file_name']} → {history[i]['table_name']} · "
+            f"{history[i]['loaded_at']:%Y-%m-%d %H:%M}" if i in history else f"#{i}"))
+        go = st.form_submit_button("Undo this load")
+    if go:
+        try:
+            rep = undo_load(store(), int(load_id), user=user_name())
+        except UndoError as e:
+            st.session_state["_crm_flash"] = ("error", str(e))
+        else:
+            clear_caches()
+            st.session_state["_crm_flash"] = ("success", rep.summary())
+        st.rerun()

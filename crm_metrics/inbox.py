@@ -278,8 +278,11 @@ _WORKERS: dict[int, InboxWorker] = {}
 _WORKERS_LOCK = threading.Lock()
 
 
-def serve(store: Any) -> InboxWorker:
-    """Start (once per store) the inbox worker of this process; returns it."""
+def serve(store: Any) -> InboxWorker | None:
+    """Start (once per store) the inbox worker of this process; returns it (None for an in-memory
+    store, which no other process can reach)."""
+    if store.path == ":memory:":
+        return None
     with _WORKERS_LOCK:
         w = _WORKERS.get(id(store))
         if w is None or w.store is not store:

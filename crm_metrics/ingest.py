@@ -463,9 +463,16 @@ def _duckdb_csv_error(e: Exception) -> Problem:
                                          f"longer than {MAX_LINE_BYTES // 1_000_000} MB, the most one line may hold "
                                          f"(a cell this large, or a quote that is never closed)")
     # DuckDB's reason follows the echoed line; never echo the line itself (it may be huge).
-    reason = next((ln.strip() for ln in lines[1:] if ln.strip() and not ln.startswith(
-        ("Original Line", "Possible", "*", " ")) and "=" not in ln), "")
-    text = first[:300] + (f": {reason[:200]}" if reason and reason not in first else "")
+    reason = ""
+    if "unterminated quote" in msg:
+        reason = "a quoted value is never closed (unterminated quote)"
+    elif m2 := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg):
+        reason = f"the line has {m2.group(2)} fields where the header has {m2.group(1)}"
+    elif "Invalid unicode" in msg:
+        reason = "the line is not valid UTF-8"
+    elif "quote" in msg.lower():
+        reason = "a quote is misplaced (a quote inside a value must be doubled: \"\")"
+    text = first[:300] + (f": {reason}" if reason else "")
     return Problem(line, None, None, f"the file is not a well-formed CSV: {text}")
 
 

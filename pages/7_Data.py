@@ -68,6 +68,8 @@ with tab_upload:
                     st.caption(f"... and {rep.problem_count - len(rep.problems)} more problems.")
 
 with tab_history:
+    ui.flash()
+    ui.undo_panel(can_write)
     history = ui.load_history_frame()
     if history.empty:
         ui.missing("No loads yet.")

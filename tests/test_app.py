@@ -184,3 +184,28 @@ def test_empty_store_with_only_interactions_shows_every_page(tmp_path, monkeypat
     assert any("customers.csv" in i.value or "transactions.csv" in i.value for i in at.info) or \
         any("customers.csv" in c.value for c in at.caption)
     _reset()
+
+
+def test_replace_upload_then_undo_on_data_page(db):
+    at = open_page("pages/7_Data.py")
+    at.radio[0].set_value("replace")
+    at.file_uploader(key="upload_files").set_value(
+        ("goals.csv", b"goal_id,kpi,target\nONLY,csat,50\n", "text/csv")).run()
+    [b for b in at.button if b.label.startswith("Load 1 file")][0].click().run()
+    assert not at.exception
+    s = Store(db)
+    try:
+        assert s.cursor().execute("SELECT list(goal_id) FROM goals").fetchone()[0] == ["ONLY"]
+        replace_id = s.cursor().execute("SELECT max(load_id) FROM load_history").fetchone()[0]
+    finally:
+        s.close()
+    undo_box = [sb for sb in at.selectbox if sb.label == "Undo a load"][0]
+    undo_box.set_value(replace_id)
+    [b for b in at.button if b.label == "Undo this load"][0].click().run()
+    assert not at.exception
+    s = Store(db)
+    try:
+        # the sample company's 14 goals are back
+        assert s.cursor().execute("SELECT count(*) FROM goals").fetchone()[0] == 14
+    finally:
+        s.close()

@@ -20,6 +20,7 @@ D0 = date(2026, 1, 1)
 SELF_SERVICE = {"web"}          # of the channels generated, only web is self-service by default
 PROPS = settings(max_examples=30, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+ORACLE_PROPS = settings(PROPS, max_examples=25)
 
 CUSTOMER_IDS = [f"c{i}" for i in range(6)]
 ANY_CUSTOMER = CUSTOMER_IDS + ["u1", "u2"]          # u1, u2 are not in customers
@@ -322,7 +323,7 @@ def test_oracle_covers_most_kpis():
     assert set(KPIS) - set(ORACLE_KPIS) == {"avg_handle_time", "ces", "complaint_rate"}
 
 
-@PROPS
+@ORACLE_PROPS
 @given(datasets())
 def test_engine_matches_oracle(ds):
     data, start, end = ds

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from typing import Any, Iterable, Mapping
 
 import sqlglot
@@ -190,30 +191,35 @@ def spark_value(value: Any) -> Any:
     raise TranspileError(f"cannot pass a {type(value).__name__} as a Spark parameter")
 
 
+@functools.lru_cache(maxsize=2048)
+def _spark_text(sql: str, partitioned: frozenset[str], pretty: bool) -> tuple[str, frozenset[str]]:
+    """The rewritten Spark SQL and the parameter names it uses. Values never appear in the text,
+    so the text of a request shape (KPI, dimensions, number of filters and periods) is cached."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as e:
+        raise TranspileError(f"cannot parse the KPI SQL: {e}") from e
+    for fn in (_placeholders, _guard_division, _double_literals):
+        tree = tree.transform(fn, copy=False)  # the tree is ours: no copies
+    _cast_outputs(tree)
+    if partitioned:
+        _prune_partitions(tree, set(partitioned))
+    out = tree.sql(dialect="spark", pretty=pretty)
+    if "$" in out:
+        raise TranspileError("a $ placeholder survived the transpilation")
+    return out, frozenset(p.name for p in tree.find_all(exp.Placeholder))
+
+
 def to_spark(sql: str, params: Mapping[str, Any] | None = None, *,
              partitioned: Iterable[str] = (), pretty: bool = False) -> tuple[str, dict[str, Any]]:
     """(Spark SQL, Spark ``args``) for DuckDB-dialect ``sql`` with ``$name`` parameters ``params``.
 
     ``partitioned`` names the tables hive-partitioned by ``month`` (adds partition filters)."""
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError as e:
-        raise TranspileError(f"cannot parse the KPI SQL: {e}") from e
-    tree = tree.transform(_placeholders)
-    tree = tree.transform(_guard_division)
-    tree = tree.transform(_double_literals)
-    _cast_outputs(tree)
-    parts = set(partitioned)
-    if parts:
-        _prune_partitions(tree, parts)
-    out = tree.sql(dialect="spark", pretty=pretty)
-    used = {p.name for p in tree.find_all(exp.Placeholder)}
+    out, used = _spark_text(sql, frozenset(partitioned), pretty)
     args = {spark_param_name(k): spark_value(v) for k, v in (params or {}).items()}
     missing = sorted(used - set(args))
     if missing:
         raise TranspileError(f"parameters without a value: {', '.join(missing)}")
-    if "$" in out:
-        raise TranspileError("a $ placeholder survived the transpilation")
     return out, {k: v for k, v in args.items() if k in used}
 
 
@@ -221,7 +227,7 @@ def transpile(sql: str) -> str:
     """Only the SQL text (``to_spark`` without parameters' values): for docs and inspection."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     for fn in (_placeholders, _guard_division, _double_literals):
-        tree = tree.transform(fn)
+        tree = tree.transform(fn, copy=False)
     _cast_outputs(tree)
     return tree.sql(dialect="spark")
 

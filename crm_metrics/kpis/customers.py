@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .model import Kpi, Query
-from .sql import DIM_SQL, cols, cumulative, dim_exprs, filters, ratio
+from .sql import cols, cumulative, dim_exprs, filters, ratio
 
 TABLES = ("customers",)
 DIMS = ("channel", "segment", "period", "advisor", "region")

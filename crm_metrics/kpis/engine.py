@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..schema import SETTINGS_DEFAULTS
 from .model import DIMENSIONS, GRAINS, LOADED_CHECK, Kpi, KpiError, MissingDataError, Query
-from .registry import KPIS, get_kpi
+from .registry import KPIS, get_kpi  # noqa: F401  (re-exported)
 
 
 def _as_date(value: Any, name: str) -> date | None:
@@ -129,10 +129,12 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
         s, e = _as_date(start, "start"), _as_date(end, "end")
         if s is None or e is None:
             lo, hi = _span(cur, store)
-            s = s or lo or e or hi
-            e = e or hi or s
-            if s is None:
-                s = e = date.today()
+            if s is None and e is None:
+                s, e = lo or date.today(), hi or date.today()
+            elif s is None:  # only the end given: from the data's first day (or the end itself)
+                s = lo if lo is not None and lo <= e else e
+            else:            # only the start given: to the data's last day (or the start itself)
+                e = hi if hi is not None and hi >= s else s
         if s > e:
             raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
         q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,

@@ -26,34 +26,37 @@ UPC = "CAST(n_max AS DOUBLE) / n_tot"
 def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False) -> Callable[[Query], str]:
     def build(q: Query) -> str:
         g = [d for d in q.by if d != "advisor"]          # groups continuity is measured within
-        by_advisor = "advisor" in q.by
-        base = (f"SELECT {cols(dim_exprs(q, SRC, g), 'customer_id', 'advisor_id', 'occurred_at', 'interaction_id')}\n"
-                f"  FROM {SRC}\n  WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL"
-                f"{filters(q, SRC)}")
+        keys = g + ["customer_id"]
+        base_cols = cols(dim_exprs(q, SRC, g), "customer_id", "advisor_id", "occurred_at")
+        where = (f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL{filters(q, SRC)}")
+        if secon:
+            # one pass: each contact knows whether the previous one (same customer, same group,
+            # ordered by occurred_at then interaction_id) was with the same advisor
+            inner = (f"SELECT {base_cols}, interaction_id FROM {SRC} {where}")
+            base = (f"SELECT {cols(g, 'customer_id', 'advisor_id', 'occurred_at')}, CASE WHEN advisor_id = "
+                    f"LAG(advisor_id) OVER (PARTITION BY {cols(keys)} ORDER BY occurred_at, interaction_id) "
+                    f"THEN 1 ELSE 0 END AS same_prev FROM ({inner}) b")
+        else:
+            base = f"SELECT {base_cols} FROM {SRC} {where}"
+        same_a = ", SUM(same_prev) AS same_pairs" if secon else ""
+        last_at = "MAX(occurred_at) AS last_at" if "advisor" in q.by else ""
+        same_c = ", SUM(same_pairs) AS same_pairs" if secon else ""
         ctes = [
             f"base AS ({base})",
-            f"ca AS (SELECT {cols(g, 'customer_id', 'advisor_id', 'COUNT(*) AS n_a', 'MAX(occurred_at) AS last_at')}\n"
-            f"  FROM base GROUP BY {cols(g, 'customer_id', 'advisor_id')})",
-            f"cust AS (SELECT {cols(g, 'customer_id', 'SUM(n_a) AS n_tot', 'MAX(n_a) AS n_max', 'SUM(n_a * n_a) AS n_sq')}\n"
-            f"  FROM ca GROUP BY {cols(g, 'customer_id')})",
+            f"ca AS (SELECT {cols(g, 'customer_id', 'advisor_id', 'COUNT(*) AS n_a', last_at)}"
+            f"{same_a}\n  FROM base GROUP BY {cols(g, 'customer_id', 'advisor_id')})",
+            f"cust AS (SELECT {cols(g, 'customer_id', 'SUM(n_a) AS n_tot', 'MAX(n_a) AS n_max', 'SUM(n_a * n_a) AS n_sq')}"
+            f"{same_c}\n  FROM ca GROUP BY {cols(g, 'customer_id')})",
         ]
         joins = ""
-        keys = g + ["customer_id"]
-        if by_advisor:
+        if "advisor" in q.by:
+            # the customer's usual advisor within the group: most contacts, then latest, then smallest id
             ctes.append(
                 f"usual AS (SELECT {cols(g, 'customer_id', 'advisor_id AS advisor')} FROM (\n"
                 f"  SELECT {cols(g, 'customer_id', 'advisor_id')}, ROW_NUMBER() OVER (PARTITION BY {cols(keys)} "
                 f"ORDER BY n_a DESC, last_at DESC, advisor_id) AS rn FROM ca) u WHERE rn = 1)")
             joins += f"\n  JOIN usual u ON {' AND '.join(f'u.{k} = c.{k}' for k in keys)}"
-        if secon:
-            ctes.append(
-                f"seq AS (SELECT {cols(g, 'customer_id')}, "
-                f"{count_if('advisor_id = prev_advisor')} AS same_pairs FROM (\n"
-                f"  SELECT {cols(g, 'customer_id', 'advisor_id')}, LAG(advisor_id) OVER (PARTITION BY {cols(keys)} "
-                f"ORDER BY occurred_at, interaction_id) AS prev_advisor FROM base) s\n"
-                f"  GROUP BY {cols(g, 'customer_id')})")
-            joins += f"\n  JOIN seq s ON {' AND '.join(f's.{k} = c.{k}' for k in keys)}"
-        out = [f"u.advisor AS advisor" if d == "advisor" else f"c.{d} AS {d}" for d in q.by]
+        out = ["u.advisor AS advisor" if d == "advisor" else f"c.{d} AS {d}" for d in q.by]
         group = ["u.advisor" if d == "advisor" else f"c.{d}" for d in q.by]
         v = value(q) if callable(value) else value
         sql = (f"WITH {', '.join(ctes)}\nSELECT {cols(out, f'{v} AS value', f'{n} AS n')}\n"
@@ -114,7 +117,7 @@ KPIS = [
         formula="mean SECON over customers with N ≥ 2, SECON = consecutive pairs with the same advisor ÷ (N − 1)",
         unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
-        query=continuity(_mean_multi("CAST(s.same_pairs AS DOUBLE) / (c.n_tot - 1)"), N_MULTI, secon=True),
+        query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / (c.n_tot - 1)"), N_MULTI, secon=True),
     ),
     Kpi(
         id="relationship_share", label="Relationship customers",

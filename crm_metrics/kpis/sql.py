@@ -33,10 +33,10 @@ DIM_SQL: dict[str, dict[str, str]] = {
 DAY_SQL = {"f_interactions": "day", "f_transactions": "day", "f_surveys": "day"}
 
 ExprFn = Callable[[Query], str]
-Expr = "str | ExprFn"
+Expr = str | ExprFn  # SQL text, or a function of the request (to bind settings)
 
 
-def _ev(expr, q: Query) -> str:
+def _ev(expr: Expr, q: Query) -> str:
     return expr(q) if callable(expr) else expr
 
 
@@ -61,13 +61,13 @@ def dim_exprs(q: Query, source: str, dims, day_expr: str | None = None) -> list[
     return out
 
 
-def filters(q: Query, source: str, prefix: str = "") -> str:
+def filters(q: Query, source: str) -> str:
     """`` AND channel IN ($ch0, ...) AND segment IN (...)`` on the source's dimension expressions."""
     out = ""
     if q.channels:
-        out += f" AND {prefix}{DIM_SQL[source]['channel']} IN {q.in_list('ch', q.channels)}"
+        out += f" AND {DIM_SQL[source]['channel']} IN {q.in_list('ch', q.channels)}"
     if q.segments:
-        out += f" AND {prefix}{DIM_SQL[source]['segment']} IN {q.in_list('sg', q.segments)}"
+        out += f" AND {DIM_SQL[source]['segment']} IN {q.in_list('sg', q.segments)}"
     return out
 
 
@@ -88,8 +88,8 @@ def _order(q: Query) -> str:
     return f"\nORDER BY {cols(list(q.by))}" if q.by else ""
 
 
-def rows(source: str, measures: dict[str, "Expr"], value: "Expr", n: "Expr",
-         where: "Expr" = "") -> Callable[[Query], str]:
+def rows(source: str, measures: dict[str, Expr], value: Expr, n: Expr,
+         where: Expr = "") -> Callable[[Query], str]:
     """A KPI aggregated over the rows of a fact table in the window.
 
     ``measures`` are additive aggregates (COUNT / SUM of row expressions), named; ``value`` and ``n``
@@ -118,8 +118,8 @@ def rows(source: str, measures: dict[str, "Expr"], value: "Expr", n: "Expr",
     return build
 
 
-def per_customer(source: str, inner: "Expr", value: "Expr", n: "Expr",
-                 where: "Expr" = "") -> Callable[[Query], str]:
+def per_customer(source: str, inner: Expr, value: Expr, n: Expr,
+                 where: Expr = "") -> Callable[[Query], str]:
     """A KPI over customers: per-customer aggregates (``inner``) within each group, then a mean/share."""
 
     def build(q: Query) -> str:
@@ -158,6 +158,7 @@ def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks:
     over every event on or before the period's clipped end (all history). The grid is every period
     × every combination of ``dims`` present in the events. ``pre`` are CTEs ``events`` may use.
     """
+    assert stocks, "a cumulative KPI needs at least one stock"
     measures = list(dict.fromkeys(flows + stocks))
     pkey = q.period_expr("ev_day") if q.has_period else f"CAST({q.p_start} AS DATE)"
     m_sum = cols([f"SUM({m}) AS {m}" for m in measures])
@@ -188,4 +189,5 @@ def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks:
 
 
 def finish_cum(q: Query, ctes: str, value: str, n: str) -> str:
+    """The final SELECT over ``cum`` (or a CTE with the same dimension columns)."""
     return f"{ctes}\nSELECT {cols(list(q.by), f'{value} AS value', f'{n} AS n')}\nFROM cum{_order(q)}"

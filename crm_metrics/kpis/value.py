@@ -4,16 +4,18 @@ from __future__ import annotations
 from typing import Callable
 
 from .model import Kpi, Query
-from .sql import cols, count_if, cumulative, dim_exprs, filters, per_customer, ratio, rows
+from .sql import cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer, ratio, rows
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
 DIMS = ("channel", "segment", "period", "region")
 
 
-def _holdings(value: str, n: str) -> Callable[[Query], str]:
+def _holdings(value: str, n: str, cross_sell: bool = False) -> Callable[[Query], str]:
     """Products held: per customer (within each group), the distinct products bought on or before the
-    end of the window (or of each period), over all history. A product counts from its first purchase."""
+    end of the window (or of each period), over all history. A product counts from its first purchase;
+    a customer counts from their first transaction, and holds two products from the first day on
+    which a second distinct product was bought (ranked by first purchase day)."""
 
     def build(q: Query) -> str:
         g = [d for d in q.by if d != "period"]
@@ -21,15 +23,19 @@ def _holdings(value: str, n: str) -> Callable[[Query], str]:
              f"  FROM {TX} WHERE day <= {q.p_end}{filters(q, TX)})")
         fp = (f"fp AS (SELECT {cols(g, 'customer_id', 'product', 'MIN(day) AS first_day')} FROM t\n"
               f"  GROUP BY {cols(g, 'customer_id', 'product')})")
-        fr = (f"fr AS (SELECT {cols(g, 'first_day')}, ROW_NUMBER() OVER (PARTITION BY {cols(g, 'customer_id')} "
-              f"ORDER BY first_day) AS rn FROM fp)")
-        events = (f"SELECT {cols(g, 'first_day AS ev_day', '1 AS pairs')}, "
-                  f"CASE WHEN rn = 1 THEN 1 ELSE 0 END AS buyers, CASE WHEN rn = 2 THEN 1 ELSE 0 END AS multi FROM fr")
-        ctes = cumulative(q, events, g, [], ["pairs", "buyers", "multi"], pre=(t, fp, fr))
-        sql = f"{ctes}\nSELECT {cols(list(q.by), f'{value} AS value', f'{n} AS n')}\nFROM cum"
-        if q.by:
-            sql += f"\nORDER BY {cols(list(q.by))}"
-        return sql
+        if cross_sell:
+            pre = (t, fp, f"fr AS (SELECT {cols(g, 'first_day')}, ROW_NUMBER() OVER (PARTITION BY "
+                          f"{cols(g, 'customer_id')} ORDER BY first_day) AS rn FROM fp)")
+            events = (f"SELECT {cols(g, 'first_day AS ev_day')}, CASE WHEN rn = 1 THEN 1 ELSE 0 END AS buyers, "
+                      f"CASE WHEN rn = 2 THEN 1 ELSE 0 END AS multi FROM fr WHERE rn <= 2")
+            stocks = ["buyers", "multi"]
+        else:
+            pre = (t, fp)
+            events = (f"SELECT {cols(g, 'first_day AS ev_day', '1 AS pairs', '0 AS buyers')} FROM fp\n"
+                      f"  UNION ALL SELECT {cols(g, 'MIN(first_day) AS ev_day', '0 AS pairs', '1 AS buyers')} FROM fp "
+                      f"GROUP BY {cols(g, 'customer_id')}")
+            stocks = ["pairs", "buyers"]
+        return finish_cum(q, cumulative(q, events, g, [], stocks, pre=pre), value, n)
 
     return build
 
@@ -90,7 +96,7 @@ KPIS = [
                 "≥ 2 distinct products",
         unit="%", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction by the end",
-        query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum"),
+        query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
     ),
     Kpi(
         id="nps", label="Net Promoter Score",
