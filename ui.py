@@ -688,20 +688,29 @@ def health_panel(f: Filters) -> None:
         colour, icon, word = SEVERITY_STYLE[sev]
         col.markdown(f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {counts[sev]} {word}'
                      f'</b></div>', unsafe_allow_html=True)
-    order = {"critical": 0, "warning": 1, "ok": 2}
-    problems = sorted((x for x in findings if x.severity != "ok"), key=lambda x: order[x.severity])
-    for x in problems:
-        colour, icon, word = SEVERITY_STYLE[x.severity]
-        subject = f" · {x.subject}" if x.subject else ""
-        st.markdown(
-            f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {x.title}{subject}</b><br>'
-            f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
-            unsafe_allow_html=True)
+    criticals = [x for x in findings if x.severity == "critical"]
+    warnings = [x for x in findings if x.severity == "warning"]
+    for x in criticals:
+        _finding_box(x)
+    if warnings:
+        # Criticals stay in view; warnings fold away when there are criticals to read first.
+        with st.expander(f"▲ {len(warnings)} warning{'s' if len(warnings) != 1 else ''}", expanded=not criticals):
+            for x in warnings:
+                _finding_box(x)
     oks = [x for x in findings if x.severity == "ok"]
     if oks:
         with st.expander(f"{len(oks)} checks passed"):
             for x in oks:
                 st.markdown(f"✔ **{x.title}** — {x.finding}")
+
+
+def _finding_box(x: Any) -> None:
+    colour, icon, word = SEVERITY_STYLE[x.severity]
+    subject = f" · {_html(x.subject)}" if x.subject else ""
+    st.markdown(
+        f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {_html(x.title)}{subject}</b><br>'
+        f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
+        unsafe_allow_html=True)
 
 
 def _html(text: str) -> str:

@@ -77,17 +77,20 @@ def browser():
 
 
 def _settle(page) -> None:
+    """Wait until the script run has finished drawing: the title is there and no element is a
+    skeleton placeholder any more (the toolbar's running indicator is hidden in viewer mode)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     # The first visit may load the sample company: wait for the page's title to be drawn.
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=120_000)
-    page.wait_for_timeout(500)
-    for _ in range(240):
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+    quiet = 0
+    for _ in range(480):
+        busy = page.locator('[data-testid="stSkeleton"]').count() + page.locator(
+            '[data-testid="stStatusWidget"]').count()
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 4:
             break
         page.wait_for_timeout(250)
-    page.wait_for_timeout(1500)
-    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stPageLink"], '
-                           '[data-testid="stSidebar"] a', timeout=60_000)
+    page.wait_for_timeout(1000)
 
 
 @pytest.mark.parametrize("name", list(PAGES))
