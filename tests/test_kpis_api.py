@@ -215,6 +215,15 @@ def test_sql_transpiles_to_spark(kid):
             assert banned not in sql.lower(), (kid, by, banned)
 
 
+def test_every_division_is_guarded():
+    # x / NULLIF(y, 0) everywhere: no engine (Spark in ANSI mode included) ever divides by zero
+    for kid, k in KPIS.items():
+        for by in ((), k.dimensions):
+            sql, _ = build_sql(kid, start=date(2026, 1, 1), end=date(2026, 3, 31), by=by)
+            for div in sqlglot.parse_one(sql, read="duckdb").find_all(sqlglot.exp.Div):
+                assert isinstance(div.expression, sqlglot.exp.Nullif), (kid, by, div.sql())
+
+
 def test_every_dimension_combination_runs(make_store):
     # a smoke test over every KPI × many combinations of its dimensions, with and without filters
     st = make_store(

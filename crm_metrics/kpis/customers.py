@@ -39,10 +39,18 @@ def _build(value: str | Callable[[Query], str], n: str, revenue: bool = False) -
         ]
         if revenue:
             # revenue in the period from the customers counted: known customers matching the filters
-            events.append(
-                f"SELECT {cols([f'c.{d} AS {d}' for d in g], 't.day AS ev_day', '0 AS joined', '0 AS gone', '0 AS churned', 't.amount AS rev')}"
-                f" FROM f_transactions t JOIN c ON c.customer_id = t.customer_id"
-                f" WHERE t.day BETWEEN {q.p_start} AND {q.p_end}")
+            zeros = "0 AS joined, 0 AS gone, 0 AS churned"
+            if q.channels or {"channel", "advisor"} & set(g):
+                # acquisition channel / assigned advisor live on the customer: join
+                events.append(
+                    f"SELECT {cols([f'c.{d} AS {d}' for d in g], 't.day AS ev_day', zeros, 't.amount AS rev')}"
+                    f" FROM f_transactions t JOIN c ON c.customer_id = t.customer_id"
+                    f" WHERE t.day BETWEEN {q.p_start} AND {q.p_end}")
+            else:
+                # segment and region are already on f_transactions (the customer's, for known customers)
+                events.append(
+                    f"SELECT {cols(g, 'day AS ev_day', zeros, 'amount AS rev')} FROM f_transactions"
+                    f" WHERE known AND day BETWEEN {q.p_start} AND {q.p_end}{filters(q, 'f_transactions')}")
         flows = ["joined", "gone", "churned"] + (["rev"] if revenue else [])
         ctes = cumulative(q, "\n  UNION ALL ".join(events), g, flows, ["joined", "gone"], pre=(c,))
         k = (f"k AS (SELECT {cols(g, 'period', 'days')}, joined_in AS new_customers,\n"
@@ -61,8 +69,8 @@ RETENTION = "CAST(s_begin - churned AS DOUBLE) / NULLIF(s_begin, 0)"
 
 
 def _clv(q: Query) -> str:
-    m = f"(CAST(revenue AS DOUBLE) / NULLIF(base, 0) * 365.0 / days * {q.setting('margin')})"
-    r = f"POWER({RETENTION}, 365.0 / days)"
+    m = f"(CAST(revenue AS DOUBLE) / NULLIF(base, 0) * 365.0 / NULLIF(days, 0) * {q.setting('margin')})"
+    r = f"POWER({RETENTION}, 365.0 / NULLIF(days, 0))"
     return f"{m} * {r} / NULLIF(1 + {q.setting('discount_rate')} - {r}, 0)"
 
 

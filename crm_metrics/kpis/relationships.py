@@ -20,9 +20,6 @@ SRC = "f_interactions"
 TABLES = ("interactions",)
 DIMS = ("channel", "segment", "period", "advisor", "region")
 
-UPC = "CAST(n_max AS DOUBLE) / n_tot"
-
-
 def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False) -> Callable[[Query], str]:
     def build(q: Query) -> str:
         g = [d for d in q.by if d != "advisor"]          # groups continuity is measured within
@@ -69,6 +66,8 @@ def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False)
 
 
 MULTI = "c.n_tot >= 2"
+# every division is NULLIF-guarded (N >= 1 here, but engines in ANSI mode must never see x / 0)
+UPC = "CAST(c.n_max AS DOUBLE) / NULLIF(c.n_tot, 0)"
 N_MULTI = count_if(MULTI)
 
 
@@ -81,11 +80,11 @@ def _share(cond: Callable[[Query], str]) -> Callable[[Query], str]:
 
 
 def _relationship(q: Query) -> str:
-    return f"{MULTI} AND CAST(c.n_max AS DOUBLE) / c.n_tot >= {q.setting('relationship_upc_threshold')}"
+    return f"{MULTI} AND {UPC} >= {q.setting('relationship_upc_threshold')}"
 
 
 def _pseudo(q: Query) -> str:
-    return f"{MULTI} AND CAST(c.n_max AS DOUBLE) / c.n_tot < {q.setting('relationship_upc_threshold')}"
+    return f"{MULTI} AND {UPC} < {q.setting('relationship_upc_threshold')}"
 
 
 _POP = "assisted contacts with an advisor_id in the window"
@@ -98,7 +97,7 @@ KPIS = [
         formula="mean UPC over customers with N ≥ 2, UPC = max_a n_a ÷ N",
         unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
-        query=continuity(_mean_multi("CAST(c.n_max AS DOUBLE) / c.n_tot"), N_MULTI),
+        query=continuity(_mean_multi(UPC), N_MULTI),
     ),
     Kpi(
         id="coc", label="Continuity index (COC)",
@@ -107,7 +106,7 @@ KPIS = [
         formula="mean COC over customers with N ≥ 2, COC = (Σ_a n_a² − N) ÷ (N (N − 1))",
         unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
-        query=continuity(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / (c.n_tot * (c.n_tot - 1))"), N_MULTI),
+        query=continuity(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / NULLIF(c.n_tot * (c.n_tot - 1), 0)"), N_MULTI),
     ),
     Kpi(
         id="secon", label="Sequential continuity",
@@ -117,7 +116,7 @@ KPIS = [
         formula="mean SECON over customers with N ≥ 2, SECON = consecutive pairs with the same advisor ÷ (N − 1)",
         unit="ratio", better="higher", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
-        query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / (c.n_tot - 1)"), N_MULTI, secon=True),
+        query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / NULLIF(c.n_tot - 1, 0)"), N_MULTI, secon=True),
     ),
     Kpi(
         id="relationship_share", label="Relationship customers",

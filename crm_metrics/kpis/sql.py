@@ -163,8 +163,10 @@ def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks:
     pkey = q.period_expr("ev_day") if q.has_period else f"CAST({q.p_start} AS DATE)"
     m_sum = cols([f"SUM({m}) AS {m}" for m in measures])
     grid_dims = f"SELECT DISTINCT {cols(dims)} FROM ev" if dims else None
+    ev_sum = cols([f"SUM({m}) AS {m}" for m in measures])
     parts = list(pre) + [
-        f"ev AS ({events})",
+        # events pre-aggregated per (dims, day): everything below works on days, not on rows
+        f"ev AS (SELECT {cols(dims, 'ev_day', ev_sum)} FROM ({events}) e GROUP BY {cols(dims, 'ev_day')})",
         f"periods AS (SELECT * FROM {q.periods_sql()})",
         f"flows AS (SELECT {cols(dims, f'{pkey} AS period', m_sum)} FROM ev\n"
         f"  WHERE ev_day BETWEEN {q.p_start} AND {q.p_end} GROUP BY {cols(dims, pkey)})",
