@@ -121,14 +121,25 @@ class Child:
                 "max_rss_mb": round(self.max_rss_mb, 1), "rc": self.rc, "load_end": self.load[0]}
 
 
+TIME = "/usr/bin/time"
+RSS_MARK = "@@bench-max-rss-kb "
+
+
 def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Child:
-    """Run ``cmd``; wall time, its own CPU time and peak RSS (os.wait4: this child and the children it
-    waited for), stdout, and stderr lines time-stamped as they arrive (progress messages)."""
+    """Run ``cmd``; wall time, CPU time and peak RSS, stdout, and stderr lines time-stamped as they
+    arrive (progress messages).
+
+    Peak RSS comes from ``/usr/bin/time -f %M`` when it exists: Linux carries the *parent's* peak RSS
+    over into a child's ``ru_maxrss`` at exec (Python's subprocess uses vfork), so ``os.wait4`` alone
+    reports at least this benchmark process's own peak (several GB once pandas has held the fact
+    tables). GNU time is a small process of its own, so its child starts from a clean count."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env.setdefault("PYTHONUNBUFFERED", "1")
+    use_time = os.path.exists(TIME)
+    argv = ([TIME, "-f", RSS_MARK + "%M"] if use_time else []) + list(cmd)
     t0 = time.perf_counter()
-    p = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=full_env, cwd=str(cwd), bufsize=1)
     out: list[str] = []
     err: list[tuple[float, str]] = []
@@ -148,7 +159,14 @@ def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Pat
     p.returncode = os.waitstatus_to_exitcode(status)
     for t in threads:
         t.join()
-    return Child(list(cmd), p.returncode, wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss / 1024.0,
+    max_rss_kb = float(ru.ru_maxrss)
+    marks = [line for _, line in err if line.startswith(RSS_MARK)]
+    if marks:
+        max_rss_kb = float(marks[-1][len(RSS_MARK):])
+        err = [(t, line) for t, line in err if not line.startswith(RSS_MARK)]
+    if use_time:  # GNU time's own note
+        err = [(t, line) for t, line in err if not line.startswith("Command exited with non-zero status")]
+    return Child(list(cmd), p.returncode, wall, ru.ru_utime, ru.ru_stime, max_rss_kb / 1024.0,
                  "".join(out), err, loadavg())
 
 
@@ -169,12 +187,17 @@ def repeat(fn: Callable[[], Any], n: int, warmup: int = 1) -> dict[str, Any]:
     r = None
     for _ in range(warmup):
         r = fn()
-    times = []
+    times, cpu = [], []
     for _ in range(n):
+        c0 = time.process_time()
         t, r = timed(fn)
+        cpu.append((time.process_time() - c0) * 1000)
         times.append(t * 1000)
+    # cpu: this process's CPU time (all threads, DuckDB's included) per call: steadier than wall time
+    # on a shared machine; on an idle machine with k cores the wall time is at least cpu / k.
     return {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2),
-            "max_ms": round(max(times), 2), "runs": n, "result": r}
+            "max_ms": round(max(times), 2), "cpu_median_ms": round(statistics.median(cpu), 2),
+            "runs": n, "result": r}
 
 
 # -- the sample and the bench store ----------------------------------------------------------------

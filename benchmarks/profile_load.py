@@ -56,8 +56,11 @@ def main() -> int:
     ap.add_argument("--table")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--json", help="write the statement timings here")
+    ap.add_argument("--memory-limit", help="SET memory_limit before the load (e.g. 1500MB): what a cap would cost")
     a = ap.parse_args()
     store = Store(a.db)
+    if a.memory_limit:
+        store.con.execute(f"SET memory_limit = '{a.memory_limit}'")
     log: list[tuple[float, str]] = []
     orig = store.cursor
     store.cursor = lambda: TimedCursor(orig(), log)  # type: ignore[method-assign]

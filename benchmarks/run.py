@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         say(f"== {section} ({cfg.customers:,} customers) ==")
         t0 = time.perf_counter()
+        code_before = code_state()
         if section == "load":
             import bench_load
             res = bench_load.run(cfg, say)
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             res = bench_report.run_analysis(cfg, say)
         res["section_s"] = round(time.perf_counter() - t0, 1)
         res["code"] = code_state()
+        if res["code"] != code_before:
+            res["code"]["changed_during_section"] = True
+            res["code"]["before"] = code_before
         path = save(section, plain(res))
         say(f"   -> {path.relative_to(OUT.parent.parent)} ({res['section_s']} s)")
     if not a.no_doc:

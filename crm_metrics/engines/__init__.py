@@ -1,12 +1,12 @@
 """Where the KPI SQL runs: DuckDB (embedded, the default) or Apache Spark (scale-out).
 
-    from crm_metrics.engines import get_engine, use_engine, set_default_engine
+    from crm_metrics.engines import configure_from_env, get_engine, use_engine
     eng = get_engine()                       # CRM_ENGINE=duckdb|spark (default duckdb)
     eng = get_engine("spark", master="local[4]", data="exports/crm")
     df = eng.compute(store, "fcr_rate", start=..., end=..., by=["channel"])   # = kpis.compute's frame
     with use_engine(eng):                    # scorecard, health, impact, report on that engine
         card = scorecard(store)
-    set_default_engine(get_engine())         # the app at start-up: honour CRM_ENGINE
+    configure_from_env()                     # the app at start-up: honour CRM_ENGINE
 
 Configuration (environment; command-line options override):
 
@@ -73,6 +73,14 @@ def get_engine(name: str | None = None, *, master: str | None = None, data: str 
         return eng
 
 
+def configure_from_env() -> Engine:
+    """For the app's start-up: make the engine CRM_ENGINE names (with CRM_SPARK_*) the process
+    default, so every ``compute`` -- and the pages built on it -- runs there. Returns it."""
+    eng = get_engine()
+    set_default_engine(None if eng.in_process else eng)
+    return eng
+
+
 def close_engines() -> None:
     """Stop the Spark sessions the engines created (tests, scripts)."""
     with _LOCK:
@@ -93,5 +101,5 @@ def __getattr__(attr: str) -> Any:  # SparkEngine without importing pyspark up f
 
 __all__ = [
     "Engine", "EngineError", "DuckDBEngine", "SparkEngine", "DUCKDB", "ENGINES", "get_engine", "use_engine",
-    "set_default_engine", "default_engine", "active_engine", "close_engines",
+    "set_default_engine", "default_engine", "active_engine", "close_engines", "configure_from_env",
 ]

@@ -35,6 +35,8 @@ from .transpile import PARTITION_COLUMN, to_spark
 #: the views the engine registers (those a folder or the catalog provides)
 FACT_VIEWS = ("f_interactions", "f_transactions", "f_surveys")
 VIEWS = (*FACT_VIEWS, "customers", "goals", "segments", "channels", "initiatives", "settings")
+#: the views KPI queries read (an empty table is fine: its KPIs say which file to load)
+REQUIRED_VIEWS = (*FACT_VIEWS, "customers")
 _VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$|^`[^`]+`(\.`[^`]+`){0,2}$")
 
@@ -66,7 +68,8 @@ def create_session(master: str = "local[*]", conf: Mapping[str, str] | None = No
                           "(and Java 17 for a local master)") from e
     remote = master.startswith("sc://")
     settings = {**({"spark.sql.session.timeZone": "UTC"} if remote else default_conf(master)), **(conf or {})}
-    active = None if remote else SparkSession.getActiveSession()
+    # an existing session (this thread's active one, or the process default) is reused, not owned
+    active = None if remote else (SparkSession.getActiveSession() or getattr(SparkSession, "_instantiatedSession", None))
     b = SparkSession.builder.appName(app_name)
     b = b.remote(master) if remote else b.master(master)
     for k, v in settings.items():
@@ -123,7 +126,7 @@ class SparkEngine(Engine):
             for k, v in (conf or {}).items():
                 self.spark.conf.set(k, v)
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
-        self.data = str(Path(data).resolve()) if data else None
+        self.data = (str(data) if _is_url(str(data)) else str(Path(data).resolve())) if data else None
         self.tables = parse_tables(tables)
         self.cache = bool(cache)
         self.views: dict[str, str] = {}          # view -> where it comes from
@@ -141,24 +144,31 @@ class SparkEngine(Engine):
                 raise EngineError("the Spark engine needs data: --spark-data DIR / CRM_SPARK_DATA (a folder "
                                   "written by `python -m crm_metrics export --format parquet --out DIR`) "
                                   "or catalog tables in CRM_SPARK_TABLES (f_interactions=db.table,...)")
-            if self.data and not Path(self.data).is_dir() and not re.match(r"^[a-z][a-z0-9+.-]*://", self.data):
+            if self.data and not _is_url(self.data) and not Path(self.data).is_dir():
                 raise EngineError(f"--spark-data {self.data}: no such folder (write it with "
                                   f"`python -m crm_metrics export --format parquet --out {self.data}`)")
             views: dict[str, str] = {}
             partitioned: set[str] = set()
             for view in VIEWS:
                 df, source, parts = None, None, False
-                if view in self.tables:
-                    source = self.tables[view]
-                    df = self.spark.table(source)
-                    parts = self._catalog_partitioned(source)
-                elif self.data:
-                    path = self._data_path(view)
-                    if path is not None:
-                        source = path
-                        df = self.spark.read.parquet(path)
-                        parts = view in FACT_VIEWS and PARTITION_COLUMN in df.columns
+                try:
+                    if view in self.tables:
+                        source = self.tables[view]
+                        df = self.spark.table(source)
+                        parts = self._catalog_partitioned(source)
+                    elif self.data:
+                        path = self._data_path(view)
+                        if path is not None:
+                            source = path
+                            df = self.spark.read.parquet(path)
+                            parts = view in FACT_VIEWS and PARTITION_COLUMN in df.columns
+                except Exception as e:  # not found / unreadable: fatal for the tables KPIs read
+                    if view in REQUIRED_VIEWS or view in self.tables:
+                        raise EngineError(f"Spark cannot read {view} from {source}: "
+                                          f"{str(e).splitlines()[0][:300]}") from e
+                    df = None
                 if df is None:
+                    self._drop_view(view)  # never read a stale view another engine left in the session
                     continue
                 df.createOrReplaceTempView(view)
                 if self.cache:
@@ -166,14 +176,25 @@ class SparkEngine(Engine):
                 views[view] = source
                 if parts:
                     partitioned.add(view)
+            missing = [v for v in REQUIRED_VIEWS if v not in views]
+            if missing:
+                raise EngineError(f"the Spark engine found no {', '.join(missing)} in "
+                                  f"{self.data or 'CRM_SPARK_TABLES'}; export all tables (`python -m crm_metrics "
+                                  f"export --format parquet --out DIR`) or name them in CRM_SPARK_TABLES")
             self.views, self.partitioned = views, partitioned
             self._has_rows.clear()
             self._span = None
             return dict(views)
 
+    def _drop_view(self, view: str) -> None:
+        try:
+            self.spark.catalog.dropTempView(view)
+        except Exception:
+            pass
+
     def _data_path(self, view: str) -> str | None:
         assert self.data is not None
-        if re.match(r"^[a-z][a-z0-9+.-]*://", self.data):  # s3a://, abfss://, gs://, hdfs://: trust the layout
+        if _is_url(self.data):  # s3a://, abfss://, gs://, hdfs://: trust the layout
             return self.data.rstrip("/") + "/" + view
         p = Path(self.data) / view
         if p.is_dir() and any(p.rglob("*.parquet")):
@@ -269,6 +290,10 @@ class SparkEngine(Engine):
         if self._owns_session:
             self.spark.stop()
             self._owns_session = False
+
+
+def _is_url(text: str) -> bool:
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
 
 
 def _day(v: Any) -> dt.date | None:
