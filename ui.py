@@ -29,6 +29,10 @@ def _store_for(path: str) -> Store:
     from crm_metrics.inbox import serve
 
     store = open_store(path)
+    if os.environ.get("CRM_ENGINE", "duckdb").lower() != "duckdb":
+        from crm_metrics.engines import configure_from_env
+
+        configure_from_env()  # CRM_ENGINE=spark: every KPI of every page runs on Spark
     ensure_sample(store)
     serve(store)  # take loads handed over by `python -m crm_metrics load` while the app holds the store
     # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
