@@ -45,8 +45,9 @@ FACT_SQL: dict[str, str] = {
             SELECT x.channel, {CHANNEL_KIND_SQL} AS kind
             FROM (SELECT DISTINCT channel FROM interactions) x
         ),
-        nxt AS (
-            SELECT interaction_id,
+        -- the next contact in the same pass over interactions (no self-join on interaction_id)
+        i AS (
+            SELECT *,
                    first_value(occurred_at) OVER (
                        PARTITION BY customer_id ORDER BY occurred_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING
@@ -60,12 +61,11 @@ FACT_SQL: dict[str, str] = {
                nullif(trim(i.advisor_id), '') AS advisor_id,
                lower(trim(i.reason)) AS reason,
                i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
-               n.next_contact_at,
+               i.next_contact_at,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
                c.customer_id IS NOT NULL AS known
-        FROM interactions i
-        JOIN nxt n USING (interaction_id)
+        FROM i
         LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM i.channel
         LEFT JOIN customers c ON c.customer_id = i.customer_id
     """,

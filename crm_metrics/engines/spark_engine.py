@@ -119,6 +119,9 @@ class SparkEngine(Engine):
                  tables: Mapping[str, str] | str | None = None, conf: Mapping[str, str] | None = None,
                  cache: bool = False, app_name: str = "crm_metrics") -> None:
         self.master = master or "local[*]"
+        self.data = (str(data) if _is_url(str(data)) else str(Path(data).resolve())) if data else None
+        self.tables = parse_tables(tables)
+        self._check_data()  # before starting a JVM for nothing
         if spark is None:
             self.spark, self._owns_session = create_session(self.master, conf, app_name)
         else:
@@ -126,8 +129,6 @@ class SparkEngine(Engine):
             for k, v in (conf or {}).items():
                 self.spark.conf.set(k, v)
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
-        self.data = (str(data) if _is_url(str(data)) else str(Path(data).resolve())) if data else None
-        self.tables = parse_tables(tables)
         self.cache = bool(cache)
         self.views: dict[str, str] = {}          # view -> where it comes from
         self.partitioned: set[str] = set()       # views hive-partitioned by month
@@ -140,13 +141,7 @@ class SparkEngine(Engine):
     def register(self) -> dict[str, str]:
         """(Re)register the temp views; forget cached emptiness / span (call after a new export)."""
         with self._lock:
-            if not self.data and not self.tables:
-                raise EngineError("the Spark engine needs data: --spark-data DIR / CRM_SPARK_DATA (a folder "
-                                  "written by `python -m crm_metrics export --format parquet --out DIR`) "
-                                  "or catalog tables in CRM_SPARK_TABLES (f_interactions=db.table,...)")
-            if self.data and not _is_url(self.data) and not Path(self.data).is_dir():
-                raise EngineError(f"--spark-data {self.data}: no such folder (write it with "
-                                  f"`python -m crm_metrics export --format parquet --out {self.data}`)")
+            self._check_data()
             views: dict[str, str] = {}
             partitioned: set[str] = set()
             for view in VIEWS:
@@ -185,6 +180,15 @@ class SparkEngine(Engine):
             self._has_rows.clear()
             self._span = None
             return dict(views)
+
+    def _check_data(self) -> None:
+        if not self.data and not self.tables:
+            raise EngineError("the Spark engine needs data: --spark-data DIR / CRM_SPARK_DATA (a folder "
+                              "written by `python -m crm_metrics export --format parquet --out DIR`) "
+                              "or catalog tables in CRM_SPARK_TABLES (f_interactions=db.table,...)")
+        if self.data and not _is_url(self.data) and not Path(self.data).is_dir():
+            raise EngineError(f"--spark-data {self.data}: no such folder (write it with "
+                              f"`python -m crm_metrics export --format parquet --out {self.data}`)")
 
     def _drop_view(self, view: str) -> None:
         try:
