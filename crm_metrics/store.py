@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import duckdb
 
+from .summaries import SUMMARY_SOURCES, SUMMARY_SQL
 from .schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
 
 DEFAULT_DB = "data/crm.duckdb"
@@ -30,6 +31,8 @@ FACT_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "f_transactions": ("transactions", "customers"),
     "f_surveys": ("surveys", "customers"),
 }
+# Summary tables (crm_metrics.summaries) come after the fact table they are built from.
+FACT_DEPENDENCIES.update({name: FACT_DEPENDENCIES[src] for name, src in SUMMARY_SOURCES.items()})
 
 _SELF_SERVICE_LIST = ", ".join(f"'{n}'" for n in SELF_SERVICE_CHANNEL_NAMES)
 
@@ -62,6 +65,8 @@ FACT_SQL: dict[str, str] = {
                lower(trim(i.reason)) AS reason,
                i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
                i.next_contact_at,
+               -- microseconds to the next contact: repeat / FCR tests compare a number per row
+               DATE_DIFF('microsecond', i.occurred_at, i.next_contact_at) AS next_gap_us,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
                c.customer_id IS NOT NULL AS known
@@ -77,7 +82,10 @@ FACT_SQL: dict[str, str] = {
                coalesce(nullif(trim(t.channel), ''), '{UNKNOWN}') AS channel,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
-               c.customer_id IS NOT NULL AS known
+               c.customer_id IS NOT NULL AS known,
+               -- the customer's acquisition channel and assigned advisor (customer KPIs split revenue by them)
+               coalesce(nullif(trim(c.acquisition_channel), ''), '{UNKNOWN}') AS acquisition_channel,
+               coalesce(nullif(trim(c.advisor_id), ''), '{UNKNOWN}') AS customer_advisor
         FROM transactions t LEFT JOIN customers c ON c.customer_id = t.customer_id
     """,
     "f_surveys": f"""
@@ -90,6 +98,11 @@ FACT_SQL: dict[str, str] = {
         FROM surveys s LEFT JOIN customers c ON c.customer_id = s.customer_id
     """,
 }
+
+FACT_SQL.update(SUMMARY_SQL)
+
+# Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
+FACTS_VERSION = "2"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (
@@ -204,9 +217,14 @@ class Store:
         existing = {r[0] for r in cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
         missing = [f for f in FACT_SQL if f not in existing]
+        row = cur.execute("SELECT value FROM meta WHERE key = 'facts_version'").fetchone()
+        if row is None or row[0] != FACTS_VERSION:
+            missing = list(FACT_SQL)  # a store written by an older version: its facts lack columns
         if missing:
             cur.execute("BEGIN")
             self.refresh_facts(cur, missing)
+            cur.execute("DELETE FROM meta WHERE key = 'facts_version'")
+            cur.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
             cur.execute("COMMIT")
         cur.close()
 

@@ -38,19 +38,13 @@ def _build(value: str | Callable[[Query], str], n: str, revenue: bool = False) -
             f"{zero_rev} FROM c WHERE left_on IS NOT NULL",
         ]
         if revenue:
-            # revenue in the period from the customers counted: known customers matching the filters
+            # revenue in the period from the customers counted: known customers matching the filters,
+            # attributed to their own segment / acquisition channel / region / advisor (on f_transactions)
+            src = "f_transactions_by_customer"
             zeros = "0 AS joined, 0 AS gone, 0 AS churned"
-            if q.channels or {"channel", "advisor"} & set(g):
-                # acquisition channel / assigned advisor live on the customer: join
-                events.append(
-                    f"SELECT {cols([f'c.{d} AS {d}' for d in g], 't.day AS ev_day', zeros, 't.amount AS rev')}"
-                    f" FROM f_transactions t JOIN c ON c.customer_id = t.customer_id"
-                    f" WHERE t.day BETWEEN {q.p_start} AND {q.p_end}")
-            else:
-                # segment and region are already on f_transactions (the customer's, for known customers)
-                events.append(
-                    f"SELECT {cols(g, 'day AS ev_day', zeros, 'amount AS rev')} FROM f_transactions"
-                    f" WHERE known AND day BETWEEN {q.p_start} AND {q.p_end}{filters(q, 'f_transactions')}")
+            events.append(
+                f"SELECT {cols(dim_exprs(q, src, g), 'day AS ev_day', zeros, 'amount AS rev')} FROM f_transactions"
+                f" WHERE known AND day BETWEEN {q.p_start} AND {q.p_end}{filters(q, src)}")
         flows = ["joined", "gone", "churned"] + (["rev"] if revenue else [])
         ctes = cumulative(q, "\n  UNION ALL ".join(events), g, flows, ["joined", "gone"], pre=(c,))
         k = (f"k AS (SELECT {cols(g, 'period', 'days')}, joined_in AS new_customers,\n"

@@ -70,8 +70,11 @@ def _settings(store_settings: Mapping[str, Any] | None, override: Mapping[str, A
 
 def build_sql(kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
               by: Iterable[str] | str = (), grain: str = "month",
-              settings: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    """The SQL (DuckDB dialect, portable) and its named parameters for one request, without a store."""
+              settings: Mapping[str, Any] | None = None, summaries: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL (DuckDB dialect, portable) and its named parameters for one request, without a store.
+
+    ``summaries``: the KPI's summary query when it has one that answers the request (it reads the
+    summary tables of a DuckDB store); else, and by default, its plain query."""
     kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
     s, e = _as_date(start, "start"), _as_date(end, "end")
     if s is None or e is None:
@@ -80,14 +83,27 @@ def build_sql(kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = ()
         raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
     q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
               grain=grain, settings=_settings(None, settings))
-    sql = kpi.query(q)
-    return sql, dict(q.params)
+    sql = _summary_sql(kpi, q) if summaries else None
+    return sql or kpi.query(q), dict(q.params)
 
 
-def _missing_tables(cur, kpi: Kpi) -> tuple[str, ...]:
-    checks = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {LOADED_CHECK[t]} LIMIT 1) x) AS {t}" for t in kpi.tables]
+def _summary_sql(kpi: Kpi, q: Query) -> str | None:
+    if kpi.summary is None:
+        return None
+    sql = kpi.summary(q)
+    if sql is None:
+        q.params.clear()  # the plain query binds its own
+    return sql
+
+
+def _missing_tables(cur, kpi: Kpi) -> tuple[tuple[str, ...], bool]:
+    """The KPI's source tables that are empty, and whether its summary tables (if any) have rows."""
+    tables = [LOADED_CHECK[t] for t in kpi.tables] + list(kpi.summary_tables)
+    checks = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {t} LIMIT 1) x) AS c{i}" for i, t in enumerate(tables)]
     row = cur.execute(f"SELECT {', '.join(checks)}").fetchone()
-    return tuple(t for t, has in zip(kpi.tables, row) if not has)
+    k = len(kpi.tables)
+    missing = tuple(t for t, has in zip(kpi.tables, row[:k]) if not has)
+    return missing, bool(kpi.summary is not None and all(row[k:]))
 
 
 def _span(cur, store) -> tuple[date | None, date | None]:
@@ -106,7 +122,8 @@ def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
 
 def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
             segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
-            settings: Mapping[str, Any] | None = None, engine: Any = None) -> pd.DataFrame:
+            settings: Mapping[str, Any] | None = None, engine: Any = None,
+            use_summaries: bool = True) -> pd.DataFrame:
     """One KPI over a window, filtered and split by dimensions.
 
     Returns a DataFrame with one column per dimension in ``by`` (in that order; ``period`` holds
@@ -115,6 +132,9 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
 
     ``engine`` (crm_metrics.engines): where the query runs; default the selected one
     (``use_engine`` / ``set_default_engine``), else this DuckDB store.
+
+    ``use_summaries``: answer from the summary tables built at load time when the KPI declares a
+    summary query that fits the request (same numbers, much faster); False runs the plain query.
     """
     eng = engine if engine is not None else _selected_engine()
     if eng is not None and not getattr(eng, "in_process", False):
@@ -123,7 +143,7 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
     kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
     cur = store.cursor()
     try:
-        missing = _missing_tables(cur, kpi)
+        missing, summaries_ready = _missing_tables(cur, kpi)
         if missing:
             raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
         s, e = _as_date(start, "start"), _as_date(end, "end")
@@ -139,7 +159,7 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
             raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
         q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
                   grain=grain, settings=_settings(store.settings(cur), settings))
-        sql = kpi.query(q)
+        sql = (_summary_sql(kpi, q) if summaries_ready and use_summaries else None) or kpi.query(q)
         res = cur.execute(sql, q.params)
         names = [d[0] for d in res.description]
         data = res.fetchall()

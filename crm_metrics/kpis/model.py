@@ -162,6 +162,7 @@ def next_period(key: date, grain: str) -> date:
 
 
 QueryBuilder = Callable[[Query], str]
+SummaryBuilder = Callable[[Query], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,10 @@ class Kpi:
     families: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()
     additive: bool = False  # counts and sums: value 0 (not null) over an empty population
+    # The same KPI from the summary tables built at load time (crm_metrics.summaries): SQL, or None
+    # when the request cannot be answered from them exactly. ``summary_tables`` must all have rows.
+    summary: SummaryBuilder | None = field(default=None, repr=False, compare=False)
+    summary_tables: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         assert self.unit in UNITS, self.unit

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from .model import Kpi, Query
-from .sql import count_if, per_customer, ratio, rows
+from .sql import MULTI_CHANNEL, count_if, per_customer, per_customer_summary, ratio, rows
 
 SRC = "f_interactions"
 TABLES = ("interactions",)
+CUBE = ("f_contact_channels",)
 ALL_DIMS = ("channel", "segment", "period", "advisor", "region")
 NO_ADVISOR = ("channel", "segment", "period", "region")
 
@@ -17,9 +18,9 @@ def _window_us(q: Query) -> str:
 
 def _repeated(q: Query) -> str:
     """The contact is followed by a strictly later contact of the same customer within the window
-    (next_contact_at is precomputed over all data, any channel, regardless of window and filters)."""
-    return (f"next_contact_at IS NOT NULL AND "
-            f"DATE_DIFF('microsecond', occurred_at, next_contact_at) <= {_window_us(q)}")
+    (next_gap_us, the time to the next contact, is precomputed over all data, any channel, regardless
+    of window and filters)."""
+    return f"next_gap_us IS NOT NULL AND next_gap_us <= {_window_us(q)}"
 
 
 KPIS = [
@@ -39,6 +40,9 @@ KPIS = [
         unit="ratio", better="neutral", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="distinct customers",
         query=per_customer(SRC, "COUNT(*) AS contacts", ratio("SUM(contacts)", "COUNT(*)"), "COUNT(*)"),
+        summary=per_customer_summary(SRC, {"customers": "c.customers"}, ratio("num.contacts", "den.customers"),
+                                     "COALESCE(den.customers, 0)", row_measures={"contacts": "COUNT(*)"}),
+        summary_tables=CUBE,
     ),
     Kpi(
         id="fcr_rate", label="First-contact resolution",
@@ -152,5 +156,9 @@ KPIS = [
         # two or more distinct channels <=> the smallest and largest channel label differ
         query=per_customer(SRC, "CASE WHEN MIN(channel) < MAX(channel) THEN 1 ELSE 0 END AS multi",
                            ratio("SUM(multi)", "COUNT(*)", "100.0"), "COUNT(*)"),
+        summary=per_customer_summary(
+            SRC, {"customers": "c.customers", "multi": f"CASE WHEN {MULTI_CHANNEL} THEN c.customers ELSE 0 END"},
+            ratio("den.multi", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
+        summary_tables=CUBE,
     ),
 ]

@@ -7,10 +7,11 @@ The result has one column per requested dimension (in the requested order), ``va
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Callable
 
 from ..schema import UNKNOWN
-from .model import Query
+from .model import Query, next_period, trunc_date
 
 U = f"'{UNKNOWN}'"
 
@@ -21,6 +22,10 @@ DIM_SQL: dict[str, dict[str, str]] = {
         "advisor": f"COALESCE(advisor_id, {U})",
     },
     "f_transactions": {"channel": "channel", "segment": "segment", "region": "region"},
+    # transactions attributed to the customer's own dimensions (revenue in customer KPIs)
+    "f_transactions_by_customer": {
+        "channel": "acquisition_channel", "segment": "segment", "region": "region", "advisor": "customer_advisor",
+    },
     "f_surveys": {"channel": "channel", "segment": "segment", "region": "region"},
     # customer KPIs: the channel is the customer's acquisition channel.
     "customers": {
@@ -30,7 +35,7 @@ DIM_SQL: dict[str, dict[str, str]] = {
         "advisor": f"COALESCE(NULLIF(TRIM(advisor_id), ''), {U})",
     },
 }
-DAY_SQL = {"f_interactions": "day", "f_transactions": "day", "f_surveys": "day"}
+DAY_SQL = {"f_interactions": "day", "f_transactions": "day", "f_transactions_by_customer": "day", "f_surveys": "day"}
 
 ExprFn = Callable[[Query], str]
 Expr = str | ExprFn  # SQL text, or a function of the request (to bind settings)
@@ -88,31 +93,39 @@ def _order(q: Query) -> str:
     return f"\nORDER BY {cols(list(q.by))}" if q.by else ""
 
 
+def row_sums(q: Query, source: str, measures: dict[str, Expr], where: Expr = "") -> str:
+    """SELECT the requested dimensions and the named additive ``measures`` summed per group.
+
+    The rows are first aggregated per (dimensions, day), then rolled up to periods: DATE_TRUNC runs
+    on days, not on every row.
+    """
+    g = [d for d in q.by if d != "period"]
+    day = ["day"] if q.has_period else []
+    ms = {m: _ev(e, q) for m, e in measures.items()}
+    inner = (f"SELECT {cols(dim_exprs(q, source, g), day, [f'{e} AS {m}' for m, e in ms.items()])}\n"
+             f"  FROM {source}\n  {_where(q, source, _ev(where, q))}")
+    if g or day:
+        inner += f"\n  GROUP BY {cols(dim_groups(q, source, g), day)}"
+    outer_dims = [q.period_expr("day") + " AS period" if d == "period" else d for d in q.by]
+    outer_groups = [q.period_expr("day") if d == "period" else d for d in q.by]
+    sums = (f"SELECT {cols(outer_dims, [f'COALESCE(SUM({m}), 0) AS {m}' for m in ms])}\n"
+            f"  FROM ({inner}) x")
+    if q.by:
+        sums += f"\n  GROUP BY {cols(outer_groups)}"
+    return sums
+
+
 def rows(source: str, measures: dict[str, Expr], value: Expr, n: Expr,
          where: Expr = "") -> Callable[[Query], str]:
     """A KPI aggregated over the rows of a fact table in the window.
 
     ``measures`` are additive aggregates (COUNT / SUM of row expressions), named; ``value`` and ``n``
-    are expressions over those names once summed per group. The rows are first aggregated per
-    (dimensions, day), then rolled up to periods: DATE_TRUNC runs on days, not on every row.
+    are expressions over those names once summed per group (see :func:`row_sums`).
     """
 
     def build(q: Query) -> str:
-        g = [d for d in q.by if d != "period"]
-        day = ["day"] if q.has_period else []
-        ms = {m: _ev(e, q) for m, e in measures.items()}
-        inner = (f"SELECT {cols(dim_exprs(q, source, g), day, [f'{e} AS {m}' for m, e in ms.items()])}\n"
-                 f"  FROM {source}\n  {_where(q, source, _ev(where, q))}")
-        if g or day:
-            inner += f"\n  GROUP BY {cols(dim_groups(q, source, g), day)}"
-        outer_dims = [q.period_expr("day") + " AS period" if d == "period" else d for d in q.by]
-        outer_groups = [q.period_expr("day") if d == "period" else d for d in q.by]
-        sums = (f"SELECT {cols(outer_dims, [f'COALESCE(SUM({m}), 0) AS {m}' for m in ms])}\n"
-                f"  FROM ({inner}) x")
-        if q.by:
-            sums += f"\n  GROUP BY {cols(outer_groups)}"
         sql = (f"SELECT {cols(list(q.by), f'{_ev(value, q)} AS value', f'{_ev(n, q)} AS n')}\n"
-               f"FROM ({sums}) s")
+               f"FROM ({row_sums(q, source, measures, where)}) s")
         return sql + _order(q)
 
     return build
@@ -193,3 +206,82 @@ def cumulative(q: Query, events: str, dims: list[str], flows: list[str], stocks:
 def finish_cum(q: Query, ctes: str, value: str, n: str) -> str:
     """The final SELECT over ``cum`` (or a CTE with the same dimension columns)."""
     return f"{ctes}\nSELECT {cols(list(q.by), f'{value} AS value', f'{n} AS n')}\nFROM cum{_order(q)}"
+
+
+# -- summary tables (crm_metrics.summaries) -----------------------------------------------------
+# A KPI may declare, next to its plain query, a query over the summary tables built at load time.
+# The builders below return None when the request cannot be answered exactly from them; the plain
+# query then runs. Tests check both give the same numbers.
+
+# source fact table -> (customer cube, channel bits)
+CUBES: dict[str, tuple[str, str]] = {
+    "f_interactions": ("f_contact_cube", "f_contact_channels"),
+    "f_transactions": ("f_buyer_cube", "f_buyer_channels"),
+}
+
+# the mask of channels a cube row is measured on (``k.m``) restricted to the row's channel set
+_IN_MASK = "(c.channels & k.m)"
+# more than one channel of the set: x & (x - 1) clears the lowest bit
+MULTI_CHANNEL = f"({_IN_MASK} & ({_IN_MASK} - 1)) <> 0"
+
+
+def cube_grain(q: Query) -> str | None:
+    """'month' when every period of the request is a whole calendar month (what the cubes hold):
+    the window starts on a first and ends on a last day of a month, and is split by month (or is
+    one month); no advisor dimension (the cubes are per customer, not per advisor). Else None."""
+    if "advisor" in q.by or (q.has_period and q.grain != "month"):
+        return None
+    if q.start != trunc_date(q.start, "month"):
+        return None
+    if q.end != next_period(trunc_date(q.end, "month"), "month") - timedelta(days=1):
+        return None
+    if not q.has_period and trunc_date(q.start, "month") != trunc_date(q.end, "month"):
+        return None
+    return "month"
+
+
+def cube_sums(q: Query, source: str, measures: dict[str, str]) -> str | None:
+    """SELECT the requested dimensions and ``measures`` summed over the customer cube of ``source``.
+
+    Each cube row is a set of customers with the same channel set ``c.channels`` in a month; ``k.m``
+    is the set of channels the row is measured on: the row's channel when split by channel, else
+    the filtered channels (all when unfiltered). Customers count where they used a channel of
+    ``k.m``. Measures are per-row expressions (use ``c.customers`` as the weight).
+    """
+    if cube_grain(q) is None:
+        return None
+    cube, bits = CUBES[source]
+    only = f" WHERE channel IN {q.in_list('ch', q.channels)}" if q.channels else ""
+    if "channel" in q.by:
+        join = f"JOIN (SELECT channel, bit AS m FROM {bits}{only}) k ON {_IN_MASK} <> 0"
+    else:
+        join = f"CROSS JOIN (SELECT BIT_OR(bit) AS m FROM {bits}{only}) k"
+    dims = ["k.channel AS channel" if d == "channel" else f"c.{d} AS {d}" for d in q.by]
+    groups = ["k.channel" if d == "channel" else f"c.{d}" for d in q.by]
+    seg = f" AND c.segment IN {q.in_list('sg', q.segments)}" if q.segments else ""
+    sql = (f"SELECT {cols(dims, [f'SUM({e}) AS {name}' for name, e in measures.items()])}\n"
+           f"  FROM {cube} c {join}\n"
+           f"  WHERE c.grain = 'month' AND c.period BETWEEN {q.p_start} AND {q.p_end} AND {_IN_MASK} <> 0{seg}")
+    if q.by:
+        sql += f"\n  GROUP BY {cols(groups)}"
+    return sql
+
+
+def per_customer_summary(source: str, cube_measures: dict[str, str], value: str, n: str,
+                         row_measures: dict[str, Expr] | None = None) -> Callable[[Query], str | None]:
+    """The summary query of a :func:`per_customer` KPI: customer counts from the cube (``den``),
+    joined to additive row measures (``num``, e.g. contacts or revenue) when the value needs them."""
+
+    def build(q: Query) -> str | None:
+        den = cube_sums(q, source, cube_measures)
+        if den is None:
+            return None
+        dims = [f"den.{d} AS {d}" for d in q.by]
+        sql = f"SELECT {cols(dims, f'{value} AS value', f'{n} AS n')}\nFROM ({den}) den"
+        if row_measures:
+            num = row_sums(q, source, row_measures)
+            on = " AND ".join(f"num.{d} = den.{d}" for d in q.by)
+            sql += f"\nLEFT JOIN ({num}) num ON {on}" if on else f"\nCROSS JOIN ({num}) num"
+        return sql + _order(q)
+
+    return build

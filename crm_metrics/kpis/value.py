@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Callable
 
 from .model import Kpi, Query
-from .sql import cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer, ratio, rows
+from .sql import (MULTI_CHANNEL, cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer,
+                  per_customer_summary, ratio, rows)
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
+CUBE = ("f_buyer_channels",)
 DIMS = ("channel", "segment", "period", "region")
 
 
@@ -40,6 +42,27 @@ def _holdings(value: str, n: str, cross_sell: bool = False) -> Callable[[Query],
     return build
 
 
+def _holdings_summary(value: str, n: str, cross_sell: bool = False) -> Callable[[Query], str | None]:
+    """:func:`_holdings` from f_holding_events (crm_metrics.summaries), whose first purchases are
+    per customer over all channels (scope 'all') or within each channel (scope 'channel'). A filter on
+    several channels without the channel dimension needs first purchases within that set: not there."""
+
+    def build(q: Query) -> str | None:
+        if len(q.channels) > 1 and "channel" not in q.by:
+            return None
+        g = [d for d in q.by if d != "period"]
+        scope = "channel" if (q.channels or "channel" in q.by) else "all"
+        stocks = ["buyers", "multi"] if cross_sell else ["pairs", "buyers"]
+        events = (f"SELECT {cols(g, 'ev_day', stocks)} FROM f_holding_events\n"
+                  f"  WHERE scope = '{scope}' AND ev_day <= {q.p_end}{filters(q, TX)}")
+        return finish_cum(q, cumulative(q, events, g, [], stocks), value, n)
+
+    return build
+
+
+# repeat purchase within the channels measured: two of them, or two transactions in one
+REPEAT = f"CASE WHEN {MULTI_CHANNEL} OR (c.channels_two & k.m) <> 0 THEN c.customers ELSE 0 END"
+
 KPIS = [
     Kpi(
         id="revenue", label="Revenue",
@@ -58,6 +81,9 @@ KPIS = [
         unit="currency", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction",
         query=per_customer(TX, "SUM(amount) AS revenue", ratio("SUM(revenue)", "COUNT(*)"), "COUNT(*)"),
+        summary=per_customer_summary(TX, {"customers": "c.customers"}, ratio("num.revenue", "den.customers"),
+                                     "COALESCE(den.customers, 0)", row_measures={"revenue": "SUM(amount)"}),
+        summary_tables=CUBE,
     ),
     Kpi(
         id="avg_order_value", label="Average order value",
@@ -76,6 +102,9 @@ KPIS = [
         unit="%", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with ≥ 1 transaction",
         query=per_customer(TX, "COUNT(*) AS n_tx", ratio(count_if("n_tx >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
+        summary=per_customer_summary(TX, {"customers": "c.customers", "repeaters": REPEAT},
+                                     ratio("den.repeaters", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
+        summary_tables=CUBE,
     ),
     Kpi(
         id="products_per_customer", label="Products per customer",
@@ -87,6 +116,8 @@ KPIS = [
         unit="ratio", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction by the end",
         query=_holdings(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
+        summary=_holdings_summary(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
+        summary_tables=("f_holding_events",),
     ),
     Kpi(
         id="cross_sell_rate", label="Cross-sell rate",
@@ -97,6 +128,8 @@ KPIS = [
         unit="%", better="higher", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction by the end",
         query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
+        summary=_holdings_summary(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
+        summary_tables=("f_holding_events",),
     ),
     Kpi(
         id="nps", label="Net Promoter Score",
