@@ -48,30 +48,46 @@ FACT_SQL: dict[str, str] = {
             SELECT x.channel, {CHANNEL_KIND_SQL} AS kind
             FROM (SELECT DISTINCT channel FROM interactions) x
         ),
-        -- the next contact in the same pass over interactions (no self-join on interaction_id)
+        x AS (
+            SELECT x.*, k.kind,
+                   CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
+            FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
+        ),
+        -- one pass over each customer's contacts in time order (no self-join on interaction_id):
+        -- the next strictly later contact, and the previous assisted contact with an advisor
         i AS (
             SELECT *,
                    first_value(occurred_at) OVER (
                        PARTITION BY customer_id ORDER BY occurred_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING
-                   ) AS next_contact_at
-            FROM interactions
+                   ) AS next_contact_at,
+                   last_value(cont_advisor IGNORE NULLS) OVER earlier AS prev_advisor,
+                   last_value(CASE WHEN cont_advisor IS NOT NULL THEN CAST(occurred_at AS DATE) END IGNORE NULLS)
+                       OVER earlier AS prev_advisor_day
+            FROM x
+            WINDOW earlier AS (PARTITION BY customer_id ORDER BY occurred_at, interaction_id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         )
         SELECT i.interaction_id, i.customer_id, i.occurred_at,
                CAST(i.occurred_at AS DATE) AS day,
                coalesce(nullif(trim(i.channel), ''), '{UNKNOWN}') AS channel,
-               k.kind,
+               i.kind,
                nullif(trim(i.advisor_id), '') AS advisor_id,
                lower(trim(i.reason)) AS reason,
                i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
                i.next_contact_at,
                -- microseconds to the next contact: repeat / FCR tests compare a number per row
                DATE_DIFF('microsecond', i.occurred_at, i.next_contact_at) AS next_gap_us,
+               -- sequential continuity: for an assisted contact with an advisor, whether the customer's
+               -- previous such contact (by occurred_at, then interaction_id; any channel) had the same
+               -- advisor, and that contact's day (a pair counts only if both are in the window / period)
+               CASE WHEN i.cont_advisor IS NOT NULL AND i.prev_advisor IS NOT NULL
+                    THEN i.prev_advisor = i.cont_advisor END AS same_advisor_as_prev,
+               CASE WHEN i.cont_advisor IS NOT NULL THEN i.prev_advisor_day END AS prev_advisor_day,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
                c.customer_id IS NOT NULL AS known
         FROM i
-        LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM i.channel
         LEFT JOIN customers c ON c.customer_id = i.customer_id
     """,
     "f_transactions": f"""
@@ -102,7 +118,7 @@ FACT_SQL: dict[str, str] = {
 FACT_SQL.update(SUMMARY_SQL)
 
 # Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
-FACTS_VERSION = "2"
+FACTS_VERSION = "3"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (

@@ -170,3 +170,31 @@ def test_unknown_customers_and_filters(make_store):
     # no contact in the window: one row, null, n 0
     assert one(st, "upc", start=date(2025, 1, 1), end=date(2025, 1, 31)) == (None, 0)
     assert one(st, "relationship_share", start=date(2025, 1, 1), end=date(2025, 1, 31)) == (None, 0)
+
+
+def test_secon_pairs_need_both_contacts_in_the_window_and_period(make_store):
+    # c1's assisted contacts with an advisor: a1 (Dec 30), a1 (Jan 5), web a1 (Jan 6: self-service, not
+    # counted and not a link in the sequence), a1 (Jan 7), a1 (Feb 2).
+    store = make_store(customers=CUSTOMERS, interactions=[
+        ix("x1", "c1", datetime(2025, 12, 30, 9), "a1"), ix("x2", "c1", datetime(2026, 1, 5, 9), "a1"),
+        ix("x3", "c1", datetime(2026, 1, 6, 9), "a1", "web"), ix("x4", "c1", datetime(2026, 1, 7, 9), "a1"),
+        ix("x5", "c1", datetime(2026, 2, 2, 9), "a1"),
+    ])
+    # window Jan-Mar: N = 3 (x2, x4, x5); pairs (x2,x4) (x4,x5) same advisor -> SECON 2/2 = 1
+    # (x1 -> x2 is a same-advisor pair too, but x1 is before the window)
+    assert one(store, "secon", **WIN) == (1.0, 1)
+    # by month: January N = 2, one pair (x2, x4) -> 1/1; February N = 1 -> no customer with N >= 2
+    assert records(store, "secon", by=["period"], **WIN) == [(date(2026, 1, 1), 1.0, 1)]
+    # window from Jan 6: x4, x5 -> 1 pair of 1
+    assert one(store, "secon", start=date(2026, 1, 6), end=WIN["end"]) == (1.0, 1)
+    # the same split by channel (everything assisted is phone): the per-channel sequence gives the same
+    assert records(store, "secon", by=["channel"], **WIN) == [("phone", 1.0, 1)]
+    # a pair with a different advisor in between: a2 on Jan 8 breaks both links around it
+    store2 = make_store(customers=CUSTOMERS, interactions=[
+        ix("y1", "c1", datetime(2026, 1, 5, 9), "a1"), ix("y2", "c1", datetime(2026, 1, 8, 9), "a2"),
+        ix("y3", "c1", datetime(2026, 1, 9, 9), "a1"),
+        # same instant as y3, ordered by interaction_id: y3 (a1) then y4 (a1) -> a same-advisor pair
+        ix("y4", "c1", datetime(2026, 1, 9, 9), "a1"),
+    ])
+    # pairs: (y1,y2) no, (y2,y3) no, (y3,y4) yes -> 1/3
+    assert one(store2, "secon", **WIN) == (pytest.approx(1 / 3), 1)

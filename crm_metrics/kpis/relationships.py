@@ -26,8 +26,15 @@ def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False)
         keys = g + ["customer_id"]
         base_cols = cols(dim_exprs(q, SRC, g), "customer_id", "advisor_id", "occurred_at")
         where = (f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL{filters(q, SRC)}")
-        if secon:
-            # one pass: each contact knows whether the previous one (same customer, same group,
+        if secon and not q.channels and "channel" not in q.by:
+            # the previous assisted contact is precomputed per customer over all channels (f_interactions);
+            # a pair counts when that contact is in the window and in the same period
+            same_period = (f" AND {q.period_expr('prev_advisor_day')} = {q.period_expr('day')}"
+                           if q.has_period else "")
+            base = (f"SELECT {base_cols}, CASE WHEN same_advisor_as_prev AND prev_advisor_day >= {q.p_start}"
+                    f"{same_period} THEN 1 ELSE 0 END AS same_prev FROM {SRC} {where}")
+        elif secon:
+            # within a channel: each contact knows whether the previous one (same customer, same group,
             # ordered by occurred_at then interaction_id) was with the same advisor
             inner = (f"SELECT {base_cols}, interaction_id FROM {SRC} {where}")
             base = (f"SELECT {cols(g, 'customer_id', 'advisor_id', 'occurred_at')}, CASE WHEN advisor_id = "
