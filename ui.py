@@ -40,11 +40,36 @@ def _store_for(path: str) -> Store:
     return store
 
 
+# -- per-run memo --------------------------------------------------------------------------------
+# The store handle, the data version, the settings and the filter choices are read once per script
+# run (every page calls ``page_setup`` first, which starts a fresh memo), not once per card or chart:
+# each read is a DuckDB query or a cache lookup that costs a few milliseconds on every rerun.
+_MEMO = "_crm_memo"
+
+
+def _memo() -> dict[str, Any]:
+    m = st.session_state.get(_MEMO)
+    if m is None:
+        m = {}
+        st.session_state[_MEMO] = m
+    return m
+
+
+def _forget(*keys: str) -> None:
+    m = _memo()
+    for k in keys or tuple(m):
+        m.pop(k, None)
+
+
 def store() -> Store:
     import duckdb
 
+    m = _memo()
+    s = m.get("store")
+    if s is not None:
+        return s
     try:
-        return _store_for(os.environ.get("CRM_DB") or default_db_path())
+        s = _store_for(os.environ.get("CRM_DB") or default_db_path())
     except duckdb.IOException as e:  # a CLI load holds the file right now; failures are not cached
         if "lock" not in str(e).lower():
             raise
@@ -52,10 +77,22 @@ def store() -> Store:
                    "available as soon as it has finished — reload in a moment.", icon=":material/hourglass_top:")
         st.stop()
         raise
+    m["store"] = s
+    return s
 
 
 def data_version() -> int:
-    return store().data_version()
+    """The store's data version, read once per run: every cached result is keyed on it."""
+    m = _memo()
+    v = m.get("version")
+    if v is None:
+        v = m["version"] = store().data_version()
+    return v
+
+
+def _sv() -> tuple[str, int]:
+    """(store path, data version): the first two arguments of every cached call."""
+    return store().path, data_version()
 
 
 _PAGE_DONE = "_crm_page_setup_done"
@@ -63,6 +100,7 @@ _PAGE_DONE = "_crm_page_setup_done"
 
 def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: bool = True) -> Store:
     """Call first on every page: works whether the page was opened directly or via the router."""
+    st.session_state[_MEMO] = {}  # a fresh per-run memo (data version, settings, choices)
     ctx = st.session_state.setdefault("_crm_run", {})
     try:
         st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
@@ -155,7 +193,11 @@ def _choices(path: str, version: int) -> dict[str, Any]:
 
 
 def choices() -> dict[str, Any]:
-    return _choices(store().path, data_version())
+    m = _memo()
+    c = m.get("choices")
+    if c is None:
+        c = m["choices"] = _choices(*_sv())
+    return c
 
 
 def _qp_list(name: str) -> list[str]:
@@ -233,7 +275,7 @@ def kpi(kpi_id: str, f: Filters, by: Sequence[str] = (), grain: str | None = Non
     from crm_metrics.kpis import KpiError
 
     try:
-        return _kpi(store().path, data_version(), kpi_id, start or f.start, end or f.end, f.channels,
+        return _kpi(*_sv(), kpi_id, start or f.start, end or f.end, f.channels,
                     f.segments, tuple(by), grain or f.grain)
     except KpiError as e:
         return str(e)
@@ -249,18 +291,27 @@ def cached_call(path: str, version: int, fn_name: str, *args: Any) -> Any:
 
 
 def call(fn_name: str, *args: Any) -> Any:
-    return cached_call(store().path, data_version(), fn_name, *args)
+    return cached_call(*_sv(), fn_name, *args)
 
 
 def clear_caches() -> None:
-    _kpi.clear()
-    cached_call.clear()
-    _choices.clear()
+    """After a change made in this session: drop every cached result and re-read the version."""
+    st.cache_data.clear()
+    _forget("version", "settings", "choices", "loads")
 
 
 # -- formatting ----------------------------------------------------------------------------------
+def settings() -> dict[str, Any]:
+    """The store's settings, read once per run."""
+    m = _memo()
+    v = m.get("settings")
+    if v is None:
+        v = m["settings"] = store().settings()
+    return v
+
+
 def currency() -> str:
-    return str(store().settings().get("currency", "USD"))
+    return str(settings().get("currency", "USD"))
 
 
 def fmt(value: Any, unit: str) -> str:
@@ -305,13 +356,51 @@ def kpi_help(kpi_id: str) -> str:
     return f"**{k.label}** — {k.description}\n\nFormula: {k.formula}\n\nBetter: {k.better}. Unit: {k.unit}."
 
 
+# -- cached rendering ----------------------------------------------------------------------------
+# The panels below render inside ``st.cache_data`` functions keyed on the store, the data version
+# and the view (filters and options). On a cache hit Streamlit replays the recorded elements
+# (metrics, tables, charts) instead of running the body again: no KPI look-ups, no pandas
+# formatting or styling, no Plotly figure building on a rerun. Widgets (download buttons,
+# selectboxes) never go inside them; a view returns the frame its download button needs.
+def _fk(f: Filters) -> tuple[dt.date, dt.date, tuple[str, ...], tuple[str, ...], str]:
+    """The filters as plain, cheaply hashed cache arguments (start, end, channels, segments, grain)."""
+    return f.start, f.end, tuple(f.channels), tuple(f.segments), f.grain
+
+
 def kpi_card(kpi_id: str, f: Filters, *, container: Any = None) -> None:
     """A metric card: value over the window, change against the previous period of equal length,
     `n`, and a low-confidence mark when n < 30. The definition is on hover."""
+    if container is None:
+        _cards_view(*_sv(), (kpi_id,), *_fk(f), 0)
+    else:
+        _card(kpi_id, f, container)
+
+
+def kpi_cards(kpi_ids: Sequence[str], f: Filters, per_row: int = 4) -> None:
+    """KPI cards in rows (labels stay readable)."""
+    _cards_view(*_sv(), tuple(kpi_ids), *_fk(f), int(per_row))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cards_view(path: str, version: int, kpi_ids: tuple[str, ...], start: dt.date, end: dt.date,
+                channels: tuple[str, ...], segments: tuple[str, ...], grain: str, per_row: int) -> None:
+    """``per_row`` 0: the cards one after another in the current container (no columns)."""
+    f = Filters(start, end, channels, segments, grain)
+    if not per_row:
+        for kpi_id in kpi_ids:
+            _card(kpi_id, f, st)
+        return
+    for i in range(0, len(kpi_ids), per_row):
+        row = kpi_ids[i:i + per_row]
+        for col, kpi_id in zip(st.columns(per_row), row):
+            with col:
+                _card(kpi_id, f, st)
+
+
+def _card(kpi_id: str, f: Filters, target: Any) -> None:
     from crm_metrics.kpis import get_kpi
 
     k = get_kpi(kpi_id)
-    target = container or st
     cur = kpi(kpi_id, f)
     if isinstance(cur, str):
         target.metric(k.label, "–", help=cur)
@@ -336,18 +425,11 @@ def kpi_card(kpi_id: str, f: Filters, *, container: Any = None) -> None:
     target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else ""))
 
 
-def kpi_cards(kpi_ids: Sequence[str], f: Filters, per_row: int = 4) -> None:
-    """KPI cards in rows (labels stay readable)."""
-    for i in range(0, len(kpi_ids), per_row):
-        row = kpi_ids[i:i + per_row]
-        for col, kpi_id in zip(st.columns(per_row), row):
-            with col:
-                kpi_card(kpi_id, f)
-
-
 def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A download button with cells escaped against spreadsheet formula injection."""
-    st.download_button(label, output.safe_csv(df), file_name=f"{name}.csv", mime="text/csv",
+    """A download button with cells escaped against spreadsheet formula injection. The CSV is made
+    when the button is clicked (deferred), not on every rerun: for a large table that is most of
+    a rerun's time, and the file is not sent to the browser until it is asked for."""
+    st.download_button(label, lambda: output.safe_csv(df), file_name=f"{name}.csv", mime="text/csv",
                        key=f"dl_{name}")
 
 
@@ -472,15 +554,43 @@ def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, st
     return mapping
 
 
+def _loads_key() -> tuple[str, int, int]:
+    """(store path, data version, latest load id), read once per run: the key of the load caches."""
+    m = _memo()
+    marker = m.get("loads")
+    if marker is None:
+        from crm_metrics.views import load_marker
+
+        marker = m["loads"] = load_marker(store())
+    return store().path, data_version(), marker
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _load_history(path: str, version: int, marker: int) -> list[dict[str, Any]]:
+    return store().load_history()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _undoable(path: str, version: int, marker: int) -> list[int]:
+    from crm_metrics.safety import undoable_loads
+
+    return undoable_loads(store())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _table_counts(path: str, version: int) -> dict[str, int]:
+    return store().row_counts()
+
+
 def load_history_frame() -> pd.DataFrame:
-    rows = store().load_history()
+    rows = _load_history(*_loads_key())
     cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted", "updated",
             "unchanged", "removed", "unmatched", "undo_of", "encoding", "loaded_by", "sha256"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def table_counts_frame() -> pd.DataFrame:
-    return pd.DataFrame([{"table": t, "rows": n} for t, n in store().row_counts().items()])
+    return pd.DataFrame([{"table": t, "rows": n} for t, n in _table_counts(*_sv()).items()])
 
 
 # -- charts --------------------------------------------------------------------------------------
@@ -494,10 +604,18 @@ def goals_for(kpi_id: str, f: Filters) -> list[dict[str, Any]]:
 def trend_chart(kpi_id: str, f: Filters, *, by: str | None = None, title: str | None = None,
                 height: int = 340) -> None:
     """The KPI over time (optionally one line per channel/segment), with goal lines and tolerance bands."""
+    _trend_view(*_sv(), kpi_id, *_fk(f), by, title, int(height))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date,
+                channels: tuple[str, ...], segments: tuple[str, ...], grain: str,
+                by: str | None, title: str | None, height: int) -> None:
     import plotly.graph_objects as go
 
     from crm_metrics.kpis import get_kpi
 
+    f = Filters(start, end, channels, segments, grain)
     k = get_kpi(kpi_id)
     dims = ("period",) if by is None else (by, "period")
     df = kpi(kpi_id, f, by=dims)
@@ -546,12 +664,20 @@ def _matrix(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: d
 
 def kpi_matrix_table(kpi_ids: Sequence[str], f: Filters, *, by: str, name: str) -> None:
     """KPIs side by side per channel/segment, formatted in each KPI's unit, with definitions on hover."""
+    df = _matrix_view(*_sv(), tuple(kpi_ids), by, f.start, f.end, tuple(f.channels), tuple(f.segments))
+    if df is not None:
+        download(df, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _matrix_view(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: dt.date, end: dt.date,
+                 channels: tuple[str, ...], segments: tuple[str, ...]) -> pd.DataFrame | None:
     from crm_metrics.kpis import KPIS
 
-    df = _matrix(store().path, data_version(), tuple(kpi_ids), by, f.start, f.end, f.channels, f.segments)
+    df = _matrix(path, version, kpi_ids, by, start, end, channels, segments)
     if df.empty or len(df.columns) <= 1:
         missing("No data for these KPIs yet: load interactions.csv (and customers.csv for segments).")
-        return
+        return None
     by_label = {k.label: k for k in KPIS.values()}
     config: dict[str, Any] = {by: st.column_config.TextColumn(by.capitalize())}
     for col in df.columns[1:]:
@@ -559,13 +685,21 @@ def kpi_matrix_table(kpi_ids: Sequence[str], f: Filters, *, by: str, name: str) 
         fmt_str = {"%": "%.1f%%", "count": "%,d" if False else "%.0f", "seconds": "%.0f s", "ratio": "%.2f",
                    "score": "%.1f", "currency": "%.2f"}[k.unit]
         config[col] = st.column_config.NumberColumn(col, help=f"{k.description} ({k.formula})", format=fmt_str)
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config)
-    download(df, name)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config, lazy=False)
+    return df
 
 
 def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:
+    _mix_view(*_sv(), kpi_id, *_fk(f), by, title)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _mix_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date,
+              channels: tuple[str, ...], segments: tuple[str, ...], grain: str,
+              by: str, title: str) -> None:
     import plotly.express as px
 
+    f = Filters(start, end, channels, segments, grain)
     df = kpi(kpi_id, f, by=(by, "period"))
     if isinstance(df, str):
         missing(df)
@@ -577,9 +711,17 @@ def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:
 
 
 def dual_trend_chart(left_kpi: str, right_kpi: str, f: Filters, *, title: str) -> None:
+    _dual_view(*_sv(), left_kpi, right_kpi, *_fk(f), title)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _dual_view(path: str, version: int, left_kpi: str, right_kpi: str, start: dt.date, end: dt.date,
+               channels: tuple[str, ...], segments: tuple[str, ...], grain: str,
+               title: str) -> None:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    f = Filters(start, end, channels, segments, grain)
     a, b = kpi(left_kpi, f, by=("period",)), kpi(right_kpi, f, by=("period",))
     if isinstance(a, str) or isinstance(b, str):
         missing(a if isinstance(a, str) else str(b))
@@ -597,8 +739,15 @@ def dual_trend_chart(left_kpi: str, right_kpi: str, f: Filters, *, title: str) -
 
 def relationship_mix_chart(f: Filters) -> None:
     """Stacked bars: relationship / pseudo-relationship / encounter share of customers per segment."""
+    _relationship_mix_view(*_sv(), *_fk(f))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date,
+                           channels: tuple[str, ...], segments: tuple[str, ...], grain: str) -> None:
     import plotly.graph_objects as go
 
+    f = Filters(start, end, channels, segments, grain)
     parts = [("relationship_share", "Relationship", "#0072B2"),
              ("pseudo_relationship_share", "Pseudo-relationship", "#E69F00"),
              ("encounter_share", "Encounter", "#BBBBBB")]
@@ -618,17 +767,25 @@ def relationship_mix_chart(f: Filters) -> None:
 
 
 def alignment_table(f: Filters, *, only_misaligned: bool = False) -> None:
-    df = call("crm_metrics.scorecard:alignment", f.start, f.end)
+    df = _alignment_view(*_sv(), f.start, f.end, bool(only_misaligned))
+    if df is not None:
+        download(df, "alignment" + ("_misaligned" if only_misaligned else ""))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _alignment_view(path: str, version: int, start: dt.date, end: dt.date,
+                    only_misaligned: bool) -> pd.DataFrame | None:
+    df = call("crm_metrics.scorecard:alignment", start, end)
     if df is None or len(df) == 0:
         missing("Load segments.csv (each segment's stated strategy) and interactions.csv to compare "
                 "strategy with behaviour.")
-        return
+        return None
     if only_misaligned:
         df = df[df["misaligned"]]
         if df.empty:
             st.success("No segment with a relationship strategy is served by chance contacts.",
                        icon=":material/check_circle:")
-            return
+            return None
     view = df.assign(status=df["misaligned"].map({True: "✖ Misaligned", False: "✔ Aligned"}))
     st.dataframe(view, hide_index=True, width="stretch", column_config={
         "relationship_share": st.column_config.ProgressColumn("Relationship %", min_value=0, max_value=100,
@@ -639,18 +796,27 @@ def alignment_table(f: Filters, *, only_misaligned: bool = False) -> None:
         "nps": st.column_config.NumberColumn("NPS", format="%.1f"),
         "churn_rate": st.column_config.NumberColumn("Churn", format="%.1f%%"),
         "misaligned": None,
-    })
-    download(df, "alignment" + ("_misaligned" if only_misaligned else ""))
+    }, lazy=False)
+    return df
 
 
 def advisor_continuity_table(f: Filters) -> None:
+    df = _advisor_view(*_sv(), *_fk(f))
+    if df is not None:
+        download(df, "advisor_continuity")
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _advisor_view(path: str, version: int, start: dt.date, end: dt.date,
+                  channels: tuple[str, ...], segments: tuple[str, ...], grain: str) -> pd.DataFrame | None:
+    f = Filters(start, end, channels, segments, grain)
     df = kpi("upc", f, by=("advisor",))
     if isinstance(df, str):
         missing(df)
-        return
+        return None
     st.dataframe(df.rename(columns={"value": "UPC of their customers", "n": "customers (N ≥ 2)"}),
-                 hide_index=True, width="stretch", height=300)
-    download(df, "advisor_continuity")
+                 hide_index=True, width="stretch", height=300, lazy=False)
+    return df
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -662,9 +828,15 @@ def _cohorts(path: str, version: int, start: dt.date, end: dt.date, segments: tu
 
 
 def cohort_heatmap(f: Filters) -> None:
+    _cohort_view(*_sv(), f.start, f.end, tuple(f.segments), tuple(f.channels))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cohort_view(path: str, version: int, start: dt.date, end: dt.date, segments: tuple[str, ...],
+                 channels: tuple[str, ...]) -> None:
     import plotly.graph_objects as go
 
-    df = _cohorts(store().path, data_version(), f.start, f.end, f.segments, f.channels)
+    df = _cohorts(path, version, start, end, segments, channels)
     if df.empty:
         missing("Load customers.csv with join and leave dates to see cohort retention.")
         return
@@ -684,7 +856,12 @@ def cohort_heatmap(f: Filters) -> None:
 
 # -- scorecard and health --------------------------------------------------------------------
 def health_panel(f: Filters) -> None:
-    findings = call("crm_metrics.health:run_checks", f.start, f.end)
+    _health_view(*_sv(), f.start, f.end)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _health_view(path: str, version: int, start: dt.date, end: dt.date) -> None:
+    findings = call("crm_metrics.health:run_checks", start, end)
     st.subheader("Health checks")
     counts = {s: sum(1 for x in findings if x.severity == s) for s in ("critical", "warning", "ok")}
     cols = st.columns(3)
@@ -724,14 +901,21 @@ def _html(text: str) -> str:
 
 
 def scorecard_panel(f: Filters) -> None:
+    df = _scorecard_view(*_sv(), f.start, f.end)
+    if df is not None:
+        download(df, "scorecard")
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd.DataFrame | None:
     from crm_metrics.scorecard import objective_rollup
 
-    df = call("crm_metrics.scorecard:scorecard", f.start, f.end)
+    df = call("crm_metrics.scorecard:scorecard", start, end)
     st.subheader("Goals against actuals")
     if df is None or len(df) == 0:
         missing("No goals yet. State what the CRM should achieve on the **Strategy** page (or load goals.csv): "
                 "without goals there is no way to judge success.")
-        return
+        return None
     counts = df["status"].value_counts()
     cols = st.columns(4)
     for col, status in zip(cols, ("met", "at_risk", "missed", "no_data")):
@@ -747,7 +931,7 @@ def scorecard_panel(f: Filters) -> None:
         st.caption(f"{int(obj['met'])} of {int(obj['goals'])} goals met · {int(obj['at_risk'])} at risk · "
                    f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data")
         _goal_table(goals)
-    download(df, "scorecard")
+    return df
 
 
 def _goal_table(goals: pd.DataFrame) -> None:
@@ -801,6 +985,14 @@ def report_download(f: Filters) -> None:
 
 # -- initiatives ---------------------------------------------------------------------------------
 def impact_table(window_days: int) -> pd.DataFrame | None:
+    df = _impact_view(*_sv(), int(window_days))
+    if df is not None:
+        download(df, f"initiative_impact_{window_days}d")
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | None:
     df = _impact(window_days)
     if df is None or len(df) == 0:
         missing("Load initiatives.csv (each CRM project with its go-live date, cost, budget, scope and the "
@@ -836,8 +1028,7 @@ def impact_table(window_days: int) -> pd.DataFrame | None:
         "First-year ROI": st.column_config.TextColumn(
             help=f"(incremental revenue × 365 ÷ w × margin − cost) ÷ cost; currency {cur_code}"),
         "Provisional": st.column_config.TextColumn(help="the after-window runs past the data"),
-    })
-    download(df, f"initiative_impact_{window_days}d")
+    }, lazy=False)
     return df
 
 
@@ -849,7 +1040,7 @@ def _impact_cached(path: str, version: int, window_days: int) -> pd.DataFrame:
 
 
 def _impact(window_days: int) -> pd.DataFrame:
-    return _impact_cached(store().path, data_version(), int(window_days))
+    return _impact_cached(*_sv(), int(window_days))
 
 
 def _kpi_ids() -> set[str]:
@@ -870,11 +1061,18 @@ def _weekly(path: str, version: int, initiative_id: str, window_days: int) -> pd
 
 
 def initiative_detail(table: pd.DataFrame, initiative_id: str, window_days: int) -> None:
-    """Weekly KPI for treated and control with the go-live marked, and the before/after bars."""
+    """Weekly KPI for treated and control with the go-live marked, and the before/after bars.
+    ``table`` is :func:`impact_table`'s frame for the same ``window_days``."""
+    _initiative_view(*_sv(), str(initiative_id), int(window_days))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _initiative_view(path: str, version: int, initiative_id: str, window_days: int) -> None:
     import plotly.graph_objects as go
 
+    table = _impact(window_days)
     r = table[table["initiative_id"] == initiative_id].iloc[0]
-    series = _weekly(store().path, data_version(), initiative_id, int(window_days))
+    series = _weekly(path, version, initiative_id, window_days)
     unit = r["unit"] if isinstance(r["unit"], str) else "ratio"
     label = kpi_label(r["kpi"]) if r["kpi"] in _kpi_ids() else str(r["kpi"])
     c1, c2, c3, c4 = st.columns(4)
@@ -945,13 +1143,23 @@ def flash() -> None:
         (st.error if kind == "error" else st.success)(text)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _strategy_table_view(path: str, version: int, what: str) -> pd.DataFrame:
+    """A strategy table (``crm_metrics.strategy.<what>``) shown as a table; every strategy edit
+    bumps the data version, so it is cached on it like the KPIs."""
+    from crm_metrics import strategy
+
+    df = getattr(strategy, what)(store())
+    st.dataframe(df, hide_index=True, width="stretch", lazy=False)
+    return df
+
+
 def goals_editor(can_write: bool) -> None:
     from crm_metrics import strategy
     from crm_metrics.kpis import KPIS
 
     flash()
-    df = strategy.goals(store())
-    st.dataframe(df, hide_index=True, width="stretch")
+    df = _strategy_table_view(*_sv(), "goals")
     c1, c2 = st.columns(2)
     with c1:
         download(df, "goals", "Export goals (CSV)")
@@ -1025,8 +1233,7 @@ def segments_editor(can_write: bool) -> None:
     from crm_metrics import strategy
 
     flash()
-    df = strategy.segments(store())
-    st.dataframe(df, hide_index=True, width="stretch")
+    df = _strategy_table_view(*_sv(), "segments")
     download(df, "segments", "Export segment strategies (CSV)")
     if not can_write:
         return
@@ -1052,8 +1259,7 @@ def channels_editor(can_write: bool) -> None:
     from crm_metrics import strategy
 
     flash()
-    df = strategy.channel_kinds(store())
-    st.dataframe(df, hide_index=True, width="stretch")
+    df = _strategy_table_view(*_sv(), "channel_kinds")
     download(df, "channel_kinds", "Export channel kinds (CSV)")
     if not can_write:
         return
@@ -1071,8 +1277,7 @@ def settings_editor(can_write: bool) -> None:
     from crm_metrics import strategy
 
     flash()
-    df = strategy.settings_frame(store())
-    st.dataframe(df, hide_index=True, width="stretch")
+    df = _strategy_table_view(*_sv(), "settings_frame")
     download(df, "settings", "Export settings (CSV)")
     if not can_write:
         return
@@ -1090,21 +1295,33 @@ def change_log(can_write: bool) -> None:
     from crm_metrics import strategy
 
     flash()
-    df = strategy.list_changes(store(), limit=500)
-    if df.empty:
-        missing("No changes recorded yet.")
+    view = _changes_view(*_sv())
+    if view is None:
         return
-    st.dataframe(df, hide_index=True, width="stretch")
+    df, labels = view
     download(df, "strategy_changes")
     if not can_write:
         return
     with st.form("revert_form"):
         change_id = st.selectbox("Undo change", list(df["change_id"]),
-                                 format_func=lambda i: _change_label(df, i))
+                                 format_func=lambda i: labels.get(i) or _change_label(df, i))
         undo = st.form_submit_button("Undo this change")
     if undo:
         _strategy_action(strategy.revert_change, int(change_id), success=f"Change {change_id} undone.")
         st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _changes_view(path: str, version: int) -> tuple[pd.DataFrame, dict[Any, str]] | None:
+    """The change log (newest 500) as a table, and each change's label for the undo choice."""
+    from crm_metrics import strategy
+
+    df = strategy.list_changes(store(), limit=500)
+    if df.empty:
+        missing("No changes recorded yet.")
+        return None
+    st.dataframe(df, hide_index=True, width="stretch", lazy=False)
+    return df, {cid: _change_label(df, cid) for cid in df["change_id"]}
 
 
 def _change_label(df: pd.DataFrame, change_id: Any) -> str:
@@ -1114,16 +1331,16 @@ def _change_label(df: pd.DataFrame, change_id: Any) -> str:
 
 def undo_panel(can_write: bool) -> None:
     """Undo a load (the previous version of the table is kept for the latest loads)."""
-    from crm_metrics.safety import UndoError, undo_load, undoable_loads
+    from crm_metrics.safety import UndoError, undo_load
 
     if not can_write:
         return
-    ids = undoable_loads(store())
+    ids = _undoable(*_loads_key())
     if not ids:
         st.caption("No load can be undone right now (the previous versions of the last loads per table "
                    "are kept).")
         return
-    history = {h["load_id"]: h for h in store().load_history()}
+    history = {h["load_id"]: h for h in _load_history(*_loads_key())}
     with st.form("undo_load_form"):
         load_id = st.selectbox("Undo a load", ids, format_func=lambda i: (
             f"#{i} · {history[i]['mode']} {history[i]['file_name']} → {history[i]['table_name']} · "

@@ -603,29 +603,37 @@ def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None =
             shutil.copyfile(prep.read_path, read_path)
         if store.locked_down:
             read_path = read_path.resolve()
+        if _fast_eligible(prep.table, prep.report.delimiter):
+            report = _load_fast(store, prep.table, read_path, prep.report, prep.targets, prep.headers,
+                                prep.report.delimiter, loaded_by, say)
+            if report is not None:
+                return report
         return _load_staged(store, prep.table, read_path, path, prep.report, prep.targets,
                             prep.headers, prep.report.delimiter, loaded_by, say)
+
+
+def _read_csv_sql(headers: list[str], targets: dict[str, int]) -> str:
+    """SELECT every matched column, as text under its contract name, from the file (parameters: path,
+    delimiter). Every header position is read as VARCHAR under a positional name: no type sniffing."""
+    positional = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    return ("SELECT " + ", ".join(f"c{i} AS {_q(col)}" for col, i in targets.items())
+            + " FROM read_csv(?, delim = ?, quote = '\"', escape = '\"', header = true, "
+            "auto_detect = false, columns = " + _struct_literal(positional) + ", "
+            f"strict_mode = true, null_padding = false, max_line_size = {MAX_LINE_BYTES})")
 
 
 def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, report: LoadReport,
                  targets: dict[str, int], headers: list[str], delimiter: str,
                  loaded_by: str | None, say: Progress) -> LoadReport:
     stage = f"_stage_{uuid.uuid4().hex[:12]}"
-    # Stage every header position as text under a positional name; matched columns are renamed.
-    positional = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     with store.write_lock:
         cur = store.cursor()
         try:
             cur.execute("BEGIN")
             say(0.10, f"{report.file_name}: reading rows")
             try:
-                cur.execute(
-                    f"CREATE TEMP TABLE {stage} AS SELECT "
-                    + ", ".join(f"c{i} AS {_q(col)}" for col, i in targets.items())
-                    + " FROM read_csv(?, delim = ?, quote = '\"', escape = '\"', header = true, "
-                    "auto_detect = false, columns = " + _struct_literal(positional) + ", "
-                    f"strict_mode = true, null_padding = false, max_line_size = {MAX_LINE_BYTES})",
-                    [str(read_path), delimiter])
+                cur.execute(f"CREATE TEMP TABLE {stage} AS {_read_csv_sql(headers, targets)}",
+                            [str(read_path), delimiter])
             except duckdb.Error as e:
                 report.problems = [_duckdb_csv_error(e)]
                 report.problem_count = 1
@@ -746,42 +754,218 @@ def _validate(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: li
     raise LoadRefused(report)
 
 
+def _typed_select(tdef: Table, plans: list[ColumnPlan], guarded: bool = False) -> str:
+    """The contract's columns, typed, from the staged text. ``guarded``: a value breaking a rule
+    raises instead (the fast path: any problem sends the file to the careful path, which reports)."""
+    exprs: dict[str, str] = {}
+    for p in plans:
+        expr = p.expr
+        if guarded:
+            raw = _raw(p.column.name)
+            bad = ([f"{raw} IS NULL"] if p.column.required else []) + (
+                [f"({raw} IS NOT NULL AND ({p.invalid}))"] if p.invalid != "false" else [])
+            if bad:
+                expr = f"CASE WHEN {' OR '.join(bad)} THEN error('{_FAST_PATH_REFUSED}') ELSE {expr} END"
+        exprs[p.column.name] = expr
+    return ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
+
+
 def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
            report: LoadReport, snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
     """Merge or replace; ``snapshot(kind, typed_table, same_sql)`` is called just before the table
     changes so that the load can be undone (crm_metrics.safety)."""
-    exprs = {p.column.name: p.expr for p in plans}
-    select = ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
     typed = f"{stage}_typed"
-    cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {select} FROM {stage}")
+    cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {_typed_select(tdef, plans)} FROM {stage}")
     try:
-        cols = ", ".join(tdef.column_names)
-        key = tdef.key
-        existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
-        if report.mode == "replace" or existing == 0:
-            report.removed = existing if report.mode == "replace" else 0
-            if snapshot is not None:
-                snapshot("replace", typed, None)
-            cur.execute(f"DELETE FROM {tdef.name}")
-            cur.execute(f"INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed}")
-            report.inserted = report.rows_read
-            return
-        same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in tdef.column_names)
-        row = cur.execute(f"""
-            SELECT count(*) FILTER (WHERE t.{key} IS NULL),
-                   count(*) FILTER (WHERE t.{key} IS NOT NULL AND NOT ({same})),
-                   count(*) FILTER (WHERE t.{key} IS NOT NULL AND ({same}))
-            FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}""").fetchone()
-        report.inserted, report.updated, report.unchanged = int(row[0]), int(row[1]), int(row[2])
-        if report.inserted or report.updated:
-            if snapshot is not None:
-                snapshot("merge", typed, same)
-            cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
-                SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
-            cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
-                WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
+        _apply(cur, typed, tdef, report, snapshot)
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {typed}")
+
+
+def _apply(cur: duckdb.DuckDBPyConnection, typed: str, tdef: Table, report: LoadReport,
+           snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
+    """Replace the table with, or merge into it, the typed rows of ``typed``."""
+    cols = ", ".join(tdef.column_names)
+    key = tdef.key
+    existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
+    if report.mode == "replace" or existing == 0:
+        report.removed = existing if report.mode == "replace" else 0
+        if snapshot is not None:
+            snapshot("replace", typed, None)
+        cur.execute(f"DELETE FROM {tdef.name}")
+        cur.execute(f"INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed}")
+        report.inserted = report.rows_read
+        return
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in tdef.column_names)
+    row = cur.execute(f"""
+        SELECT count(*) FILTER (WHERE t.{key} IS NULL),
+               count(*) FILTER (WHERE t.{key} IS NOT NULL AND NOT ({same})),
+               count(*) FILTER (WHERE t.{key} IS NOT NULL AND ({same}))
+        FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}""").fetchone()
+    report.inserted, report.updated, report.unchanged = int(row[0]), int(row[1]), int(row[2])
+    if report.inserted or report.updated:
+        if snapshot is not None:
+            snapshot("merge", typed, same)
+        cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
+            SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
+        cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
+            WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
+
+
+# -- the fast path -------------------------------------------------------------------------------
+# Most files are clean. For them one pass reads, checks and writes every row: the column plans come
+# from a sample, and every rule is checked on every row as it is written (a broken rule raises). If
+# anything at all goes wrong -- a broken rule, a duplicate key, a malformed line, a sample that
+# misjudged a column -- the transaction is rolled back and the careful path (stage as text, check
+# every rule, report every problem with its line) runs from the start. Both give the same result
+# for a clean file; only the careful path ever refuses one.
+_FAST_PATH_REFUSED = "crm-fast-path: a value breaks a rule"
+FAST_SAMPLE_ROWS = 50_000
+# DuckDB's memory while loading (spills to disk beyond it); env CRM_LOAD_MEMORY_LIMIT
+DEFAULT_LOAD_MEMORY_LIMIT = "1200MB"
+
+
+def _fast_eligible(tdef: Table, delimiter: str) -> bool:
+    # tab / pipe files decide decimal commas from the values; strategy tables have cross-row rules
+    return tdef.kind == "fact" and delimiter in (",", ";")
+
+
+def _sample_plans_are_final(plans: list[ColumnPlan]) -> bool:
+    """A plan made on the sample is the plan the whole file would get, provided every row passes:
+    true for ISO or single-format date columns (a second format, or a non-ISO value, breaks the rule
+    and sends the file to the careful path). Several candidate formats could be narrowed down by
+    later rows: careful path."""
+    for p in plans:
+        if p.problem is not None or "try_strptime" in p.expr and p.expr.count("try_strptime") > 1:
+            return False
+    return True
+
+
+class _NotFast(Exception):
+    pass
+
+
+def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, targets: dict[str, int],
+               headers: list[str], delimiter: str, loaded_by: str | None, say: Progress) -> LoadReport | None:
+    """Load a clean file in one pass; None (nothing changed) when the careful path must run."""
+    src = _read_csv_sql(headers, targets)
+    args = [str(read_path), delimiter]
+    sample = f"_sample_{uuid.uuid4().hex[:12]}"
+    typed = f"_typed_{uuid.uuid4().hex[:12]}"
+    with store.write_lock:
+        cur = store.cursor()
+        limit = _load_memory(cur)
+        try:
+            cur.execute("BEGIN")
+            say(0.10, f"{report.file_name}: reading rows")
+            cur.execute(f"CREATE TEMP TABLE {sample} AS {src} LIMIT {FAST_SAMPLE_ROWS}", args)
+            plans = [plan_column(cur, sample, tdef.column(c), delimiter, report.file_name) for c in targets]
+            cur.execute(f"DROP TABLE {sample}")
+            if not _sample_plans_are_final(plans):
+                raise _NotFast
+            # no row order to keep: DuckDB may write in parallel and hold less in memory
+            cur.execute("SET preserve_insertion_order = false")
+            select = f"SELECT {_typed_select(tdef, plans, guarded=True)} FROM ({src}) s"
+            cols = ", ".join(tdef.column_names)
+            existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
+            load_id = _next_load_id(cur)
+            direct = report.mode == "replace" or existing == 0
+            say(0.30, f"{report.file_name}: checking and writing rows")
+            if direct:
+                # straight into the table: it holds exactly this file's rows afterwards
+                report.removed = existing if report.mode == "replace" else 0
+                safety.take_snapshot(cur, tdef, load_id, "replace")
+                cur.execute(f"DELETE FROM {tdef.name}")
+                report.rows_read = int(cur.execute(f"INSERT INTO {tdef.name} ({cols}) {select}", args).fetchone()[0])
+                report.inserted = report.rows_read
+                written = tdef.name
+            else:
+                cur.execute(f"CREATE TEMP TABLE {typed} AS {select}", args)
+                report.rows_read = int(cur.execute(f"SELECT count(*) FROM {typed}").fetchone()[0])
+                written = typed
+            if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
+                raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
+            if not direct:
+                _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
+                    cur, tdef, load_id, kind, t, same))
+            changed = bool(report.inserted or report.updated or report.removed)
+            if changed:
+                say(0.60, f"{report.file_name}: computing derived facts")
+                store.refresh_facts(cur, Store.facts_for([tdef.name]))
+                store.bump_version(cur)
+            safety.after_load(cur, tdef.name, load_id, changed=changed)
+            if tdef.has_customer and tdef.name != "customers":
+                report.unmatched = int(cur.execute(
+                    f"SELECT count(*) FROM {written} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
+                    f"WHERE c.customer_id = s.customer_id)").fetchone()[0])
+            report.load_id = _record(cur, report, loaded_by, load_id)
+            cur.execute(f"DROP TABLE IF EXISTS {typed}")
+            cur.execute("COMMIT")
+            say(1.0, f"{report.file_name}: done")
+            return report
+        except (_NotFast, duckdb.Error):
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            _reset_report(report)
+            return None
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        finally:
+            for t in (sample, typed):
+                try:
+                    cur.execute(f"DROP TABLE IF EXISTS {t}")
+                except duckdb.Error:
+                    pass
+            _restore_memory(cur, limit)
+            cur.close()
+
+
+def _may_have_duplicates(cur: duckdb.DuckDBPyConnection, table: str, key: str) -> bool:
+    """False when every key is distinct. Distinct hashes prove distinct keys; equal hashes (a
+    duplicate, or a collision) leave it to the careful path to decide and say which lines."""
+    n, distinct = cur.execute(f"SELECT count(*), count(DISTINCT hash({key})) FROM {table}").fetchone()
+    return int(n) != int(distinct)
+
+
+def _reset_report(report: LoadReport) -> None:
+    report.rows_read = report.inserted = report.updated = report.unchanged = report.removed = 0
+    report.unmatched = 0
+    report.load_id = None
+
+
+def _load_memory(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Cap DuckDB's memory for the load; it spills to disk beyond it. The setting is the database's,
+    so it is reset to DuckDB's default afterwards (the store sets no other limit)."""
+    want = os.environ.get("CRM_LOAD_MEMORY_LIMIT", DEFAULT_LOAD_MEMORY_LIMIT)
+    if not want:
+        return False
+    try:
+        cur.execute(f"SET memory_limit = '{_memory_text(want)}'")
+        return True
+    except duckdb.Error:
+        return False
+
+
+def _restore_memory(cur: duckdb.DuckDBPyConnection, capped: bool) -> None:
+    if capped:
+        try:
+            cur.execute("RESET memory_limit")
+        except duckdb.Error:
+            pass
+
+
+def _memory_text(value: str) -> str:
+    """A memory size as DuckDB reads it; anything else is refused (it is formatted into SQL)."""
+    v = value.strip().replace(" ", "")
+    if not re.fullmatch(r"\d+(\.\d+)?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", v, re.IGNORECASE):
+        raise ValueError(f"not a memory size: {value!r} (e.g. 1200MB or 2GB)")
+    return v
 
 
 def _next_load_id(cur: duckdb.DuckDBPyConnection) -> int:

@@ -103,3 +103,11 @@ def goals_in_view(store: Store, kpi_id: str, channels: Sequence[str] = (), segme
             continue
         out.append({"goal_id": gid, "target": target, "direction": direction, "tolerance": tol})
     return out
+
+
+def load_marker(store: Store) -> int:
+    """The latest load's id (0 before any load). The load history and what can be undone change
+    with every load, also one that changed no data (and so left the data version alone): caches of
+    them are keyed on this as well as on the data version."""
+    row = store.cursor().execute("SELECT coalesce(max(load_id), 0) FROM load_history").fetchone()
+    return int(row[0])

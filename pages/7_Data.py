@@ -83,8 +83,5 @@ with tab_quality:
     st.markdown("Is customer information shared? Contacts and sales that cannot be tied to a known "
                 "customer, and assisted contacts with no advisor recorded, are invisible to the "
                 "relationship measures.")
-    cols = st.columns(3)
-    for col, kpi_id in zip(cols, ["customer_match_rate", "advisor_logged_rate", "multichannel_rate"]):
-        with col:
-            ui.kpi_card(kpi_id, f)
+    ui.kpi_cards(["customer_match_rate", "advisor_logged_rate", "multichannel_rate"], f, per_row=3)
     ui.trend_chart("customer_match_rate", f, title="Known customers over time")

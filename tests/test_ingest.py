@@ -337,3 +337,88 @@ def test_comma_file_with_quoted_thousands(store, tmp_path):
     text = 'transaction_id,customer_id,occurred_on,product,amount\nt1,c1,2025-03-31,Card,"1,234.50"\n'
     load_file(store, write(tmp_path, "transactions.csv", text))
     assert store.cursor().execute("SELECT amount FROM transactions").fetchone()[0] == 1234.5
+
+
+# -- the fast path and the careful path ----------------------------------------------------------
+# A clean file is loaded in one pass (plans from a sample, every rule checked as rows are written);
+# anything unusual rolls that back and the careful path decides. These tests pin which path ran.
+import crm_metrics.ingest as ingest_mod  # noqa: E402
+
+
+@pytest.fixture
+def paths(monkeypatch):
+    """Count the careful path's runs (the fast path is whatever loads without it)."""
+    calls = {"careful": 0}
+    real = ingest_mod._load_staged
+
+    def careful(*a, **kw):
+        calls["careful"] += 1
+        return real(*a, **kw)
+
+    monkeypatch.setattr(ingest_mod, "_load_staged", careful)
+    return calls
+
+
+def test_clean_file_takes_the_fast_path(store, tmp_path, paths):
+    load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
+    rep = load_file(store, write(tmp_path, "interactions.csv", INTERACTIONS_HEADER
+                                 + "i1,c1,2025-03-01 10:00:00,phone,a1,billing,300,20,true,5,6\n"
+                                 + "i2,c9,2025-03-02 11:00:00,web,,,,,,,\n"))
+    assert paths["careful"] == 0
+    assert (rep.rows_read, rep.inserted, rep.unmatched) == (2, 2, 1)
+    cur = store.cursor()
+    assert cur.execute("SELECT interaction_id, handle_seconds, resolved FROM interactions ORDER BY 1").fetchall() == [
+        ("i1", 300.0, True), ("i2", None, None)]
+    # the facts were rebuilt in the same load
+    assert cur.execute("SELECT count(*) FROM f_interactions").fetchone()[0] == 2
+    # a merge of the same file into a filled table: the fast path too, nothing changes
+    rep2 = load_file(store, write(tmp_path, "interactions.csv", INTERACTIONS_HEADER
+                                  + "i1,c1,2025-03-01 10:00:00,phone,a1,billing,300,20,true,5,6\n"
+                                  + "i2,c9,2025-03-02 11:00:00,web,,,,,,,\n"))
+    assert paths["careful"] == 0
+    assert (rep2.inserted, rep2.updated, rep2.unchanged) == (0, 0, 2)
+
+
+def test_a_bad_value_after_the_sample_goes_to_the_careful_path(store, tmp_path, paths, monkeypatch):
+    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    rows = "".join(f"i{k},c1,2025-03-01 10:00:00,phone,a1,,{k},,,,\n" for k in range(5))
+    e = refused(store, write(tmp_path, "interactions.csv", INTERACTIONS_HEADER + rows
+                             + "i9,c1,2025-03-01 10:00:00,phone,a1,,-5,,,,\n"))
+    assert paths["careful"] == 1
+    # line 1 is the header, rows i0..i4 are lines 2..6, the bad one is line 7
+    assert [(p.line, p.column) for p in e.report.problems] == [(7, "handle_seconds")]
+
+
+def test_a_date_format_the_sample_did_not_see_is_decided_on_the_whole_file(store, tmp_path, paths, monkeypatch):
+    # the sample (2 rows) is all ISO; later rows are dd.mm.yyyy: the careful path plans on every row
+    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    text = ("customer_id,segment,joined_on\nc1,Mass,2024-01-05\nc2,Mass,2024-02-06\n"
+            "c3,Mass,31.03.2024\nc4,Mass,01.04.2024\n")
+    rep = load_file(store, write(tmp_path, "customers.csv", text))
+    assert paths["careful"] == 1 and rep.inserted == 4
+    got = store.cursor().execute("SELECT customer_id, joined_on FROM customers ORDER BY 1").fetchall()
+    assert got == [("c1", dt.date(2024, 1, 5)), ("c2", dt.date(2024, 2, 6)),
+                   ("c3", dt.date(2024, 3, 31)), ("c4", dt.date(2024, 4, 1))]
+
+
+def test_duplicate_keys_are_reported_by_the_careful_path(store, tmp_path, paths):
+    e = refused(store, write(tmp_path, "customers.csv", CUSTOMERS + "c1,Mass,2024-01-01,\n"))
+    assert paths["careful"] == 1
+    assert [(p.line, p.column, p.value) for p in e.report.problems] == [(4, "customer_id", "c1")]
+
+
+def test_the_load_memory_cap_is_lifted_afterwards(store, tmp_path, monkeypatch):
+    cur = store.cursor()
+    before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "300MB")
+    seen = {}
+    real = ingest_mod._may_have_duplicates
+
+    def spy(c, table, key):
+        seen["limit"] = c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        return real(c, table, key)
+
+    monkeypatch.setattr(ingest_mod, "_may_have_duplicates", spy)
+    load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
+    assert seen["limit"] != before  # capped during the load (DuckDB reports it in its own units)
+    assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
