@@ -155,6 +155,10 @@ def render_kpi_reference() -> str:
             ]
             if k.settings:
                 out.append(f"- **Settings:** {', '.join(f'`{s}`' for s in k.settings)}")
+            if k.summary is not None:
+                out.append(f"- **Fast path:** answered from the summary tables "
+                           f"({', '.join(f'`{t}`' for t in k.summary_tables)}, see docs/architecture.md) "
+                           f"when the request fits them; same numbers as the plain query")
             out.append("")
     out.append(DECISIONS)
     return "\n".join(out)
