@@ -138,18 +138,35 @@ def size_problem(path: str | os.PathLike[str]) -> str | None:
 
 
 # -- encoding and dialect --------------------------------------------------------------------
-def _scan(path: Path) -> tuple[str, int | None]:
-    """SHA-256 of the file and the offset of its first NUL byte (None when there is none)."""
+def _scan(path: Path) -> tuple[str, int | None, bool]:
+    """One read of the file: its SHA-256, the offset of its first NUL byte (None when there is none)
+    and whether it is valid UTF-8 (ASCII chunks skip the decoder: most exports are ASCII)."""
     h = hashlib.sha256()
+    dec = codecs.getincrementaldecoder("utf-8")()
     nul = None
+    utf8 = True
     pos = 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             h.update(chunk)
             if nul is None and (i := chunk.find(b"\x00")) >= 0:
                 nul = pos + i
+            if utf8:
+                try:
+                    if chunk.isascii():
+                        dec.decode(b"", final=True)  # a sequence cut at the previous chunk's end must end
+                        dec.reset()
+                    else:
+                        dec.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
             pos += len(chunk)
-    return h.hexdigest(), nul
+    if utf8:
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return h.hexdigest(), nul, utf8
 
 
 def file_sha256(path: Path) -> str:
@@ -181,8 +198,8 @@ def _guess_single_byte(sample: bytes) -> str:
     return "windows-1251" if high and in_runs / high > 0.5 else "windows-1252"
 
 
-def detect_encoding(path: Path) -> str:
-    if _is_utf8(path):
+def detect_encoding(path: Path, is_utf8: bool | None = None) -> str:
+    if is_utf8 if is_utf8 is not None else _is_utf8(path):
         return "utf-8"
     with open(path, "rb") as f:
         sample = f.read(1024 * 1024)
@@ -513,7 +530,7 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
     try:
         with open(path, "rb") as f:
             start = f.read(4)
-        report.sha256, nul = _scan(path)
+        report.sha256, nul, utf8 = _scan(path)
     except OSError as e:
         raise _refuse(report, f"cannot read the file: {e.strerror or e}") from None
     if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -526,11 +543,11 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
         enc = ENCODING_NAMES.get(encoding.lower())
         if enc is None:
             raise _refuse(report, f"unknown encoding {encoding!r}; use utf-8, windows-1251 or windows-1252")
-        if enc == "utf-8" and not _is_utf8(path):
+        if enc == "utf-8" and not utf8:
             raise _refuse(report, "the file is not valid UTF-8 although utf-8 was named; leave the encoding "
                                   "out to detect it, or name windows-1251 / windows-1252")
     else:
-        enc = detect_encoding(path)
+        enc = detect_encoding(path, utf8)
     report.encoding = enc
     read_path = path
     if enc != "utf-8":
