@@ -47,10 +47,18 @@ def _store_for(path: str) -> Store:
 _MEMO = "_crm_memo"
 
 
+class _RunMemo(dict):
+    """The per-run memo. It holds the store handle, which cannot be serialised; nothing in it is
+    worth keeping beyond the run, so it pickles as an empty memo."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_RunMemo, ())
+
+
 def _memo() -> dict[str, Any]:
     m = st.session_state.get(_MEMO)
     if m is None:
-        m = {}
+        m = _RunMemo()
         st.session_state[_MEMO] = m
     return m
 
@@ -100,7 +108,7 @@ _PAGE_DONE = "_crm_page_setup_done"
 
 def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: bool = True) -> Store:
     """Call first on every page: works whether the page was opened directly or via the router."""
-    st.session_state[_MEMO] = {}  # a fresh per-run memo (data version, settings, choices)
+    st.session_state[_MEMO] = _RunMemo()  # a fresh per-run memo (store, data version, settings, choices)
     ctx = st.session_state.setdefault("_crm_run", {})
     try:
         st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")

@@ -48,6 +48,16 @@ FACT_SQL: dict[str, str] = {
             SELECT x.channel, {CHANNEL_KIND_SQL} AS kind
             FROM (SELECT DISTINCT channel FROM interactions) x
         ),
+        -- dense integer keys: continuity groups millions of (customer, advisor) pairs, faster on integers
+        ckeys AS (
+            SELECT customer_id, CAST(ROW_NUMBER() OVER (ORDER BY customer_id) AS INTEGER) AS customer_key
+            FROM (SELECT DISTINCT customer_id FROM interactions) d
+        ),
+        akeys AS (
+            SELECT advisor_id, CAST(ROW_NUMBER() OVER (ORDER BY advisor_id) AS INTEGER) AS advisor_key
+            FROM (SELECT DISTINCT nullif(trim(advisor_id), '') AS advisor_id FROM interactions) d
+            WHERE advisor_id IS NOT NULL
+        ),
         x AS (
             SELECT x.*, k.kind,
                    CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
@@ -86,9 +96,12 @@ FACT_SQL: dict[str, str] = {
                CASE WHEN i.cont_advisor IS NOT NULL THEN i.prev_advisor_day END AS prev_advisor_day,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
-               c.customer_id IS NOT NULL AS known
+               c.customer_id IS NOT NULL AS known,
+               ck.customer_key, ak.advisor_key
         FROM i
         LEFT JOIN customers c ON c.customer_id = i.customer_id
+        LEFT JOIN ckeys ck ON ck.customer_id = i.customer_id
+        LEFT JOIN akeys ak ON ak.advisor_id = nullif(trim(i.advisor_id), '')
     """,
     "f_transactions": f"""
         CREATE OR REPLACE TABLE f_transactions AS
@@ -118,7 +131,7 @@ FACT_SQL: dict[str, str] = {
 FACT_SQL.update(SUMMARY_SQL)
 
 # Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
-FACTS_VERSION = "3"
+FACTS_VERSION = "4"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (

@@ -209,3 +209,63 @@ def test_replace_upload_then_undo_on_data_page(db):
         assert s.cursor().execute("SELECT count(*) FROM goals").fetchone()[0] == 14
     finally:
         s.close()
+
+
+# -- reruns on a cache hit (issue #6) -------------------------------------------------------------
+def _page_summary(at: AppTest) -> dict[str, object]:
+    """What a page shows, in comparable form: metric cards, table contents, charts and texts."""
+    return {
+        "metrics": [(m.label, m.value, m.proto.delta, m.help) for m in at.metric],
+        "captions": [c.value for c in at.caption],
+        "markdown": [m.value for m in at.markdown],
+        "infos": [i.value for i in at.info],
+        "frames": [(list(d.value.columns), d.value.shape, d.value.astype(str).values.tolist()) for d in at.dataframe],
+        "charts": [c.proto.spec for c in at.get("plotly_chart")],
+    }
+
+
+@pytest.mark.parametrize("script", ["app.py", "pages/4_Relationships.py", "pages/5_Customers_and_value.py",
+                                    "pages/6_Initiatives.py", "pages/8_Strategy.py"])
+def test_rerun_on_a_cache_hit_shows_the_same_page(db, script):
+    """Panels are rendered in cached functions and replayed on a rerun: the page must not change."""
+    at = open_page(script)
+    first = _page_summary(at)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _page_summary(at) == first
+    assert first["metrics"] or first["frames"]
+
+
+def test_downloads_are_made_when_clicked(db):
+    """A download button carries no file: the CSV is made when it is clicked (not on every rerun)."""
+    at = open_page("pages/4_Relationships.py")
+    buttons = at.get("download_button")
+    assert len(buttons) == 4
+    for b in buttons:
+        assert b.proto.deferred_file_id and not b.proto.url
+
+
+def test_a_changed_setting_shows_on_the_next_run(db):
+    """Cached panels are keyed on the data version: a change made elsewhere shows at once."""
+    at = open_page("pages/5_Customers_and_value.py")
+    assert metric_value(at, "Revenue").startswith("$")
+    from crm_metrics import strategy
+
+    s = Store(db)
+    try:
+        strategy.set_setting(s, "currency", "EUR")
+    finally:
+        s.close()
+    at.run()
+    assert not at.exception
+    assert metric_value(at, "Revenue").startswith("€")
+
+
+def test_goal_edit_shows_in_the_goal_table_at_once(db):
+    at = open_page("pages/8_Strategy.py")
+    at.selectbox(key="goal_pick").set_value("G05").run()
+    {t.label: t for t in at.text_input}["Target (in the KPI's unit)"].set_value("88.5")
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    assert not at.exception
+    goals = at.dataframe[0].value
+    assert float(goals.loc[goals["goal_id"] == "G05", "target"].iloc[0]) == 88.5

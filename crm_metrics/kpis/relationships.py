@@ -21,10 +21,14 @@ TABLES = ("interactions",)
 DIMS = ("channel", "segment", "period", "advisor", "region")
 
 def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False) -> Callable[[Query], str]:
+    # Customers and advisors are grouped by their integer keys (f_interactions.customer_key /
+    # advisor_key: one per id); advisor_id itself is only needed to name the usual advisor.
     def build(q: Query) -> str:
         g = [d for d in q.by if d != "advisor"]          # groups continuity is measured within
-        keys = g + ["customer_id"]
-        base_cols = cols(dim_exprs(q, SRC, g), "customer_id", "advisor_id", "occurred_at")
+        keys = g + ["customer_key"]
+        by_advisor = "advisor" in q.by
+        base_cols = cols(dim_exprs(q, SRC, g), "customer_key", "advisor_key",
+                         "advisor_id, occurred_at" if by_advisor else "")
         where = (f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL{filters(q, SRC)}")
         if secon and not q.channels and "channel" not in q.by:
             # the previous assisted contact is precomputed per customer over all channels (f_interactions);
@@ -36,28 +40,28 @@ def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False)
         elif secon:
             # within a channel: each contact knows whether the previous one (same customer, same group,
             # ordered by occurred_at then interaction_id) was with the same advisor
-            inner = (f"SELECT {base_cols}, interaction_id FROM {SRC} {where}")
-            base = (f"SELECT {cols(g, 'customer_id', 'advisor_id', 'occurred_at')}, CASE WHEN advisor_id = "
-                    f"LAG(advisor_id) OVER (PARTITION BY {cols(keys)} ORDER BY occurred_at, interaction_id) "
-                    f"THEN 1 ELSE 0 END AS same_prev FROM ({inner}) b")
+            inner = f"SELECT {cols(base_cols, '' if by_advisor else 'occurred_at')}, interaction_id FROM {SRC} {where}"
+            base = (f"SELECT {cols(g, 'customer_key', 'advisor_key', 'advisor_id, occurred_at' if by_advisor else '')}, "
+                    f"CASE WHEN advisor_key = LAG(advisor_key) OVER (PARTITION BY {cols(keys)} "
+                    f"ORDER BY occurred_at, interaction_id) THEN 1 ELSE 0 END AS same_prev FROM ({inner}) b")
         else:
             base = f"SELECT {base_cols} FROM {SRC} {where}"
         same_a = ", SUM(same_prev) AS same_pairs" if secon else ""
-        last_at = "MAX(occurred_at) AS last_at" if "advisor" in q.by else ""
+        named = "MIN(advisor_id) AS advisor_id, MAX(occurred_at) AS last_at" if by_advisor else ""
         same_c = ", SUM(same_pairs) AS same_pairs" if secon else ""
         ctes = [
             f"base AS ({base})",
-            f"ca AS (SELECT {cols(g, 'customer_id', 'advisor_id', 'COUNT(*) AS n_a', last_at)}"
-            f"{same_a}\n  FROM base GROUP BY {cols(g, 'customer_id', 'advisor_id')})",
-            f"cust AS (SELECT {cols(g, 'customer_id', 'SUM(n_a) AS n_tot', 'MAX(n_a) AS n_max', 'SUM(n_a * n_a) AS n_sq')}"
-            f"{same_c}\n  FROM ca GROUP BY {cols(g, 'customer_id')})",
+            f"ca AS (SELECT {cols(g, 'customer_key', 'advisor_key', 'COUNT(*) AS n_a', named)}"
+            f"{same_a}\n  FROM base GROUP BY {cols(g, 'customer_key', 'advisor_key')})",
+            f"cust AS (SELECT {cols(g, 'customer_key', 'SUM(n_a) AS n_tot', 'MAX(n_a) AS n_max', 'SUM(n_a * n_a) AS n_sq')}"
+            f"{same_c}\n  FROM ca GROUP BY {cols(g, 'customer_key')})",
         ]
         joins = ""
-        if "advisor" in q.by:
+        if by_advisor:
             # the customer's usual advisor within the group: most contacts, then latest, then smallest id
             ctes.append(
-                f"usual AS (SELECT {cols(g, 'customer_id', 'advisor_id AS advisor')} FROM (\n"
-                f"  SELECT {cols(g, 'customer_id', 'advisor_id')}, ROW_NUMBER() OVER (PARTITION BY {cols(keys)} "
+                f"usual AS (SELECT {cols(g, 'customer_key', 'advisor_id AS advisor')} FROM (\n"
+                f"  SELECT {cols(g, 'customer_key', 'advisor_id')}, ROW_NUMBER() OVER (PARTITION BY {cols(keys)} "
                 f"ORDER BY n_a DESC, last_at DESC, advisor_id) AS rn FROM ca) u WHERE rn = 1)")
             joins += f"\n  JOIN usual u ON {' AND '.join(f'u.{k} = c.{k}' for k in keys)}"
         out = ["u.advisor AS advisor" if d == "advisor" else f"c.{d} AS {d}" for d in q.by]
