@@ -27,10 +27,11 @@ print(t1 - t0, t2 - t0, n)
 # progress message (ingest.load_file) -> the phase that starts there
 PHASES = [
     ("checking encoding", "scan"),          # SHA-256, NUL bytes, UTF-8 check, header, column matching
-    ("reading rows", "read_csv"),           # read_csv into the text staging table, count
+    ("reading rows", "read_csv"),           # fast path: sample + column plans; careful path: text staging table
+    ("checking and writing rows", "check_write"),  # fast path: one pass reading, checking, writing; duplicates
     ("validating", "validate"),             # date/number plans, every rule on every row, duplicate keys
     ("writing", "write"),                   # typed copy, snapshot for undo, insert / merge
-    ("computing derived facts", "facts"),   # rebuild the fact table(s), unmatched count, record, commit
+    ("computing derived facts", "facts"),   # rebuild the fact and summary tables, unmatched count, record, commit
     ("done", "exit"),                       # after the commit until the process has ended
 ]
 TARGET_RATIO = 0.50

@@ -115,8 +115,12 @@ def section_load(load: dict[str, Any]) -> str:
         total = sum(ph.values())
         lines += ["Where the interactions load spends its time (from the `--progress` messages):", ""]
         names = {"startup": "start Python, open the store", "scan": "SHA-256, NUL and UTF-8 scan, header",
-                 "read_csv": "read_csv into the text staging table", "validate": "plan columns, validate every rule, duplicate keys",
-                 "write": "typed copy, undo snapshot, insert", "facts": "rebuild f_interactions, unmatched count, commit",
+                 "read_csv": "fast path: read a 50 000-row sample, plan columns (careful path: stage every cell as text)",
+                 "check_write": "fast path: one pass reading the file, checking every rule, writing the table; "
+                                "duplicate-key check",
+                 "validate": "careful path: plan columns, validate every rule, duplicate keys",
+                 "write": "careful path: typed copy, undo snapshot, insert",
+                 "facts": "rebuild f_interactions and its summary tables, unmatched count, commit",
                  "exit": "after the commit (process exit)"}
         lines.append(_table(["phase", "does", "s", "share"],
                             [[k, names.get(k, ""), _s(v), f"{v / total * 100:.0f} %"] for k, v in ph.items()], {2, 3}))
