@@ -787,6 +787,43 @@ def _typed_select(tdef: Table, plans: list[ColumnPlan], guarded: bool = False) -
     return ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
 
 
+def _parsed_expr(p: ColumnPlan, delimiter: str) -> str | None:
+    """The part of a plan's expression that parses the text (what its rule and its value share)."""
+    t = p.column.type
+    if t in ("number", "integer"):
+        return _number_expr(_raw(p.column.name), delimiter == ";")  # as plan_column made it for , and ;
+    if t == "date":
+        return p.expr[len("CAST("):-len(" AS DATE)")]
+    if t in ("timestamp", "boolean"):
+        return p.expr
+    return None
+
+
+def _guarded_select(tdef: Table, plans: list[ColumnPlan], delimiter: str, src: str) -> str:
+    """The fast path's single pass over ``src`` in three layers, so that each cell is trimmed and
+    parsed once: the trimmed text (r), the parsed value (b), then the typed column, which raises
+    when the value breaks a rule (see :func:`_typed_select`)."""
+    trimmed, parsed, typed = [], [], {}
+    for i, p in enumerate(plans):
+        raw, r, b = _raw(p.column.name), f"r{i}", f"b{i}"
+        trimmed.append(f"{raw} AS {r}")
+        expr, invalid = p.expr, p.invalid
+        base = _parsed_expr(p, delimiter)
+        if base is not None:
+            assert base in expr, (p.column.name, base, expr)
+            parsed.append(f"{base.replace(raw, r)} AS {b}")
+            expr, invalid = expr.replace(base, b), invalid.replace(base, b)
+        expr, invalid = expr.replace(raw, r), invalid.replace(raw, r)
+        bad = ([f"{r} IS NULL"] if p.column.required else []) + (
+            [f"({r} IS NOT NULL AND ({invalid}))"] if p.invalid != "false" else [])
+        if bad:
+            expr = f"CASE WHEN {' OR '.join(bad)} THEN error('{_FAST_PATH_REFUSED}') ELSE {expr} END"
+        typed[p.column.name] = expr
+    cols = ", ".join(f"{typed.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
+    layer2 = f"SELECT *{', ' if parsed else ''}{', '.join(parsed)} FROM (SELECT {', '.join(trimmed)} FROM ({src}) s0) s1"
+    return f"SELECT {cols} FROM ({layer2}) s2"
+
+
 def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
            report: LoadReport, snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
     """Merge or replace; ``snapshot(kind, typed_table, same_sql)`` is called just before the table
@@ -882,7 +919,7 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
                 raise _NotFast
             # no row order to keep: DuckDB may write in parallel and hold less in memory
             cur.execute("SET preserve_insertion_order = false")
-            select = f"SELECT {_typed_select(tdef, plans, guarded=True)} FROM ({src}) s"
+            select = _guarded_select(tdef, plans, delimiter, src)
             cols = ", ".join(tdef.column_names)
             existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
             load_id = _next_load_id(cur)

@@ -29,7 +29,8 @@ def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False)
         by_advisor = "advisor" in q.by
         base_cols = cols(dim_exprs(q, SRC, g), "customer_key", "advisor_key",
                          "advisor_id, occurred_at" if by_advisor else "")
-        where = (f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_id IS NOT NULL{filters(q, SRC)}")
+        # advisor_key is NULL exactly when advisor_id is (an integer column is cheaper to test)
+        where = (f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_key IS NOT NULL{filters(q, SRC)}")
         if secon and not q.channels and "channel" not in q.by:
             # the previous assisted contact is precomputed per customer over all channels (f_interactions);
             # a pair counts when that contact is in the window and in the same period
