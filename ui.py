@@ -822,8 +822,12 @@ def _advisor_view(path: str, version: int, start: dt.date, end: dt.date,
     if isinstance(df, str):
         missing(df)
         return None
+    from crm_metrics.kpis import KPIS
+    upc = KPIS["upc"]
     st.dataframe(df.rename(columns={"value": "UPC of their customers", "n": "customers (N ≥ 2)"}),
-                 hide_index=True, width="stretch", height=300, lazy=False)
+                 hide_index=True, width="stretch", height=300, lazy=False,
+                 column_config={"UPC of their customers": st.column_config.NumberColumn(
+                     "UPC of their customers", format="%.2f", help=f"{upc.description} ({upc.formula})")})
     return df
 
 
