@@ -675,26 +675,14 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 raise LoadRefused(report) from None
             if audit is not None:
                 audit(loaded_by or _current_user())
-            if report.inserted or report.updated or report.removed:
-                say(0.75, f"{report.file_name}: computing derived facts")
-                store.refresh_facts(cur, Store.facts_for([tdef.name]))
-                store.bump_version(cur)
-            safety.after_load(cur, tdef.name, load_id,
-                              changed=bool(report.inserted or report.updated or report.removed))
-            if tdef.has_customer and tdef.name != "customers":
-                report.unmatched = int(cur.execute(
-                    f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
-                    f"WHERE c.customer_id = trim(s.customer_id))").fetchone()[0])
-            report.load_id = _record(cur, report, loaded_by, load_id)
+            _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.75, rows=stage,
+                    customer_id="trim(s.customer_id)")
             cur.execute(f"DROP TABLE IF EXISTS {stage}")
             cur.execute("COMMIT")
             say(1.0, f"{report.file_name}: done")
             return report
         except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            _rollback(cur)
             raise
         finally:
             try:
@@ -702,6 +690,31 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
             except duckdb.Error:
                 pass
             cur.close()
+
+
+def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: LoadReport, load_id: int,
+            loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str) -> None:
+    """After the write, in the load's transaction: facts (when rows changed), snapshots, the
+    unmatched-customer count over the file's ``rows`` (a table; ``customer_id`` its key as SQL over
+    alias ``s``), and the load history."""
+    changed = bool(report.inserted or report.updated or report.removed)
+    if changed:
+        say(at, f"{report.file_name}: computing derived facts")
+        store.refresh_facts(cur, Store.facts_for([tdef.name]))
+        store.bump_version(cur)
+    safety.after_load(cur, tdef.name, load_id, changed=changed)
+    if tdef.has_customer and tdef.name != "customers":
+        report.unmatched = int(cur.execute(
+            f"SELECT count(*) FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
+            f"WHERE c.customer_id = {customer_id})").fetchone()[0])
+    report.load_id = _record(cur, report, loaded_by, load_id)
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # nothing open (the failure came before BEGIN, or DuckDB already ended it)
 
 
 def _strategy_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
@@ -942,33 +955,18 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
             if not direct:
                 _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
                     cur, tdef, load_id, kind, t, same))
-            changed = bool(report.inserted or report.updated or report.removed)
-            if changed:
-                say(0.60, f"{report.file_name}: computing derived facts")
-                store.refresh_facts(cur, Store.facts_for([tdef.name]))
-                store.bump_version(cur)
-            safety.after_load(cur, tdef.name, load_id, changed=changed)
-            if tdef.has_customer and tdef.name != "customers":
-                report.unmatched = int(cur.execute(
-                    f"SELECT count(*) FROM {written} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
-                    f"WHERE c.customer_id = s.customer_id)").fetchone()[0])
-            report.load_id = _record(cur, report, loaded_by, load_id)
+            _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
+                    customer_id="s.customer_id")
             cur.execute(f"DROP TABLE IF EXISTS {typed}")
             cur.execute("COMMIT")
             say(1.0, f"{report.file_name}: done")
             return report
         except (_NotFast, duckdb.Error):
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            _rollback(cur)
             _reset_report(report)
             return None
         except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            _rollback(cur)
             raise
         finally:
             for t in (sample, typed):
