@@ -1,9 +1,11 @@
 """Loading CSV files into the store exactly as the data contract says.
 
-A load is: detect encoding and delimiter -> match columns -> stage every cell as text ->
-validate every rule in one SQL pass (so a bad value at line 30 000 is found, whatever DuckDB's
-sniffer would have sampled) -> merge or replace -> rebuild the fact tables -> record the load.
-All of it in one transaction: a refused or failed file changes nothing.
+A load is: detect encoding and delimiter -> match columns -> (fast path) read, check every rule
+and write in one pass, or (careful path, whenever the fast one meets anything unusual) stage every
+cell as text and validate every rule in one SQL pass, so that a bad value at line 30 000 is found
+and reported with its line, whatever DuckDB's sniffer would have sampled -> merge or replace ->
+rebuild the fact and summary tables -> record the load. All of it in one transaction: a refused or
+failed file changes nothing. See docs/architecture.md, "Loading".
 """
 from __future__ import annotations
 
