@@ -234,7 +234,8 @@ def test_cli_waits_for_a_holder_without_worker_then_loads(seeded, tmp_path):
         assert code == 0, err
         assert "waiting for the app to load" in err and "300 inserted" in out
         assert holder.wait(timeout=30) == 0
-        assert time.monotonic() - t0 < 30
+        # it loaded once the holder let go (3 s), well before its own 60 s limit (loose: busy machines)
+        assert time.monotonic() - t0 < 50
     finally:
         stop(holder)
     s = Store(seeded)
