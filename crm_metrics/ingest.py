@@ -201,7 +201,7 @@ def _guess_single_byte(sample: bytes) -> str:
 
 
 def detect_encoding(path: Path, is_utf8: bool | None = None) -> str:
-    if is_utf8 if is_utf8 is not None else _is_utf8(path):
+    if _is_utf8(path) if is_utf8 is None else is_utf8:
         return "utf-8"
     with open(path, "rb") as f:
         sample = f.read(1024 * 1024)
@@ -679,18 +679,12 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 audit(loaded_by or _current_user())
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.75, rows=stage,
                     customer_id="trim(s.customer_id)")
-            cur.execute(f"DROP TABLE IF EXISTS {stage}")
-            cur.execute("COMMIT")
-            say(1.0, f"{report.file_name}: done")
             return report
         except BaseException:
             _rollback(cur)
             raise
         finally:
-            try:
-                cur.execute(f"DROP TABLE IF EXISTS {stage}")
-            except duckdb.Error:
-                pass
+            _drop_quietly(cur, stage)
             cur.close()
 
 
@@ -698,7 +692,7 @@ def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: L
             loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str) -> None:
     """After the write, in the load's transaction: facts (when rows changed), snapshots, the
     unmatched-customer count over the file's ``rows`` (a table; ``customer_id`` its key as SQL over
-    alias ``s``), and the load history."""
+    alias ``s``), the load history; then the commit."""
     changed = bool(report.inserted or report.updated or report.removed)
     if changed:
         say(at, f"{report.file_name}: computing derived facts")
@@ -710,6 +704,17 @@ def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: L
             f"SELECT count(*) FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
             f"WHERE c.customer_id = {customer_id})").fetchone()[0])
     report.load_id = _record(cur, report, loaded_by, load_id)
+    cur.execute("COMMIT")
+    say(1.0, f"{report.file_name}: done")
+
+
+def _drop_quietly(cur: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Drop the load's temporary tables, whatever state the transaction was left in."""
+    for t in tables:
+        try:
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+        except duckdb.Error:
+            pass
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
@@ -786,19 +791,10 @@ def _validate(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: li
     raise LoadRefused(report)
 
 
-def _typed_select(tdef: Table, plans: list[ColumnPlan], guarded: bool = False) -> str:
-    """The contract's columns, typed, from the staged text. ``guarded``: a value breaking a rule
-    raises instead (the fast path: any problem sends the file to the careful path, which reports)."""
-    exprs: dict[str, str] = {}
-    for p in plans:
-        expr = p.expr
-        if guarded:
-            raw = _raw(p.column.name)
-            bad = ([f"{raw} IS NULL"] if p.column.required else []) + (
-                [f"({raw} IS NOT NULL AND ({p.invalid}))"] if p.invalid != "false" else [])
-            if bad:
-                expr = f"CASE WHEN {' OR '.join(bad)} THEN error('{_FAST_PATH_REFUSED}') ELSE {expr} END"
-        exprs[p.column.name] = expr
+def _typed_select(tdef: Table, plans: list[ColumnPlan]) -> str:
+    """The contract's columns, typed, from the staged text (the careful path; the fast path's
+    typed columns come from :func:`_guarded_select`)."""
+    exprs = {p.column.name: p.expr for p in plans}
     return ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
 
 
@@ -817,7 +813,7 @@ def _parsed_expr(p: ColumnPlan, delimiter: str) -> str | None:
 def _guarded_select(tdef: Table, plans: list[ColumnPlan], delimiter: str, src: str) -> str:
     """The fast path's single pass over ``src`` in three layers, so that each cell is trimmed and
     parsed once: the trimmed text (r), the parsed value (b), then the typed column, which raises
-    when the value breaks a rule (see :func:`_typed_select`)."""
+    when the value breaks a rule (a required value missing, or the plan's ``invalid`` condition)."""
     trimmed, parsed, typed = [], [], {}
     for i, p in enumerate(plans):
         raw, r, b = _raw(p.column.name), f"r{i}", f"b{i}"
@@ -905,7 +901,7 @@ def _sample_plans_are_final(plans: list[ColumnPlan]) -> bool:
     and sends the file to the careful path). Several candidate formats could be narrowed down by
     later rows: careful path."""
     for p in plans:
-        if p.problem is not None or "try_strptime" in p.expr and p.expr.count("try_strptime") > 1:
+        if p.problem is not None or p.expr.count("try_strptime") > 1:
             return False
     return True
 
@@ -923,8 +919,9 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
     typed = f"_typed_{uuid.uuid4().hex[:12]}"
     with store.write_lock:
         cur = store.cursor()
-        limit = _load_memory(cur)
+        capped = False
         try:
+            capped = _load_memory(cur)
             cur.execute("BEGIN")
             say(0.10, f"{report.file_name}: reading rows")
             cur.execute(f"CREATE TEMP TABLE {sample} AS {src} LIMIT {FAST_SAMPLE_ROWS}", args)
@@ -959,9 +956,6 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
                     cur, tdef, load_id, kind, t, same))
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
                     customer_id="s.customer_id")
-            cur.execute(f"DROP TABLE IF EXISTS {typed}")
-            cur.execute("COMMIT")
-            say(1.0, f"{report.file_name}: done")
             return report
         except (_NotFast, duckdb.Error):
             _rollback(cur)
@@ -971,12 +965,8 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
             _rollback(cur)
             raise
         finally:
-            for t in (sample, typed):
-                try:
-                    cur.execute(f"DROP TABLE IF EXISTS {t}")
-                except duckdb.Error:
-                    pass
-            _restore_memory(cur, limit)
+            _drop_quietly(cur, sample, typed)
+            _restore_memory(cur, capped)
             cur.close()
 
 
@@ -1000,7 +990,11 @@ def _load_memory(cur: duckdb.DuckDBPyConnection) -> bool:
     if not want:
         return False
     try:
-        cur.execute(f"SET memory_limit = '{_memory_text(want)}'")
+        size = _memory_text(want)
+    except ValueError as e:
+        raise ValueError(f"CRM_LOAD_MEMORY_LIMIT: {e}") from None
+    try:
+        cur.execute(f"SET memory_limit = '{size}'")
         return True
     except duckdb.Error:
         return False

@@ -422,3 +422,11 @@ def test_the_load_memory_cap_is_lifted_afterwards(store, tmp_path, monkeypatch):
     load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
     assert seen["limit"] != before  # capped during the load (DuckDB reports it in its own units)
     assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+
+
+def test_a_bad_load_memory_setting_is_named_and_changes_nothing(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "lots")
+    before = snapshot(store)
+    with pytest.raises(ValueError, match="CRM_LOAD_MEMORY_LIMIT: not a memory size: 'lots'"):
+        load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
+    assert snapshot(store) == before
