@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 import duckdb
 
-from .summaries import SUMMARY_SOURCES, SUMMARY_SQL
 from .schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
+from .summaries import SUMMARY_SOURCES, SUMMARY_SQL
 
 DEFAULT_DB = "data/crm.duckdb"
 
@@ -59,7 +59,7 @@ FACT_SQL: dict[str, str] = {
             WHERE advisor_id IS NOT NULL
         ),
         x AS (
-            SELECT x.*, k.kind,
+            SELECT x.*, k.kind, nullif(trim(x.advisor_id), '') AS advisor,
                    CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
             FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
         ),
@@ -82,7 +82,7 @@ FACT_SQL: dict[str, str] = {
                CAST(i.occurred_at AS DATE) AS day,
                coalesce(nullif(trim(i.channel), ''), '{UNKNOWN}') AS channel,
                i.kind,
-               nullif(trim(i.advisor_id), '') AS advisor_id,
+               i.advisor AS advisor_id,
                lower(trim(i.reason)) AS reason,
                i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
                i.next_contact_at,
@@ -101,7 +101,7 @@ FACT_SQL: dict[str, str] = {
         FROM i
         LEFT JOIN customers c ON c.customer_id = i.customer_id
         LEFT JOIN ckeys ck ON ck.customer_id = i.customer_id
-        LEFT JOIN akeys ak ON ak.advisor_id = nullif(trim(i.advisor_id), '')
+        LEFT JOIN akeys ak ON ak.advisor_id = i.advisor
     """,
     "f_transactions": f"""
         CREATE OR REPLACE TABLE f_transactions AS
@@ -131,7 +131,7 @@ FACT_SQL: dict[str, str] = {
 FACT_SQL.update(SUMMARY_SQL)
 
 # Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
-FACTS_VERSION = "4"
+FACTS_VERSION = "5"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (

@@ -7,14 +7,14 @@ transaction, right after the fact tables:
 ``f_contact_channels`` / ``f_buyer_channels``
     one bit per channel of f_interactions / f_transactions (at most 62 channels; with more the
     table stays empty and KPIs use their plain query).
-``f_contact_cube`` (grain, period, segment, region, channels, customers)
+``f_contact_cube`` (period, segment, region, channels, customers)
     per calendar month: how many customers contacted the company through exactly
     the set of channels ``channels`` (a bit mask) in that period. Segment and region are the
     customer's, so counts add up over them; channels do not add up (one customer uses several),
     which is what the mask is for: customers using channel c are the rows with bit c set; customers
     using two or more of a set of channels are the rows whose mask, restricted to the set, has more
     than one bit.
-``f_buyer_cube`` (grain, period, segment, region, channels, channels_two, customers)
+``f_buyer_cube`` (period, segment, region, channels, channels_two, customers)
     the same for transactions, plus ``channels_two``: the channels with at least two transactions
     by the customer in the period (repeat purchases).
 ``f_holding_events`` (scope, channel, segment, region, ev_day, pairs, buyers, multi)
@@ -24,15 +24,13 @@ transaction, right after the fact tables:
     'channel').
 
 A KPI declares a ``summary`` query next to its plain ``query``; ``crm_metrics.kpis.compute`` uses
-it when the request can be answered exactly from these tables (crm_metrics.kpis.sql.cube_grain).
+it when the request can be answered exactly from these tables (crm_metrics.kpis.sql.fits_month_cubes).
 The plain queries stay the definition: tests check both give the same numbers, and the Spark engine
 runs the plain ones.
 """
 from __future__ import annotations
 
 MAX_CHANNEL_BITS = 62  # a BIGINT mask with room to spare for the sign
-
-CUBE_GRAINS: tuple[str, ...] = ("month",)
 
 
 def _channel_bits(table: str, fact: str) -> str:
@@ -49,7 +47,7 @@ SUMMARY_SQL: dict[str, str] = {
     "f_contact_channels": _channel_bits("f_contact_channels", "f_interactions"),
     "f_contact_cube": """
         CREATE OR REPLACE TABLE f_contact_cube AS
-        SELECT 'month' AS grain, month AS period, segment, region, channels, COUNT(*) AS customers
+        SELECT month AS period, segment, region, channels, COUNT(*) AS customers
         FROM (SELECT f.customer_id, CAST(DATE_TRUNC('month', f.day) AS DATE) AS month,
                      ANY_VALUE(f.segment) AS segment, ANY_VALUE(f.region) AS region, BIT_OR(b.bit) AS channels
               FROM f_interactions f JOIN f_contact_channels b ON b.channel = f.channel
@@ -65,7 +63,7 @@ SUMMARY_SQL: dict[str, str] = {
             FROM f_transactions t JOIN f_buyer_channels b ON b.channel = t.channel
             GROUP BY t.customer_id, month, b.bit
         )
-        SELECT 'month' AS grain, month AS period, segment, region, channels, channels_two, COUNT(*) AS customers
+        SELECT month AS period, segment, region, channels, channels_two, COUNT(*) AS customers
         FROM (SELECT customer_id, month, ANY_VALUE(segment) AS segment, ANY_VALUE(region) AS region,
                      BIT_OR(bit) AS channels, BIT_OR(CASE WHEN n >= 2 THEN bit ELSE 0 END) AS channels_two
               FROM tcm GROUP BY customer_id, month) cm
@@ -113,4 +111,4 @@ SUMMARY_SOURCES: dict[str, str] = {
     "f_holding_events": "f_transactions",
 }
 
-__all__ = ["SUMMARY_SQL", "SUMMARY_SOURCES", "CUBE_GRAINS", "MAX_CHANNEL_BITS"]
+__all__ = ["SUMMARY_SQL", "SUMMARY_SOURCES", "MAX_CHANNEL_BITS"]

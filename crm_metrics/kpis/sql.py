@@ -225,19 +225,17 @@ _IN_MASK = "(c.channels & k.m)"
 MULTI_CHANNEL = f"({_IN_MASK} & ({_IN_MASK} - 1)) <> 0"
 
 
-def cube_grain(q: Query) -> str | None:
-    """'month' when every period of the request is a whole calendar month (what the cubes hold):
-    the window starts on a first and ends on a last day of a month, and is split by month (or is
-    one month); no advisor dimension (the cubes are per customer, not per advisor). Else None."""
+def fits_month_cubes(q: Query) -> bool:
+    """Whether every period of the request is a whole calendar month (what the cubes hold): the
+    window starts on a first and ends on a last day of a month, and is split by month (or is one
+    month); no advisor dimension (the cubes are per customer, not per advisor)."""
     if "advisor" in q.by or (q.has_period and q.grain != "month"):
-        return None
+        return False
     if q.start != trunc_date(q.start, "month"):
-        return None
+        return False
     if q.end != next_period(trunc_date(q.end, "month"), "month") - timedelta(days=1):
-        return None
-    if not q.has_period and trunc_date(q.start, "month") != trunc_date(q.end, "month"):
-        return None
-    return "month"
+        return False
+    return q.has_period or trunc_date(q.start, "month") == trunc_date(q.end, "month")
 
 
 def cube_sums(q: Query, source: str, measures: dict[str, str]) -> str | None:
@@ -248,7 +246,7 @@ def cube_sums(q: Query, source: str, measures: dict[str, str]) -> str | None:
     the filtered channels (all when unfiltered). Customers count where they used a channel of
     ``k.m``. Measures are per-row expressions (use ``c.customers`` as the weight).
     """
-    if cube_grain(q) is None:
+    if not fits_month_cubes(q):
         return None
     cube, bits = CUBES[source]
     only = f" WHERE channel IN {q.in_list('ch', q.channels)}" if q.channels else ""
@@ -261,7 +259,7 @@ def cube_sums(q: Query, source: str, measures: dict[str, str]) -> str | None:
     seg = f" AND c.segment IN {q.in_list('sg', q.segments)}" if q.segments else ""
     sql = (f"SELECT {cols(dims, [f'SUM({e}) AS {name}' for name, e in measures.items()])}\n"
            f"  FROM {cube} c {join}\n"
-           f"  WHERE c.grain = 'month' AND c.period BETWEEN {q.p_start} AND {q.p_end} AND {_IN_MASK} <> 0{seg}")
+           f"  WHERE c.period BETWEEN {q.p_start} AND {q.p_end} AND {_IN_MASK} <> 0{seg}")
     if q.by:
         sql += f"\n  GROUP BY {cols(groups)}"
     return sql
