@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 import pytest
 
+from crm_metrics.bootstrap import load_sample
 from crm_metrics.schema import TABLES
 from crm_metrics.store import Store
 
@@ -40,3 +41,12 @@ def make_store(tmp_path) -> Callable[..., Store]:
     yield _make
     for st in created:
         st.close()
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory) -> Store:
+    """The committed sample company loaded into a fresh store (one per test module; read only)."""
+    st = Store(tmp_path_factory.mktemp("sample") / "sample.duckdb")
+    load_sample(st)
+    yield st
+    st.close()

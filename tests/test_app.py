@@ -68,6 +68,13 @@ def metric_value(at: AppTest, label: str) -> str:
     raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
 
 
+def save_goal_target(at, goal_id: str, target: str) -> None:
+    """On the Strategy page: pick the goal, type the target, press Save goal."""
+    at.selectbox(key="goal_pick").set_value(goal_id).run()
+    {t.label: t for t in at.text_input}["Target (in the KPI's unit)"].set_value(target)
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+
+
 @pytest.mark.parametrize("script,title", PAGES.items())
 def test_every_page_opened_directly_renders(db, script, title):
     at = open_page(script)
@@ -145,10 +152,7 @@ def test_refused_upload_shows_line_and_changes_nothing(db):
 
 def test_goal_edited_on_strategy_page_persists(db):
     at = open_page("pages/8_Strategy.py")
-    at.selectbox(key="goal_pick").set_value("G05").run()
-    form_inputs = {t.label: t for t in at.text_input}
-    form_inputs["Target (in the KPI's unit)"].set_value("88.5")
-    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    save_goal_target(at, "G05", "88.5")
     assert not at.exception
     close_all()
     s = Store(db)
@@ -160,9 +164,7 @@ def test_goal_edited_on_strategy_page_persists(db):
 
 def test_goal_edit_validation_message(db):
     at = open_page("pages/8_Strategy.py")
-    at.selectbox(key="goal_pick").set_value("G05").run()
-    {t.label: t for t in at.text_input}["Target (in the KPI's unit)"].set_value("lots")
-    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    save_goal_target(at, "G05", "lots")
     assert not at.exception
     assert any("target" in e.value for e in at.error)
 
@@ -263,9 +265,7 @@ def test_a_changed_setting_shows_on_the_next_run(db):
 
 def test_goal_edit_shows_in_the_goal_table_at_once(db):
     at = open_page("pages/8_Strategy.py")
-    at.selectbox(key="goal_pick").set_value("G05").run()
-    {t.label: t for t in at.text_input}["Target (in the KPI's unit)"].set_value("88.5")
-    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    save_goal_target(at, "G05", "88.5")
     assert not at.exception
     goals = at.dataframe[0].value
     assert float(goals.loc[goals["goal_id"] == "G05", "target"].iloc[0]) == 88.5

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from crm_metrics import strategy
-from crm_metrics.bootstrap import load_sample
 from crm_metrics.cli import main
 from crm_metrics.health import CHECKS, run_checks
 from crm_metrics.impact import ImpactError, UnknownInitiativeError, go_live, impact, weekly_series
@@ -379,14 +378,6 @@ def test_cli_impact(make_store, capsys):
 
 
 # -- the sample company (docs/sample-company.md) ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    st = Store(tmp_path_factory.mktemp("sample") / "sample.duckdb")
-    load_sample(st)
-    yield st
-    st.close()
-
-
 @pytest.fixture(scope="module")
 def sample_impact(sample_store):
     return impact(sample_store).set_index("initiative_id")

@@ -10,11 +10,9 @@ from datetime import date
 
 import pytest
 
-from crm_metrics.bootstrap import load_sample
 from crm_metrics.kpis import compute
 from crm_metrics.kpis.engine import build_sql
 from crm_metrics.kpis.registry import KPIS
-from crm_metrics.store import Store
 
 SUMMARY_KPIS = sorted(k for k, v in KPIS.items() if v.summary is not None)
 SUMMARY_TABLES = ("f_contact_cube", "f_buyer_cube", "f_holding_events")
@@ -173,14 +171,6 @@ def test_more_channels_than_bits_falls_back_to_the_plain_query(make_store):
     assert _rows(store, "SELECT COUNT(*) FROM f_contact_channels") == [(0,)]
     assert _one(store, "contacts_per_customer", **MARCH) == (1.0, 63)
     assert _one(store, "multichannel_rate", **MARCH) == (0.0, 63)
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("summaries") / "sample.duckdb")
-    load_sample(store)
-    yield store
-    store.close()
 
 
 def _same(a, b) -> bool:
