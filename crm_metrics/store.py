@@ -63,6 +63,17 @@ FACT_SQL: dict[str, str] = {
                    CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
             FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
         ),
+        -- each (customer, advisor) pair of assisted contacts over the whole history: continuity reads a
+        -- pair's count directly when all of its contacts fall inside the window (no grouping per pair)
+        pairs AS (
+            SELECT x.customer_id, nullif(trim(x.advisor_id), '') AS cont_advisor,
+                   CAST(count(*) AS INTEGER) AS pair_contacts,
+                   min(CAST(x.occurred_at AS DATE)) AS pair_first_day,
+                   max(CAST(x.occurred_at AS DATE)) AS pair_last_day
+            FROM interactions x JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
+            WHERE k.kind = 'assisted' AND nullif(trim(x.advisor_id), '') IS NOT NULL
+            GROUP BY x.customer_id, nullif(trim(x.advisor_id), '')
+        ),
         -- one pass over each customer's contacts in time order (no self-join on interaction_id):
         -- the next strictly later contact, and the previous assisted contact with an advisor
         i AS (
@@ -97,11 +108,13 @@ FACT_SQL: dict[str, str] = {
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
                c.customer_id IS NOT NULL AS known,
-               ck.customer_key, ak.advisor_key
+               ck.customer_key, ak.advisor_key,
+               p.pair_contacts, p.pair_first_day, p.pair_last_day
         FROM i
         LEFT JOIN customers c ON c.customer_id = i.customer_id
         LEFT JOIN ckeys ck ON ck.customer_id = i.customer_id
         LEFT JOIN akeys ak ON ak.advisor_id = i.advisor
+        LEFT JOIN pairs p ON p.customer_id = i.customer_id AND p.cont_advisor = i.cont_advisor
     """,
     "f_transactions": f"""
         CREATE OR REPLACE TABLE f_transactions AS
@@ -131,7 +144,7 @@ FACT_SQL: dict[str, str] = {
 FACT_SQL.update(SUMMARY_SQL)
 
 # Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
-FACTS_VERSION = "5"
+FACTS_VERSION = "6"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (

@@ -100,7 +100,8 @@ MARCH = dict(start="2025-03-01", end="2025-03-31")
 
 def _uses_summary(kpi, **kw):
     sql, _ = build_sql(kpi, summaries=True, **kw)
-    return any(t in sql for t in SUMMARY_TABLES)
+    # continuity reads f_interactions either way; its summary query groups by pair_key
+    return any(t in sql for t in SUMMARY_TABLES) or "pair_key" in sql
 
 
 def test_contacts_per_customer_from_the_cube(tiny):
@@ -153,6 +154,61 @@ def test_holdings_from_the_events(tiny):
     assert _one(tiny, "products_per_customer", start="2025-03-01", end="2025-03-12") == (1.0, 2)
 
 
+def _a(iid, cid, when, advisor):
+    return {**_i(iid, cid, when, "phone"), "advisor_id": advisor}
+
+
+@pytest.fixture
+def advisors(make_store):
+    return make_store(
+        customers=[_c("A", "S1"), _c("B", "S1")],
+        interactions=[
+            _a("i1", "A", "2025-03-02 09:00:00", "a1"),
+            _a("i2", "A", "2025-03-10 09:00:00", "a2"),
+            _a("i3", "A", "2025-03-20 09:00:00", "a1"),
+            _a("i4", "A", "2025-04-05 09:00:00", "a1"),
+            _a("i5", "B", "2025-02-27 09:00:00", "a1"),
+            _a("i6", "B", "2025-03-15 09:00:00", "b1"),
+            _i("i7", "B", "2025-03-16 09:00:00", "web"),      # self-service: not a continuity contact
+        ],
+    )
+
+
+def test_pair_facts_count_each_customer_advisor_pair_over_the_whole_history(advisors):
+    got = _rows(advisors, "SELECT interaction_id, pair_contacts, pair_first_day, pair_last_day "
+                          "FROM f_interactions ORDER BY interaction_id")
+    a1 = (3, date(2025, 3, 2), date(2025, 4, 5))   # A with a1: i1, i3, i4
+    assert got == [("i1", *a1), ("i2", 1, date(2025, 3, 10), date(2025, 3, 10)), ("i3", *a1), ("i4", *a1),
+                   ("i5", 1, date(2025, 2, 27), date(2025, 2, 27)), ("i6", 1, date(2025, 3, 15), date(2025, 3, 15)),
+                   ("i7", None, None, None)]
+
+
+@pytest.mark.parametrize("use_summaries", [True, False])
+def test_continuity_from_pair_counts_and_from_grouping_agree_with_the_hand_count(advisors, use_summaries):
+    assert _uses_summary("upc", by=["segment"], **MARCH)
+    kw = dict(use_summaries=use_summaries)
+    # March: A has a1 twice (i1, i3; the pair is cut by the window's end) and a2 once: N = 3, max 2,
+    # UPC 2/3, COC (2² + 1² - 3) / (3 · 2) = 1/3; B has b1 once (a1 on 02-27 is outside): an encounter
+    assert _one(advisors, "upc", **MARCH, **kw) == (round(2 / 3, 9), 1)
+    assert _one(advisors, "coc", **MARCH, **kw) == (round(1 / 3, 9), 1)
+    assert _one(advisors, "pseudo_relationship_share", **MARCH, **kw) == (50.0, 2)
+    assert _one(advisors, "encounter_share", **MARCH, **kw) == (50.0, 2)
+    # Feb 15 - Apr 30, every pair inside: A a1 3 + a2 1: UPC 3/4, COC (9 + 1 - 4) / 12 = 1/2,
+    # a relationship (0.75 >= 0.75); B a1 1 + b1 1: UPC 1/2, COC 0, pseudo. Means: 0.625, 0.25
+    whole = dict(start="2025-02-15", end="2025-04-30")
+    assert _one(advisors, "upc", **whole, **kw) == (0.625, 2)
+    assert _one(advisors, "coc", **whole, **kw) == (0.25, 2)
+    assert _one(advisors, "relationship_share", **whole, **kw) == (50.0, 2)
+    assert _split(advisors, "upc", by=["segment"], **whole, **kw) == {"S1": (0.625, 2)}
+    # by month: February B once; March A 2 + 1 (2/3), B once; April A once (the a1 pair spans months)
+    # (a period with no customer seen twice has no UPC row)
+    df = compute(advisors, "upc", by=["period"], **whole, **kw)
+    assert [(p, round(float(v), 9), int(n)) for p, v, n in zip(df["period"], df["value"], df["n"])] == [
+        (date(2025, 3, 1), round(2 / 3, 9), 1)]
+    df = compute(advisors, "encounter_share", by=["period"], **whole, **kw)
+    assert list(df["value"]) == [100.0, 50.0, 100.0] and list(df["n"]) == [1, 2, 1]
+
+
 def test_requests_the_cubes_cannot_answer_use_the_plain_query():
     # a window not made of whole months, a week grain, the advisor dimension
     assert not _uses_summary("contacts_per_customer", start="2025-03-02", end="2025-03-31")
@@ -162,6 +218,10 @@ def test_requests_the_cubes_cannot_answer_use_the_plain_query():
     assert not _uses_summary("contacts_per_customer", by=["advisor"], **MARCH)
     # holdings: first purchases within a set of several channels are not summarised
     assert not _uses_summary("products_per_customer", channels=["web", "phone"], **MARCH)
+    # continuity: pair counts span all channels, and the advisor split names the usual advisor
+    assert not _uses_summary("upc", channels=["phone"], **MARCH)
+    assert not _uses_summary("upc", by=["channel"], **MARCH)
+    assert not _uses_summary("coc", by=["advisor"], **MARCH)
     assert _uses_summary("products_per_customer", channels=["web", "phone"], by=["channel"], **MARCH)
 
 
