@@ -156,9 +156,10 @@ def render_kpi_reference() -> str:
             if k.settings:
                 out.append(f"- **Settings:** {', '.join(f'`{s}`' for s in k.settings)}")
             if k.summary is not None:
-                out.append(f"- **Fast path:** answered from the summary tables "
-                           f"({', '.join(f'`{t}`' for t in k.summary_tables)}, see docs/architecture.md) "
-                           f"when the request fits them; same numbers as the plain query")
+                source = (f"the summary tables ({', '.join(f'`{t}`' for t in k.summary_tables)})"
+                          if k.summary_tables else "facts precomputed per contact at load time")
+                out.append(f"- **Fast path:** answered from {source} when the request fits them "
+                           f"(see docs/architecture.md); same numbers as the plain query")
             out.append("")
     out.append(DECISIONS)
     return "\n".join(out)
