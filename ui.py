@@ -768,9 +768,10 @@ def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date
         fig.add_trace(go.Bar(y=df["segment"], x=df["value"], name=name, orientation="h", marker_color=colour,
                              customdata=df["n"], hovertemplate=f"{name}: %{{x:.1f}}% of %{{customdata:,}}<extra></extra>"))
     fig.update_layout(barmode="stack")
-    plotly_layout(fig, title="Relationship mix by segment (% of customers with advisor contacts)")
+    # a short title: the long one was cut off in a half-width column; the axis says what 100 % is
+    plotly_layout(fig, title="Relationship mix by segment")
     fig.update_layout(hovermode="closest")
-    fig.update_xaxes(range=[0, 100], title="% of customers")
+    fig.update_xaxes(range=[0, 100], title="% of customers with an advisor contact")
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
 
 
@@ -795,7 +796,17 @@ def _alignment_view(path: str, version: int, start: dt.date, end: dt.date,
                        icon=":material/check_circle:")
             return None
     view = df.assign(status=df["misaligned"].map({True: "✖ Misaligned", False: "✔ Aligned"}))
-    st.dataframe(view, hide_index=True, width="stretch", column_config={
+    # the verdict and the numbers first; the strategy statement (long prose) last and narrower
+    order = ["segment", "status", "strategy", "relationship_share", "pseudo_relationship_share",
+             "encounter_share", "n", "csat", "nps", "churn_rate", "statement"]
+    st.dataframe(view, hide_index=True, width="stretch", column_order=[c for c in order if c in view.columns],
+                 lazy=False, column_config={
+        "segment": st.column_config.TextColumn("Segment"),
+        "status": st.column_config.TextColumn("Status"),
+        "strategy": st.column_config.TextColumn("Strategy"),
+        "statement": st.column_config.TextColumn("Statement", width="medium"),
+        "n": st.column_config.NumberColumn("Customers", format="%d",
+                                           help="Customers with an assisted contact with an advisor (N ≥ 1)"),
         "relationship_share": st.column_config.ProgressColumn("Relationship %", min_value=0, max_value=100,
                                                               format="%.1f%%"),
         "pseudo_relationship_share": st.column_config.NumberColumn("Pseudo %", format="%.1f%%"),
@@ -804,7 +815,7 @@ def _alignment_view(path: str, version: int, start: dt.date, end: dt.date,
         "nps": st.column_config.NumberColumn("NPS", format="%.1f"),
         "churn_rate": st.column_config.NumberColumn("Churn", format="%.1f%%"),
         "misaligned": None,
-    }, lazy=False)
+    })
     return df
 
 

@@ -24,11 +24,9 @@ st.subheader("Misaligned segments")
 ui.alignment_table(f, only_misaligned=True)
 
 st.subheader("Continuity by segment and channel")
-c1, c2 = st.columns(2)
-with c1:
-    ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="segment", name="continuity_by_segment")
-with c2:
-    ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="channel", name="continuity_by_channel")
+# one above the other: side by side, half-width columns hid the last two KPIs behind a scrollbar
+ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="segment", name="continuity_by_segment")
+ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="channel", name="continuity_by_channel")
 
 st.subheader("Advisors' caseload continuity")
 ui.advisor_continuity_table(f)
