@@ -110,6 +110,20 @@ def section_load(load: dict[str, Any]) -> str:
               "Linux carries a parent's peak RSS into a child at exec). CPU is user + system time of the child "
               "(DuckDB uses both cores, so CPU can exceed wall). Files are read once beforehand so both start from "
               "the page cache.", ""]
+    bound = load.get("bound")
+    if bound:
+        does = {"ctas": "`CREATE TABLE t AS SELECT * FROM read_csv(FILE)` (types sniffed)",
+                "typed": "the same with the contract's column types given: no sniffing, no rules",
+                "typed_window": "typed, plus the per-contact window facts (next contact, previous advisor) "
+                                "in the same pass, one table",
+                "typed_then_window": "typed table, then a second table with the window facts (two tables, as the "
+                                     "store keeps them)"}
+        lines += ["What DuckDB alone needs, in-process, for the interactions file with the facts KPIs need but none "
+                  "of the contract's rules, joins or summaries (`benchmarks/load_bound.py`, same run):", ""]
+        lines.append(_table(["step", "does", "s", "CTAS ÷ this"],
+                            [[k, does.get(k, ""), _s(v), f"{bound['ctas'] / v * 100:.0f} %"] for k, v in bound.items()],
+                            {2, 3}))
+        lines.append("")
     ph = load["ours"].get("interactions", {}).get("phases")
     if ph:
         total = sum(ph.values())
