@@ -20,6 +20,7 @@ SRC = "f_interactions"
 TABLES = ("interactions",)
 DIMS = ("channel", "segment", "period", "advisor", "region")
 
+
 def continuity(value: Callable[[Query], str] | str, n: str, secon: bool = False) -> Callable[[Query], str]:
     """The plain query: each customer's contacts grouped per advisor within the window."""
     return lambda q: _continuity_sql(q, value, n, secon=secon)
@@ -51,22 +52,7 @@ def _continuity_sql(q: Query, value: Callable[[Query], str] | str, n: str, *, se
     # advisor_key is NULL exactly when advisor_id is (an integer column is cheaper to test)
     where = f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_key IS NOT NULL{filters(q, SRC)}"
     if inside_pairs:
-        inside = f"pair_first_day >= {q.p_start} AND pair_last_day <= {q.p_end}"
-        if q.has_period:
-            inside += "".join(f" AND {q.period_expr(d)} = {q.period_expr('day')}"
-                              for d in ("pair_first_day", "pair_last_day"))
-        base = (f"SELECT {cols(dim_exprs(q, SRC, g), 'customer_key')}, "
-                f"CASE WHEN {inside} THEN NULL ELSE advisor_key END AS pair_key, pair_contacts FROM {SRC} {where}")
-        ctes = [
-            f"base AS ({base})",
-            # pair_key NULL: every contact of pairs wholly inside, each carrying its pair's count
-            f"ca AS (SELECT {cols(keys, 'pair_key', 'COUNT(*) AS n_a')}, MAX(pair_contacts) AS inside_max, "
-            f"SUM(pair_contacts) AS inside_sq\n  FROM base GROUP BY {cols(keys, 'pair_key')})",
-            f"cust AS (SELECT {cols(keys, 'SUM(n_a) AS n_tot')}, "
-            f"MAX(CASE WHEN pair_key IS NULL THEN inside_max ELSE n_a END) AS n_max, "
-            f"SUM(CASE WHEN pair_key IS NULL THEN inside_sq ELSE n_a * n_a END) AS n_sq\n  FROM ca GROUP BY {cols(keys)})",
-        ]
-        return _continuity_select(q, ctes, value, n)
+        return _continuity_select(q, _pair_count_ctes(q, g, keys, where), value, n)
     base_cols = cols(dim_exprs(q, SRC, g), "customer_key", "advisor_key",
                      "advisor_id, occurred_at" if by_advisor else "")
     if secon and not q.channels and "channel" not in q.by:
@@ -109,6 +95,27 @@ def _continuity_sql(q: Query, value: Callable[[Query], str] | str, n: str, *, se
             f"ORDER BY n_a DESC, last_at DESC, advisor_id) AS rn FROM ca) u WHERE rn = 1)")
         joins = f"\n  JOIN usual u ON {' AND '.join(f'u.{k} = c.{k}' for k in keys)}"
     return _continuity_select(q, ctes, value, n, joins)
+
+
+def _pair_count_ctes(q: Query, g: list[str], keys: list[str], where: str) -> list[str]:
+    """``cust`` (n_tot, n_max, n_sq per customer) from the pair facts: contacts of pairs wholly
+    inside the window / period get pair_key NULL and carry their pair's count; the rest are
+    grouped per advisor as in the plain query."""
+    inside = f"pair_first_day >= {q.p_start} AND pair_last_day <= {q.p_end}"
+    if q.has_period:
+        inside += "".join(f" AND {q.period_expr(d)} = {q.period_expr('day')}"
+                          for d in ("pair_first_day", "pair_last_day"))
+    base = (f"SELECT {cols(dim_exprs(q, SRC, g), 'customer_key')}, "
+            f"CASE WHEN {inside} THEN NULL ELSE advisor_key END AS pair_key, pair_contacts FROM {SRC} {where}")
+    return [
+        f"base AS ({base})",
+        f"ca AS (SELECT {cols(keys, 'pair_key', 'COUNT(*) AS n_a')}, MAX(pair_contacts) AS inside_max, "
+        f"SUM(pair_contacts) AS inside_sq\n  FROM base GROUP BY {cols(keys, 'pair_key')})",
+        # a wholly inside pair contributes n_a = pair_contacts (max) and n_a² = Σ of pair_contacts over its rows
+        f"cust AS (SELECT {cols(keys, 'SUM(n_a) AS n_tot')}, "
+        f"MAX(CASE WHEN pair_key IS NULL THEN inside_max ELSE n_a END) AS n_max, "
+        f"SUM(CASE WHEN pair_key IS NULL THEN inside_sq ELSE n_a * n_a END) AS n_sq\n  FROM ca GROUP BY {cols(keys)})",
+    ]
 
 
 def _continuity_select(q: Query, ctes: list[str], value: Callable[[Query], str] | str, n: str,
