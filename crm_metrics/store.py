@@ -58,17 +58,10 @@ FACT_SQL: dict[str, str] = {
             FROM (SELECT DISTINCT nullif(trim(advisor_id), '') AS advisor_id FROM interactions) d
             WHERE advisor_id IS NOT NULL
         ),
-        -- the customer's attributes once per customer, joined to the contacts by the integer key
-        cattrs AS (
-            SELECT ck.customer_key, c.segment, c.region, c.customer_id IS NOT NULL AS known
-            FROM ckeys ck LEFT JOIN customers c ON c.customer_id = ck.customer_id
-        ),
         x AS (
             SELECT x.*, k.kind, nullif(trim(x.advisor_id), '') AS advisor,
-                   CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor,
-                   ck.customer_key
+                   CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
             FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
-            LEFT JOIN ckeys ck ON ck.customer_id = x.customer_id
         ),
         -- each (customer, advisor) pair of assisted contacts over the whole history: continuity reads a
         -- pair's count directly when all of its contacts fall inside the window (no grouping per pair)
@@ -83,18 +76,17 @@ FACT_SQL: dict[str, str] = {
         ),
         -- one pass over each customer's contacts in time order (no self-join on interaction_id):
         -- the next strictly later contact, and the previous assisted contact with an advisor
-        -- (partitioned by the integer key, one per customer id: a cheaper sort than on the id text)
         i AS (
             SELECT *,
                    first_value(occurred_at) OVER (
-                       PARTITION BY customer_key ORDER BY occurred_at
+                       PARTITION BY customer_id ORDER BY occurred_at
                        RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING
                    ) AS next_contact_at,
                    last_value(cont_advisor IGNORE NULLS) OVER earlier AS prev_advisor,
                    last_value(CASE WHEN cont_advisor IS NOT NULL THEN CAST(occurred_at AS DATE) END IGNORE NULLS)
                        OVER earlier AS prev_advisor_day
             FROM x
-            WINDOW earlier AS (PARTITION BY customer_key ORDER BY occurred_at, interaction_id
+            WINDOW earlier AS (PARTITION BY customer_id ORDER BY occurred_at, interaction_id
                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         )
         SELECT i.interaction_id, i.customer_id, i.occurred_at,
@@ -115,11 +107,12 @@ FACT_SQL: dict[str, str] = {
                CASE WHEN i.cont_advisor IS NOT NULL THEN i.prev_advisor_day END AS prev_advisor_day,
                coalesce(c.segment, '{UNKNOWN}') AS segment,
                coalesce(c.region, '{UNKNOWN}') AS region,
-               coalesce(c.known, false) AS known,
-               i.customer_key, ak.advisor_key,
+               c.customer_id IS NOT NULL AS known,
+               ck.customer_key, ak.advisor_key,
                p.pair_contacts, p.pair_first_day, p.pair_last_day
         FROM i
-        LEFT JOIN cattrs c ON c.customer_key = i.customer_key
+        LEFT JOIN customers c ON c.customer_id = i.customer_id
+        LEFT JOIN ckeys ck ON ck.customer_id = i.customer_id
         LEFT JOIN akeys ak ON ak.advisor_id = i.advisor
         LEFT JOIN pairs p ON p.customer_id = i.customer_id AND p.cont_advisor = i.cont_advisor
     """,
