@@ -24,7 +24,7 @@ def _repeated(q: Query) -> str:
 
 
 def _not_repeated(q: Query) -> str:
-    """NOT _repeated, written without the negation (about 10 % faster on ten million contacts)."""
+    """NOT _repeated, written without the negation (about 5 % less CPU on ten million contacts)."""
     return f"(next_gap_us IS NULL OR next_gap_us > {_window_us(q)})"
 
 
