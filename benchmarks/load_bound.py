@@ -1,6 +1,6 @@
 """How fast could a load of interactions.csv be at best? DuckDB alone, without our rules.
 
-    .venv/bin/python benchmarks/load_bound.py [--csv /tmp/crm-bench/sample-1000000/interactions.csv]
+    .venv/bin/python benchmarks/load_bound.py --csv WORKDIR/sample-1000000/interactions.csv
 
 Each step runs in a fresh database file in this process (median of --repeats), after one untimed
 read of the file into the page cache:
@@ -69,7 +69,7 @@ def run_step(sqls: list[str]) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", default="/tmp/crm-bench/sample-1000000/interactions.csv")
+    ap.add_argument("--csv", required=True, help="the interactions CSV (bench_load passes the sample's)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "load_bound.json")
     a = ap.parse_args()

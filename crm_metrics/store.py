@@ -64,7 +64,8 @@ FACT_SQL: dict[str, str] = {
             FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
         ),
         -- each (customer, advisor) pair of assisted contacts over the whole history: continuity reads a
-        -- pair's count directly when all of its contacts fall inside the window (no grouping per pair)
+        -- pair's count directly when all of its contacts fall inside the window (no grouping per pair).
+        -- Read from interactions, not from x: a second reader of x would materialise that wide CTE.
         pairs AS (
             SELECT x.customer_id, nullif(trim(x.advisor_id), '') AS cont_advisor,
                    CAST(count(*) AS INTEGER) AS pair_contacts,

@@ -38,21 +38,25 @@ def continuity_summary(value: Callable[[Query], str] | str, n: str) -> Callable[
     def build(q: Query) -> str | None:
         if q.channels or "channel" in q.by or "advisor" in q.by:
             return None
-        return _continuity_sql(q, value, n, secon=False, inside_pairs=True)
+        g, keys, where = _scope(q)
+        return _continuity_select(q, _pair_count_ctes(q, g, keys, where), value, n)
     return build
 
 
-def _continuity_sql(q: Query, value: Callable[[Query], str] | str, n: str, *, secon: bool,
-                    inside_pairs: bool = False) -> str:
-    # Customers and advisors are grouped by their integer keys (f_interactions.customer_key /
-    # advisor_key: one per id); advisor_id itself is only needed to name the usual advisor.
-    g = [d for d in q.by if d != "advisor"]          # groups continuity is measured within
-    keys = g + ["customer_key"]
-    by_advisor = "advisor" in q.by
+def _scope(q: Query) -> tuple[list[str], list[str], str]:
+    """The groups continuity is measured within, those plus the customer, and the population's WHERE.
+
+    Customers and advisors are grouped by their integer keys (f_interactions.customer_key /
+    advisor_key: one per id); advisor_id itself is only needed to name the usual advisor."""
+    g = [d for d in q.by if d != "advisor"]
     # advisor_key is NULL exactly when advisor_id is (an integer column is cheaper to test)
     where = f"WHERE {window(q, SRC)} AND kind = 'assisted' AND advisor_key IS NOT NULL{filters(q, SRC)}"
-    if inside_pairs:
-        return _continuity_select(q, _pair_count_ctes(q, g, keys, where), value, n)
+    return g, g + ["customer_key"], where
+
+
+def _continuity_sql(q: Query, value: Callable[[Query], str] | str, n: str, *, secon: bool) -> str:
+    g, keys, where = _scope(q)
+    by_advisor = "advisor" in q.by
     base_cols = cols(dim_exprs(q, SRC, g), "customer_key", "advisor_key",
                      "advisor_id, occurred_at" if by_advisor else "")
     if secon and not q.channels and "channel" not in q.by:
