@@ -13,9 +13,9 @@ from typing import Any, Sequence
 import pandas as pd
 import streamlit as st
 
-from crm_metrics import output
-from crm_metrics.presentation import LOW_CONFIDENCE_N, SERIES_COLOURS, SEVERITY_STYLE, STATUS_STYLE
-from crm_metrics.store import Store, default_db_path, open_store
+from crm_metrics.delivery import output
+from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, SERIES_COLOURS, SEVERITY_STYLE, STATUS_STYLE
+from crm_metrics.data.store import Store, default_db_path, open_store
 
 APP_TITLE = "CRM Success"
 
@@ -25,12 +25,12 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 # -- store and bootstrap ------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
-    from crm_metrics.bootstrap import ensure_sample
-    from crm_metrics.inbox import serve
+    from crm_metrics.data.bootstrap import ensure_sample
+    from crm_metrics.data.inbox import serve
 
     store = open_store(path)
     if os.environ.get("CRM_ENGINE", "duckdb").lower() != "duckdb":
-        from crm_metrics.engines import configure_from_env
+        from crm_metrics.metrics.engines import configure_from_env
 
         configure_from_env()  # CRM_ENGINE=spark: every KPI of every page runs on Spark
     ensure_sample(store)
@@ -118,7 +118,7 @@ def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: b
     _navigation()
     sign_in_gate()
     s = store()
-    from crm_metrics.bootstrap import showing_sample
+    from crm_metrics.data.bootstrap import showing_sample
 
     if showing_sample(s):
         st.info("You are looking at **Northwind Bank, a fictional sample company**. Load your own "
@@ -195,7 +195,7 @@ class Filters:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _choices(path: str, version: int) -> dict[str, Any]:
-    from crm_metrics.views import filter_choices
+    from crm_metrics.metrics.views import filter_choices
 
     return filter_choices(store())
 
@@ -271,7 +271,7 @@ def filters(*, show_channels: bool = True, show_segments: bool = True, show_grai
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _kpi(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date, channels: tuple[str, ...],
          segments: tuple[str, ...], by: tuple[str, ...], grain: str) -> pd.DataFrame:
-    from crm_metrics.kpis import compute
+    from crm_metrics.metrics.kpis import compute
 
     return compute(store(), kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
                    grain=grain)
@@ -280,7 +280,7 @@ def _kpi(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date, cha
 def kpi(kpi_id: str, f: Filters, by: Sequence[str] = (), grain: str | None = None,
         start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame | str:
     """A KPI result, or a sentence saying what to load / why it cannot be shown."""
-    from crm_metrics.kpis import KpiError
+    from crm_metrics.metrics.kpis import KpiError
 
     try:
         return _kpi(*_sv(), kpi_id, start or f.start, end or f.end, f.channels,
@@ -358,7 +358,7 @@ def status_label(status: str) -> str:
 
 
 def kpi_help(kpi_id: str) -> str:
-    from crm_metrics.kpis import get_kpi
+    from crm_metrics.metrics.kpis import get_kpi
 
     k = get_kpi(kpi_id)
     return f"**{k.label}** — {k.description}\n\nFormula: {k.formula}\n\nBetter: {k.better}. Unit: {k.unit}."
@@ -406,7 +406,7 @@ def _cards_view(path: str, version: int, kpi_ids: tuple[str, ...], start: dt.dat
 
 
 def _card(kpi_id: str, f: Filters, target: Any) -> None:
-    from crm_metrics.kpis import get_kpi
+    from crm_metrics.metrics.kpis import get_kpi
 
     k = get_kpi(kpi_id)
     cur = kpi(kpi_id, f)
@@ -530,7 +530,7 @@ def spool_upload(up: Any) -> str:
 
 def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, str]:
     """Show how the file's columns match the contract; ask for a mapping where they don't."""
-    from crm_metrics.schema import TABLES
+    from crm_metrics.data.schema import TABLES
 
     tdef = TABLES[table]
     mapping: dict[str, str] = {}
@@ -567,7 +567,7 @@ def _loads_key() -> tuple[str, int, int]:
     m = _memo()
     marker = m.get("loads")
     if marker is None:
-        from crm_metrics.views import load_marker
+        from crm_metrics.metrics.views import load_marker
 
         marker = m["loads"] = load_marker(store())
     return store().path, data_version(), marker
@@ -580,7 +580,7 @@ def _load_history(path: str, version: int, marker: int) -> list[dict[str, Any]]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _undoable(path: str, version: int, marker: int) -> list[int]:
-    from crm_metrics.safety import undoable_loads
+    from crm_metrics.data.undo import undoable_loads
 
     return undoable_loads(store())
 
@@ -604,7 +604,7 @@ def table_counts_frame() -> pd.DataFrame:
 # -- charts --------------------------------------------------------------------------------------
 def goals_for(kpi_id: str, f: Filters) -> list[dict[str, Any]]:
     """Goals on this KPI whose scope fits the current filters (unscoped goals always fit)."""
-    from crm_metrics.views import goals_in_view
+    from crm_metrics.metrics.views import goals_in_view
 
     return goals_in_view(store(), kpi_id, f.channels, f.segments)
 
@@ -621,7 +621,7 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
                 by: str | None, title: str | None, height: int) -> None:
     import plotly.graph_objects as go
 
-    from crm_metrics.kpis import get_kpi
+    from crm_metrics.metrics.kpis import get_kpi
 
     f = Filters(start, end, channels, segments, grain)
     k = get_kpi(kpi_id)
@@ -642,7 +642,7 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
                                      line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)])))
     # Goals on KPIs whose value depends on the period's length (churn over the window, counts,
     # revenue totals) are judged on the whole window, so a line on a per-period trend would mislead.
-    comparable = k.family != "customers" and k.unit not in ("count",) and k.id != "revenue"
+    comparable = k.comparable_across_period_lengths
     for g in goals_for(kpi_id, f) if comparable else []:
         tol = g["tolerance"] if g["tolerance"] is not None else 0.05
         band = abs(g["target"]) * tol
@@ -657,7 +657,7 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
 
 
 def kpi_label(kpi_id: str) -> str:
-    from crm_metrics.kpis import get_kpi
+    from crm_metrics.metrics.kpis import get_kpi
 
     return get_kpi(kpi_id).label
 
@@ -665,7 +665,7 @@ def kpi_label(kpi_id: str) -> str:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _matrix(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: dt.date, end: dt.date,
             channels: tuple[str, ...], segments: tuple[str, ...]) -> pd.DataFrame:
-    from crm_metrics.views import kpi_matrix
+    from crm_metrics.metrics.views import kpi_matrix
 
     return kpi_matrix(store(), kpi_ids, by, start=start, end=end, channels=channels, segments=segments)
 
@@ -680,7 +680,7 @@ def kpi_matrix_table(kpi_ids: Sequence[str], f: Filters, *, by: str, name: str) 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _matrix_view(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: dt.date, end: dt.date,
                  channels: tuple[str, ...], segments: tuple[str, ...]) -> pd.DataFrame | None:
-    from crm_metrics.kpis import KPIS
+    from crm_metrics.metrics.kpis import KPIS
 
     df = _matrix(path, version, kpi_ids, by, start, end, channels, segments)
     if df.empty or len(df.columns) <= 1:
@@ -784,7 +784,7 @@ def alignment_table(f: Filters, *, only_misaligned: bool = False) -> None:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _alignment_view(path: str, version: int, start: dt.date, end: dt.date,
                     only_misaligned: bool) -> pd.DataFrame | None:
-    df = call("crm_metrics.scorecard:alignment", start, end)
+    df = call("crm_metrics.judgement.scorecard:alignment", start, end)
     if df is None or len(df) == 0:
         missing("Load segments.csv (each segment's stated strategy) and interactions.csv to compare "
                 "strategy with behaviour.")
@@ -833,7 +833,7 @@ def _advisor_view(path: str, version: int, start: dt.date, end: dt.date,
     if isinstance(df, str):
         missing(df)
         return None
-    from crm_metrics.kpis import KPIS
+    from crm_metrics.metrics.kpis import KPIS
     upc = KPIS["upc"]
     st.dataframe(df.rename(columns={"value": "UPC of their customers", "n": "customers (N ≥ 2)"}),
                  hide_index=True, width="stretch", height=300, lazy=False,
@@ -845,7 +845,7 @@ def _advisor_view(path: str, version: int, start: dt.date, end: dt.date,
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cohorts(path: str, version: int, start: dt.date, end: dt.date, segments: tuple[str, ...],
              channels: tuple[str, ...]) -> pd.DataFrame:
-    from crm_metrics.views import cohort_retention
+    from crm_metrics.metrics.views import cohort_retention
 
     return cohort_retention(store(), start=start, end=end, segments=segments, channels=channels)
 
@@ -884,7 +884,7 @@ def health_panel(f: Filters) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _health_view(path: str, version: int, start: dt.date, end: dt.date) -> None:
-    findings = call("crm_metrics.health:run_checks", start, end)
+    findings = call("crm_metrics.judgement.health:run_checks", start, end)
     st.subheader("Health checks")
     counts = {s: sum(1 for x in findings if x.severity == s) for s in ("critical", "warning", "ok")}
     cols = st.columns(3)
@@ -931,9 +931,9 @@ def scorecard_panel(f: Filters) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd.DataFrame | None:
-    from crm_metrics.scorecard import objective_rollup
+    from crm_metrics.judgement.scorecard import objective_rollup
 
-    df = call("crm_metrics.scorecard:scorecard", start, end)
+    df = call("crm_metrics.judgement.scorecard:scorecard", start, end)
     st.subheader("Goals against actuals")
     if df is None or len(df) == 0:
         missing("No goals yet. State what the CRM should achieve on the **Strategy** page (or load goals.csv): "
@@ -958,7 +958,7 @@ def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd
 
 
 def _goal_table(goals: pd.DataFrame) -> None:
-    from crm_metrics.kpis import get_kpi
+    from crm_metrics.metrics.kpis import get_kpi
 
     rows = []
     for _, g in goals.iterrows():
@@ -995,7 +995,7 @@ def _goal_table(goals: pd.DataFrame) -> None:
 
 def report_download(f: Filters) -> None:
     try:
-        from crm_metrics import report as report_mod  # noqa: F401
+        from crm_metrics.delivery import report as report_mod  # noqa: F401
     except ImportError:
         return
     st.subheader("Executive report")
@@ -1057,7 +1057,7 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _impact_cached(path: str, version: int, window_days: int) -> pd.DataFrame:
-    from crm_metrics.impact import impact
+    from crm_metrics.judgement.impact import impact
 
     return impact(store(), window_days=window_days)
 
@@ -1067,7 +1067,7 @@ def _impact(window_days: int) -> pd.DataFrame:
 
 
 def _kpi_ids() -> set[str]:
-    from crm_metrics.kpis import KPIS
+    from crm_metrics.metrics.kpis import KPIS
 
     return set(KPIS)
 
@@ -1078,7 +1078,7 @@ def initiative_name(table: pd.DataFrame, initiative_id: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _weekly(path: str, version: int, initiative_id: str, window_days: int) -> pd.DataFrame:
-    from crm_metrics.impact import weekly_series
+    from crm_metrics.judgement.impact import weekly_series
 
     return weekly_series(store(), initiative_id, window_days=window_days)
 
@@ -1148,7 +1148,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
 # -- strategy editing ----------------------------------------------------------------------------
 def _strategy_action(fn: Any, *args: Any, success: str, **kwargs: Any) -> None:
     """Run an edit; show the validation message on refusal; refresh caches on success."""
-    from crm_metrics.strategy import StrategyError
+    from crm_metrics.judgement.strategy import StrategyError
 
     try:
         change = fn(store(), *args, user=user_name(), **kwargs)
@@ -1168,9 +1168,9 @@ def flash() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _strategy_table_view(path: str, version: int, what: str) -> pd.DataFrame:
-    """A strategy table (``crm_metrics.strategy.<what>``) shown as a table; every strategy edit
+    """A strategy table (``crm_metrics.judgement.strategy.<what>``) shown as a table; every strategy edit
     bumps the data version, so it is cached on it like the KPIs."""
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     df = getattr(strategy, what)(store())
     st.dataframe(df, hide_index=True, width="stretch", lazy=False)
@@ -1178,8 +1178,8 @@ def _strategy_table_view(path: str, version: int, what: str) -> pd.DataFrame:
 
 
 def goals_editor(can_write: bool) -> None:
-    from crm_metrics import strategy
-    from crm_metrics.kpis import KPIS
+    from crm_metrics.judgement import strategy
+    from crm_metrics.metrics.kpis import KPIS
 
     flash()
     df = _strategy_table_view(*_sv(), "goals")
@@ -1237,8 +1237,8 @@ def goals_editor(can_write: bool) -> None:
 
 
 def _import(up: Any, table: str) -> None:
-    from crm_metrics import strategy
-    from crm_metrics.ingest import LoadRefused
+    from crm_metrics.judgement import strategy
+    from crm_metrics.data.ingest import LoadRefused
 
     try:
         strategy.import_csv(store(), table, up.getvalue(), user=user_name())
@@ -1253,7 +1253,7 @@ def _import(up: Any, table: str) -> None:
 
 
 def segments_editor(can_write: bool) -> None:
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     flash()
     df = _strategy_table_view(*_sv(), "segments")
@@ -1279,7 +1279,7 @@ def segments_editor(can_write: bool) -> None:
 
 
 def channels_editor(can_write: bool) -> None:
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     flash()
     df = _strategy_table_view(*_sv(), "channel_kinds")
@@ -1297,7 +1297,7 @@ def channels_editor(can_write: bool) -> None:
 
 
 def settings_editor(can_write: bool) -> None:
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     flash()
     df = _strategy_table_view(*_sv(), "settings_frame")
@@ -1315,7 +1315,7 @@ def settings_editor(can_write: bool) -> None:
 
 
 def change_log(can_write: bool) -> None:
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     flash()
     view = _changes_view(*_sv())
@@ -1337,7 +1337,7 @@ def change_log(can_write: bool) -> None:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _changes_view(path: str, version: int) -> tuple[pd.DataFrame, dict[Any, str]] | None:
     """The change log (newest 500) as a table, and each change's label for the undo choice."""
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     df = strategy.list_changes(store(), limit=500)
     if df.empty:
@@ -1354,7 +1354,7 @@ def _change_label(df: pd.DataFrame, change_id: Any) -> str:
 
 def undo_panel(can_write: bool) -> None:
     """Undo a load (the previous version of the table is kept for the latest loads)."""
-    from crm_metrics.safety import UndoError, undo_load
+    from crm_metrics.data.undo import UndoError, undo_load
 
     if not can_write:
         return

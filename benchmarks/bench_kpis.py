@@ -1,5 +1,5 @@
 """2. KPIs: every KPI of the catalogue by channel × month (else by month, else whole window), warm,
-median of N runs, through ``crm_metrics.kpis.compute``; the continuity KPIs also by segment. Beside
+median of N runs, through ``crm_metrics.metrics.kpis.compute``; the continuity KPIs also by segment. Beside
 it, a straightforward pandas computation of a representative set on the same fact tables (read into
 pandas once, not timed), timed the same way, and checked against the engine's numbers."""
 from __future__ import annotations
@@ -174,8 +174,8 @@ def compare(engine: pd.DataFrame, pandas_df: pd.DataFrame, by: tuple[str, ...]) 
 
 # -- the run ------------------------------------------------------------------------------------------
 def run(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from crm_metrics.kpis import KPIS, compute
-    from crm_metrics.store import Store
+    from crm_metrics.metrics.kpis import KPIS, compute
+    from crm_metrics.data.store import Store
 
     ensure_store(cfg, say)
     store = Store(cfg.store_path)

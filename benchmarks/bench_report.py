@@ -18,12 +18,12 @@ def _report_module_ready(say: Callable[[str], None], polls: int = 5) -> bool:
     """report.py may still be in progress elsewhere: poll a few times (60 s apart)."""
     for i in range(polls + 1):
         try:
-            from crm_metrics import report  # noqa: F401
+            from crm_metrics.delivery import report  # noqa: F401
             return hasattr(report, "write_report") and hasattr(report, "render_html")
         except ImportError:
             if i == polls:
                 return False
-            say("  crm_metrics.report not importable yet; waiting 60 s ...")
+            say("  crm_metrics.delivery.report not importable yet; waiting 60 s ...")
             time.sleep(60)
     return False
 
@@ -32,11 +32,11 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
     ensure_store(cfg, say)
     res: dict[str, Any] = {"when": now_iso(), "customers": cfg.customers, "quiet": wait_quiet(cfg.quiet_wait, say)}
     if not _report_module_ready(say):
-        res["html"] = res["pdf"] = {"not_measured": "crm_metrics.report (render_html / write_report) does not exist"}
+        res["html"] = res["pdf"] = {"not_measured": "crm_metrics.delivery.report (render_html / write_report) does not exist"}
         return res
     for ext in ("html", "pdf"):
         if ext == "pdf":
-            from crm_metrics.report import chromium_path, ReportError
+            from crm_metrics.delivery.report import chromium_path, ReportError
             try:
                 chromium_path()
             except ReportError as e:
@@ -54,8 +54,8 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
         say(f"    {c.wall_s:.1f} s wall, {c.cpu_s:.1f} s CPU, {c.max_rss_mb:.0f} MB peak (rc {c.rc})")
 
     # in process: where the time goes
-    from crm_metrics import report
-    from crm_metrics.store import Store
+    from crm_metrics.delivery import report
+    from crm_metrics.data.store import Store
 
     store = Store(cfg.store_path)
     t_collect, data = timed(lambda: report.collect(store))
@@ -68,8 +68,10 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
 
 
 def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from crm_metrics import health, impact, scorecard
-    from crm_metrics.store import Store
+    from crm_metrics.judgement import health
+    from crm_metrics.judgement import impact
+    from crm_metrics.judgement import scorecard
+    from crm_metrics.data.store import Store
 
     ensure_store(cfg, say)
     res: dict[str, Any] = {"when": now_iso(), "customers": cfg.customers, "quiet": wait_quiet(cfg.quiet_wait, say),

@@ -23,7 +23,7 @@ PY = sys.executable
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# The order a first load uses (crm_metrics.bootstrap.SAMPLE_ORDER): customers first.
+# The order a first load uses (crm_metrics.data.bootstrap.SAMPLE_ORDER): customers first.
 LOAD_ORDER = ("customers", "channels", "segments", "interactions", "transactions", "surveys",
               "initiatives", "goals")
 
@@ -202,11 +202,11 @@ def repeat(fn: Callable[[], Any], n: int, warmup: int = 1) -> dict[str, Any]:
 
 # -- the sample and the bench store ----------------------------------------------------------------
 def ensure_sample(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """``crm_metrics.sample.generate(dir, customers=N, seed=42)`` once; reused when complete."""
+    """``crm_metrics.data.sample.generate(dir, customers=N, seed=42)`` once; reused when complete."""
     marker = cfg.sample_dir / ".complete"
     if marker.exists():
         return json.loads(marker.read_text())
-    from crm_metrics.sample import generate
+    from crm_metrics.data.sample import generate
 
     say(f"generating the sample company with {cfg.customers:,} customers in {cfg.sample_dir} ...")
     cfg.sample_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ DuckDB's own EXPLAIN ANALYZE on request).
 
     .venv/bin/python benchmarks/profile_load.py STORE.duckdb FILE.csv [--table T] [--top 15]
 
-Loads FILE into STORE in-process with ``crm_metrics.ingest.load_file`` and a cursor proxy that
+Loads FILE into STORE in-process with ``crm_metrics.data.ingest.load_file`` and a cursor proxy that
 times each ``execute``. Prints the statements sorted by time and the load phases. A diagnostic
 tool beside ``run.py``; it changes nothing in the engine.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm_metrics import ingest  # noqa: E402
-from crm_metrics.store import Store  # noqa: E402
+from crm_metrics.data import ingest  # noqa: E402
+from crm_metrics.data.store import Store  # noqa: E402
 
 
 class TimedCursor:

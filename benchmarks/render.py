@@ -146,7 +146,7 @@ def section_load(load: dict[str, Any]) -> str:
 
 def section_kpis(k: dict[str, Any]) -> str:
     lines = ["## 2. KPIs", "", _quiet(k), "",
-             f"`crm_metrics.kpis.compute(store, kpi, start, end, by=..., grain='month')` over the whole data window "
+             f"`crm_metrics.metrics.kpis.compute(store, kpi, start, end, by=..., grain='month')` over the whole data window "
              f"({k['window'][0]} – {k['window'][1]}), warm: one untimed call, then the median of {k['repeats']}. "
              "Target ≤ 250 ms; the continuity KPIs (relationships family) are judged against their own target "
              "(≤ 1 s, by segment, table below) and shown here by channel × month for information.", ""]
@@ -255,7 +255,7 @@ def document(r: dict[str, Any]) -> str:
         "[--only load|kpis|app|report|analysis[,...]] [--repeats 5]",
         "```",
         "",
-        f"Data: the sample company at {customers:,} customers (`crm_metrics.sample.generate(dir, customers={customers}, "
+        f"Data: the sample company at {customers:,} customers (`crm_metrics.data.sample.generate(dir, customers={customers}, "
         f"seed=42)`)" + (f": {rows.get('interactions', 0):,} interactions, {rows.get('transactions', 0):,} transactions, "
                          f"{rows.get('surveys', 0):,} survey answers" if rows else "") + ".",
         "",

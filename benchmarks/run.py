@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run.py [--customers 1000000] [--workdir /tmp/crm-bench]
                                        [--only load|kpis|app|report|analysis[,...]] [--repeats 5]
 
-Generates the sample once (``crm_metrics.sample.generate(dir, customers=N, seed=42)``, reused when
+Generates the sample once (``crm_metrics.data.sample.generate(dir, customers=N, seed=42)``, reused when
 present), loads it into a bench store (the ``load`` section does that timed; the others build it
 untimed when it is missing), measures, writes raw JSON to benchmarks/out/<section>.json and
 regenerates docs/benchmarks.md from every section's latest JSON (a section not run keeps its

@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm_metrics.bootstrap import SAMPLE_DIR, load_sample  # noqa: E402
-from crm_metrics.export import export_parquet  # noqa: E402
-from crm_metrics.kpis import KPIS, compute  # noqa: E402
-from crm_metrics.store import Store  # noqa: E402
+from crm_metrics.data.bootstrap import SAMPLE_DIR, load_sample  # noqa: E402
+from crm_metrics.delivery.export import export_parquet  # noqa: E402
+from crm_metrics.metrics.kpis import KPIS, compute  # noqa: E402
+from crm_metrics.data.store import Store  # noqa: E402
 
 
 def _same(a, b) -> bool:
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
             tag = f"c{args.customers}-s{args.seed}"
             src = work / f"csv-{tag}"
             if not (src / "customers.csv").exists():
-                from crm_metrics.sample import generate
+                from crm_metrics.data.sample import generate
                 step("generate csv", lambda: generate(src, customers=args.customers, seed=args.seed))
         store = Store(work / f"{tag}.duckdb")
         if store.is_empty():
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     by = [d for d in args.by.split(",") if d]
     ids = args.kpis.split(",") if args.kpis else [k for k, v in KPIS.items() if all(d in v.dimensions for d in by)]
 
-    from crm_metrics.engines.spark_engine import SparkEngine
+    from crm_metrics.metrics.engines.spark_engine import SparkEngine
     conf = dict(c.split("=", 1) for c in args.conf)
     spark_engine = step("start spark", lambda: SparkEngine(master=args.master, data=pq, conf=conf, cache=args.cache))
 

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from crm_metrics.delivery.cli import main
 
 sys.exit(main())

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from crm_metrics.ingest import LoadRefused, inspect_file, load_file
-from crm_metrics.schema import TABLES
+from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
+from crm_metrics.data.schema import TABLES
 
 store = ui.page_setup("Data", ":material/database:")
 st.title("Data")

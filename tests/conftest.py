@@ -5,9 +5,9 @@ from typing import Any, Callable
 
 import pytest
 
-from crm_metrics.bootstrap import load_sample
-from crm_metrics.schema import TABLES
-from crm_metrics.store import Store
+from crm_metrics.data.bootstrap import load_sample
+from crm_metrics.data.schema import TABLES
+from crm_metrics.data.store import Store
 
 
 def fill_store(store: Store, tables: dict[str, list[dict[str, Any]]]) -> Store:

@@ -8,8 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from crm_metrics.bootstrap import load_sample
-from crm_metrics.store import Store, close_all
+from crm_metrics.data.bootstrap import load_sample
+from crm_metrics.data.store import Store, close_all
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
@@ -173,7 +173,7 @@ def test_empty_store_with_only_interactions_shows_every_page(tmp_path, monkeypat
     """A store with only interactions: every page still renders and says what to load."""
     path = tmp_path / "crm.duckdb"
     s = Store(path)
-    from crm_metrics.ingest import load_file
+    from crm_metrics.data.ingest import load_file
 
     load_file(s, ROOT / "sample_data" / "interactions.csv")
     s.close()
@@ -251,7 +251,7 @@ def test_a_changed_setting_shows_on_the_next_run(db):
     """Cached panels are keyed on the data version: a change made elsewhere shows at once."""
     at = open_page("pages/5_Customers_and_value.py")
     assert metric_value(at, "Revenue").startswith("$")
-    from crm_metrics import strategy
+    from crm_metrics.judgement import strategy
 
     s = Store(db)
     try:

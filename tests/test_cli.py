@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics.cli import main
+from crm_metrics.delivery.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

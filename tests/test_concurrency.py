@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crm_metrics.inbox import InboxWorker, hand_over, inbox_dir
-from crm_metrics.ingest import load_file
-from crm_metrics.store import Store
+from crm_metrics.data.inbox import InboxWorker, hand_over, inbox_dir
+from crm_metrics.data.ingest import load_file
+from crm_metrics.data.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMERS = "customer_id,segment,joined_on\nc1,Mass,2024-01-01\nc2,Private,2024-02-01\nc3,Mass,2024-03-01\n"
@@ -128,8 +128,8 @@ def test_writes_from_threads_are_serialised(tmp_path):
 # -- processes ----------------------------------------------------------------------------------------
 HOLDER = textwrap.dedent("""
     import json, sys, time
-    from crm_metrics.store import Store
-    from crm_metrics.inbox import serve
+    from crm_metrics.data.store import Store
+    from crm_metrics.data.inbox import serve
     store = Store(sys.argv[1])
     mode = sys.argv[2]
     if mode == "worker":

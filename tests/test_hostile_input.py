@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_metrics.cli import main
-from crm_metrics.ingest import LoadRefused, load_file
-from crm_metrics.schema import TABLES
-from crm_metrics.store import Store
+from crm_metrics.delivery.cli import main
+from crm_metrics.data.ingest import LoadRefused, load_file
+from crm_metrics.data.schema import TABLES
+from crm_metrics.data.store import Store
 
 CUSTOMERS = ("customer_id,segment,joined_on,left_on,region\n"
              "c1,Mass,2024-01-01,,North\nc2,Private,2024-02-01,2025-01-31,South\nc3,Mass,2023-05-06,,\n")

@@ -10,11 +10,11 @@ import json
 import pandas as pd
 import pytest
 
-from crm_metrics import strategy
-from crm_metrics.cli import main
-from crm_metrics.health import CHECKS, run_checks
-from crm_metrics.impact import ImpactError, UnknownInitiativeError, go_live, impact, weekly_series
-from crm_metrics.store import Store, close_all
+from crm_metrics.judgement import strategy
+from crm_metrics.delivery.cli import main
+from crm_metrics.judgement.health import CHECKS, run_checks
+from crm_metrics.judgement.impact import ImpactError, UnknownInitiativeError, go_live, impact, weekly_series
+from crm_metrics.data.store import Store, close_all
 
 D = dt.date
 G = D(2026, 3, 11)          # a Wednesday; with w = 10: before 03-01..03-10, after 03-11..03-20

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics.ingest import LoadRefused, detect_delimiter, load_file
-from crm_metrics.store import Store
+from crm_metrics.data.ingest import LoadRefused, detect_delimiter, load_file
+from crm_metrics.data.store import Store
 
 CUSTOMERS = "customer_id,segment,joined_on,left_on\nc1,Mass,2024-01-01,\nc2,Private,2024-02-01,2025-01-31\n"
 INTERACTIONS_HEADER = ("interaction_id,customer_id,occurred_at,channel,advisor_id,reason,"
@@ -342,7 +342,7 @@ def test_comma_file_with_quoted_thousands(store, tmp_path):
 # -- the fast path and the careful path ----------------------------------------------------------
 # A clean file is loaded in one pass (plans from a sample, every rule checked as rows are written);
 # anything unusual rolls that back and the careful path decides. These tests pin which path ran.
-import crm_metrics.ingest as ingest_mod  # noqa: E402
+import crm_metrics.data.ingest as ingest_mod  # noqa: E402
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from crm_metrics.kpis import (
+from crm_metrics.metrics.kpis import (
     DIMENSIONS, KPIS, Kpi, KpiError, MissingDataError, build_sql, compute, get_kpi, render_kpi_reference,
 )
 
@@ -254,7 +254,7 @@ def test_docs_are_up_to_date():
     actual = path.read_text(encoding="utf-8") if path.exists() else ""
     assert actual == expected, (
         "docs/kpis.md is out of date with the KPI registry; regenerate it with\n"
-        "    .venv/bin/python -m crm_metrics.kpis.docs > docs/kpis.md")
+        "    .venv/bin/python -m crm_metrics.metrics.kpis.docs > docs/kpis.md")
 
 
 def test_docs_mention_every_kpi():

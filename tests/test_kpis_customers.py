@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from crm_metrics.kpis import MissingDataError, compute
+from crm_metrics.metrics.kpis import MissingDataError, compute
 
 Q1 = dict(start=date(2026, 1, 1), end=date(2026, 3, 31))
 D = date

@@ -1,7 +1,7 @@
 """Property tests: random small stores, checked against invariants and an independent oracle.
 
 The oracle below re-implements kpis.md in plain Python, straight from the definitions (no SQL, no
-code shared with crm_metrics.kpis), period by period; the engine must agree with it exactly.
+code shared with crm_metrics.metrics.kpis), period by period; the engine must agree with it exactly.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_metrics.kpis import KPIS, compute
-from crm_metrics.store import Store
+from crm_metrics.metrics.kpis import KPIS, compute
+from crm_metrics.data.store import Store
 from conftest import fill_store
 
 D0 = date(2026, 1, 1)

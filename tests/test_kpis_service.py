@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from crm_metrics.kpis import compute
+from crm_metrics.metrics.kpis import compute
 
 JAN = dict(start=date(2026, 1, 1), end=date(2026, 1, 31))
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_metrics.sample import DEFAULT_CUSTOMERS, generate
-from crm_metrics.schema import TABLES
+from crm_metrics.data.sample import DEFAULT_CUSTOMERS, generate
+from crm_metrics.data.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"

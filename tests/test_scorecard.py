@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from crm_metrics import strategy
-from crm_metrics.cli import main
-from crm_metrics.scorecard import (
+from crm_metrics.judgement import strategy
+from crm_metrics.delivery.cli import main
+from crm_metrics.judgement.scorecard import (
     ALIGNMENT_COLUMNS, SCORECARD_COLUMNS, alignment, attainment, judge, objective_rollup, scorecard,
 )
-from crm_metrics.store import close_all
+from crm_metrics.data.store import close_all
 
 D = dt.date
 MARCH = (D(2026, 3, 1), D(2026, 3, 31))

@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from crm_metrics.engines import DUCKDB, EngineError, get_engine, use_engine
-from crm_metrics.engines.transpile import to_spark, transpile, unguarded_divisions
-from crm_metrics.kpis import KPIS, build_sql, compute
-from crm_metrics.store import Store
+from crm_metrics.metrics.engines import DUCKDB, EngineError, get_engine, use_engine
+from crm_metrics.metrics.engines.transpile import to_spark, transpile, unguarded_divisions
+from crm_metrics.metrics.kpis import KPIS, build_sql, compute
+from crm_metrics.data.store import Store
 
 TOL = 1e-9
 DIMS = (None, "channel", "segment", "period")  # period at grain month
@@ -82,8 +82,8 @@ def spark():
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
     """(store, parquet folder): the sample company in a DuckDB store and exported for Spark."""
-    from crm_metrics.bootstrap import load_sample
-    from crm_metrics.export import export_parquet
+    from crm_metrics.data.bootstrap import load_sample
+    from crm_metrics.delivery.export import export_parquet
     root = tmp_path_factory.mktemp("spark")
     store = Store(root / "sample.duckdb")
     load_sample(store)
@@ -95,7 +95,7 @@ def company(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(spark, company):
-    from crm_metrics.engines.spark_engine import SparkEngine
+    from crm_metrics.metrics.engines.spark_engine import SparkEngine
     return SparkEngine(spark, data=company[1])
 
 
@@ -207,7 +207,7 @@ def test_week_truncation_is_monday_on_both(spark):
 
 # -- the scorecard ------------------------------------------------------------------------------------
 def test_scorecard_same_on_spark(engine, company):
-    from crm_metrics.scorecard import scorecard
+    from crm_metrics.judgement.scorecard import scorecard
     store = company[0]
     a = scorecard(store)
     with use_engine(engine):
@@ -227,13 +227,13 @@ def test_scorecard_same_on_spark(engine, company):
 
 def test_cli_kpi_on_spark(engine, company, capsys):
     """`kpi --engine spark --spark-data DIR` prints what the DuckDB engine prints."""
-    from crm_metrics import cli
+    from crm_metrics.delivery import cli
     store, pq = company
     base = ["kpi", "nps", "--db", store.path, "--by", "segment", "--from", "2025-01-01", "--to", "2025-12-31",
             "--format", "json"]
     assert cli.main(base) == 0
     duck = json.loads(capsys.readouterr().out)
-    from crm_metrics.engines import close_engines
+    from crm_metrics.metrics.engines import close_engines
     try:  # the same JVM: get_engine's getOrCreate() returns the module's session
         assert cli.main(base + ["--engine", "spark", "--spark-master", "local[2]", "--spark-data", str(pq)]) == 0
     finally:
@@ -247,11 +247,11 @@ def test_cli_kpi_on_spark(engine, company, capsys):
 
 def test_empty_tables_are_missing_data_on_spark(spark, engine, tmp_path):
     """A store with only customers: Spark refuses interaction KPIs like DuckDB does."""
-    from crm_metrics.bootstrap import SAMPLE_DIR
-    from crm_metrics.engines.spark_engine import SparkEngine
-    from crm_metrics.export import export_parquet
-    from crm_metrics.ingest import load_file
-    from crm_metrics.kpis import MissingDataError
+    from crm_metrics.data.bootstrap import SAMPLE_DIR
+    from crm_metrics.metrics.engines.spark_engine import SparkEngine
+    from crm_metrics.delivery.export import export_parquet
+    from crm_metrics.data.ingest import load_file
+    from crm_metrics.metrics.kpis import MissingDataError
     store = Store(tmp_path / "customers-only.duckdb")
     try:
         load_file(store, SAMPLE_DIR / "customers.csv", table="customers")
@@ -312,7 +312,7 @@ def test_decimal_literals_are_double_on_spark(spark):
 
 
 def test_export_layout(company):
-    from crm_metrics.export import read_manifest
+    from crm_metrics.delivery.export import read_manifest
     store, pq = company
     m = read_manifest(pq)
     counts = store.row_counts()
@@ -336,6 +336,6 @@ def test_engine_selection(monkeypatch):
     monkeypatch.setenv("CRM_SPARK_TABLES", "f_interactions")
     with pytest.raises(EngineError, match="catalog table"):
         get_engine("spark")
-    from crm_metrics.engines.spark_engine import parse_tables
+    from crm_metrics.metrics.engines.spark_engine import parse_tables
     assert parse_tables("f_interactions=crm.fi, customers=crm.cust") == {"f_interactions": "crm.fi",
                                                                          "customers": "crm.cust"}

@@ -1,4 +1,4 @@
-"""Summary tables (crm_metrics.summaries) and the KPIs' summary queries.
+"""Summary tables (crm_metrics.data.summaries) and the KPIs' summary queries.
 
 Hand-computed cubes and KPI values on tiny stores; then, on the sample company, every request a
 summary query answers must give exactly what the plain query gives.
@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from crm_metrics.kpis import compute
-from crm_metrics.kpis.engine import build_sql
-from crm_metrics.kpis.registry import KPIS
+from crm_metrics.metrics.kpis import compute
+from crm_metrics.metrics.kpis.engine import build_sql
+from crm_metrics.metrics.kpis.registry import KPIS
 
 SUMMARY_KPIS = sorted(k for k, v in KPIS.items() if v.summary is not None)
 SUMMARY_TABLES = ("f_contact_cube", "f_buyer_cube", "f_holding_events")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics import strategy
-from crm_metrics.cli import main
-from crm_metrics.ingest import load_file
-from crm_metrics.safety import UndoError, can_undo, undo_load, undoable_loads
-from crm_metrics.store import Store
+from crm_metrics.judgement import strategy
+from crm_metrics.delivery.cli import main
+from crm_metrics.data.ingest import load_file
+from crm_metrics.data.undo import UndoError, can_undo, undo_load, undoable_loads
+from crm_metrics.data.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CUST_HEADER = "customer_id,segment,joined_on,left_on,advisor_id,region,acquisition_channel\n"
@@ -198,8 +198,8 @@ def test_cli_undo_exit_codes(tmp_path, capsys):
 # -- a crash mid-load ----------------------------------------------------------------------------------
 CHILD = textwrap.dedent("""
     import sys
-    from crm_metrics.ingest import load_file
-    from crm_metrics.store import Store
+    from crm_metrics.data.ingest import load_file
+    from crm_metrics.data.store import Store
     store = Store(sys.argv[1])
     def progress(frac, msg):
         print(f"{frac:.2f} {msg}", flush=True)

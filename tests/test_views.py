@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from crm_metrics.views import cohort_retention, filter_choices, goals_in_view, kpi_matrix
+from crm_metrics.metrics.views import cohort_retention, filter_choices, goals_in_view, kpi_matrix
 
 D = dt.date
 

@@ -1,0 +1,405 @@
+"""Handing a load to the process that holds the store.
+
+DuckDB lets one process open a database file for writing. When the app holds the store and a
+nightly ``python -m crm_metrics load`` cannot open it, the command hands its files to the app
+through an *inbox* folder next to the database (``<db>.inbox/``):
+
+1. the command copies each file into ``<id>.files/<n>/<name>`` and then writes
+   ``<id>.request.json`` (atomically: a temporary name, then ``os.replace``);
+2. :class:`InboxWorker`, a daemon thread in the app (started in ``ui._store_for``), polls the
+   folder every second, claims a request by renaming it to ``<id>.working.json`` (a rename is
+   atomic, so a request is handled once), loads its files in order with ``ingest.load_file`` under
+   the store's write lock, writes ``<id>.result.json`` (atomically) and removes the rest;
+3. the command, polling, reads the result, prints the same load report as a direct load and exits
+   0 / 1 as a direct load would. The app's caches key on the data version, which the load bumps,
+   so viewers see the new data on their next rerun.
+
+When nobody serves the inbox (the holder is another command, not the app), the command keeps
+trying to open the store itself and, once it can, withdraws its request (renames it away before a
+worker claims it) and loads directly. After ``--wait`` seconds it gives up with a clear message.
+Requests of kind ``undo`` (``python -m crm_metrics undo``) travel the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import duckdb
+
+POLL_SECONDS = 1.0
+HEARTBEAT = "worker.json"
+STALE_SECONDS = 24 * 3600  # unanswered results and orphaned files are removed after this
+Log = Callable[[str], None]
+
+
+# -- shared helpers --------------------------------------------------------------------------------
+def inbox_dir(db_path: str | os.PathLike[str]) -> Path:
+    """``<db>.inbox`` for a database file."""
+    return Path(str(Path(db_path).resolve()) + ".inbox")
+
+
+def is_lock_error(e: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds ("Could not set lock ... Conflicting lock")."""
+    msg = str(e).lower()
+    return isinstance(e, duckdb.IOException) and ("lock" in msg or "conflicting" in msg)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON under a temporary name in the same folder, then rename: readers see all or nothing."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        try:
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+
+
+def _paths(inbox: Path, rid: str) -> dict[str, Path]:
+    return {k: inbox / f"{rid}.{k}.json" for k in ("request", "working", "result", "progress", "withdrawn")} | {
+        "files": inbox / f"{rid}.files"}
+
+
+def new_request_id() -> str:
+    """Sortable by arrival: nanoseconds, then pid and a random part."""
+    return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def worker_alive(inbox: Path, max_age: float = 5 * POLL_SECONDS) -> dict[str, Any] | None:
+    """The worker's heartbeat (pid, db, at) when it was written in the last ``max_age`` seconds."""
+    hb = _read_json(inbox / HEARTBEAT)
+    if isinstance(hb, dict) and time.time() - float(hb.get("at", 0)) <= max_age:
+        return hb
+    return None
+
+
+# -- the holder's side ------------------------------------------------------------------------------
+class InboxWorker:
+    """Serves ``<db>.inbox`` for the process that holds ``store``: a daemon thread that loads handed-over
+    files under the store's write lock. ``InboxWorker(store).start()``; :func:`serve` starts one per store."""
+
+    def __init__(self, store: Any, interval: float = POLL_SECONDS, inbox: str | os.PathLike[str] | None = None):
+        if store.path == ":memory:" and inbox is None:
+            raise ValueError("an in-memory store has no inbox (no other process can reach it)")
+        self.store = store
+        self.interval = interval
+        self.inbox = Path(inbox) if inbox is not None else inbox_dir(store.path)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.handled = 0
+        self.last_error: str | None = None
+
+    # lifecycle
+    def start(self) -> "InboxWorker":
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="crm-inbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        hb = _read_json(self.inbox / HEARTBEAT)
+        if isinstance(hb, dict) and hb.get("pid") == os.getpid():
+            _remove(self.inbox / HEARTBEAT)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as e:  # the worker never dies; the next poll tries again
+                self.last_error = f"{type(e).__name__}: {e}"
+            self._stop.wait(self.interval)
+
+    # one pass
+    def poll_once(self) -> int:
+        """Handle every waiting request, oldest first; returns how many were handled."""
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self._heartbeat()
+        n = 0
+        for req in sorted(self.inbox.glob("*.request.json")):
+            if self._stop.is_set():
+                break
+            rid = req.name[: -len(".request.json")]
+            p = _paths(self.inbox, rid)
+            try:
+                os.rename(req, p["working"])  # the claim; fails when the sender withdrew it
+            except OSError:
+                continue
+            result = self._handle(rid, _read_json(p["working"]))
+            write_json_atomic(p["result"], result)
+            _remove(p["working"], p["files"], p["progress"])
+            n += 1
+            self.handled += 1
+            self._heartbeat()
+        self._sweep()
+        return n
+
+    def _heartbeat(self) -> None:
+        write_json_atomic(self.inbox / HEARTBEAT, {"pid": os.getpid(), "db": self.store.path, "at": time.time()})
+
+    def _recover(self) -> None:
+        """Requests claimed by an earlier run of this holder that stopped before answering."""
+        for w in self.inbox.glob("*.working.json"):
+            rid = w.name[: -len(".working.json")]
+            p = _paths(self.inbox, rid)
+            write_json_atomic(p["result"], {
+                "id": rid, "ok": False, "files": [],
+                "error": "the app stopped while handling this request; an unfinished file was rolled back, "
+                         "files finished before it stayed loaded (see the load history); send it again"})
+            _remove(w, p["files"], p["progress"])
+
+    def _sweep(self) -> None:
+        now = time.time()
+        for p in self.inbox.iterdir():
+            try:
+                old = now - p.stat().st_mtime > STALE_SECONDS
+            except OSError:
+                continue
+            if not old or p.name == HEARTBEAT:
+                continue
+            rid = p.name.split(".", 1)[0]
+            if p.name.endswith(".files") and (self.inbox / f"{rid}.request.json").exists():
+                continue
+            _remove(p)
+
+    # handling
+    def _handle(self, rid: str, req: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": rid, "ok": False, "files": [], "error": None}
+        if not isinstance(req, dict):
+            out["error"] = "the request could not be read"
+            return out
+        out["kind"] = kind = req.get("kind", "load")
+        try:
+            if kind == "load":
+                out["files"] = [self._load_one(rid, f, req) for f in req.get("files") or []]
+                out["ok"] = all(f["ok"] for f in out["files"])
+            elif kind == "undo":
+                out.update(self._undo(req))
+            else:
+                out["error"] = f"unknown request kind {kind!r}"
+        except Exception as e:  # report, never die
+            out["error"] = _message(e)
+        try:
+            out["data_version"] = self.store.data_version()
+        except Exception:
+            pass
+        out["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        return out
+
+    def _progress(self, rid: str) -> Callable[[float, str], None]:
+        path = _paths(self.inbox, rid)["progress"]
+
+        def say(frac: float, msg: str) -> None:
+            try:
+                write_json_atomic(path, {"fraction": frac, "message": msg, "at": time.time()})
+            except OSError:
+                pass
+        return say
+
+    def _load_one(self, rid: str, f: Any, req: dict[str, Any]) -> dict[str, Any]:
+        from crm_metrics.data.ingest import LoadRefused, load_file
+        name = str((f or {}).get("name") or "file")
+        base = self.inbox.resolve()
+        path = (self.inbox / str((f or {}).get("path", ""))).resolve()
+        if base not in path.parents:
+            return {"file": name, "ok": False, "summary": f"{name}: refused, the request names a file "
+                                                         f"outside the inbox", "problems": []}
+        try:
+            rep = load_file(self.store, path, table=req.get("table"), mode=req.get("mode") or "merge",
+                            mapping=req.get("mapping") or None, encoding=req.get("encoding"),
+                            file_name=name, loaded_by=req.get("loaded_by"), progress=self._progress(rid))
+            return _report_dict(rep, True)
+        except LoadRefused as e:
+            return _report_dict(e.report, False)
+        except Exception as e:
+            return {"file": name, "ok": False, "summary": f"{name}: refused: {_message(e)}", "problems": []}
+
+    def _undo(self, req: dict[str, Any]) -> dict[str, Any]:
+        from crm_metrics.data.undo import UndoError, undo_load
+        try:
+            rep = undo_load(self.store, int(req.get("load_id")), req.get("loaded_by"))
+        except (UndoError, TypeError, ValueError) as e:
+            return {"ok": False, "error": str(e)}
+        return {"ok": True, "summary": rep.summary(), "load_id": rep.load_id}
+
+
+def _message(e: BaseException) -> str:
+    from crm_metrics.delivery.errors import user_message
+    return user_message(e) or f"{type(e).__name__}: {e}"
+
+
+def _report_dict(rep: Any, ok: bool) -> dict[str, Any]:
+    return {"file": rep.file_name, "ok": ok, "summary": rep.summary(), "table": rep.table, "mode": rep.mode,
+            "load_id": rep.load_id, "rows_read": rep.rows_read, "inserted": rep.inserted,
+            "updated": rep.updated, "unchanged": rep.unchanged, "removed": rep.removed,
+            "unmatched": rep.unmatched, "problem_count": rep.problem_count,
+            "problems": [str(p) for p in rep.problems]}
+
+
+_WORKERS: dict[int, InboxWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def serve(store: Any) -> InboxWorker | None:
+    """Start (once per store) the inbox worker of this process; returns it (None for an in-memory
+    store, which no other process can reach)."""
+    if store.path == ":memory:":
+        return None
+    with _WORKERS_LOCK:
+        w = _WORKERS.get(id(store))
+        if w is None or w.store is not store:
+            w = InboxWorker(store)
+            _WORKERS[id(store)] = w
+        return w.start()
+
+
+# -- the sender's side ------------------------------------------------------------------------------
+class InboxTimeout(Exception):
+    """Nobody answered (or the holder did not finish) within the wait; nothing was loaded by us."""
+
+
+@dataclass
+class HandOver:
+    result: dict[str, Any] | None = None  # the holder's answer
+    store: Any = None                     # or: the store became free and we opened it ourselves
+
+
+def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: Sequence[str | os.PathLike[str]],
+              *, wait: float, opener: Callable[[], Any], log: Log | None = None,
+              progress: Log | None = None, poll: float = 0.2) -> HandOver:
+    """Send ``request`` (kind, table, mode, mapping, encoding, loaded_by, ...) with copies of ``files``
+    to the holder of ``db_path`` and wait for its answer, or open the store with ``opener`` as soon
+    as it is free. Raises InboxTimeout after ``wait`` seconds."""
+    log = log or (lambda m: print(m, file=sys.stderr))
+    inbox = inbox_dir(db_path)
+    inbox.mkdir(parents=True, exist_ok=True)
+    rid = new_request_id()
+    p = _paths(inbox, rid)
+    listed = []
+    try:
+        for i, f in enumerate(files):
+            src = Path(f)
+            dst = p["files"] / str(i) / src.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            listed.append({"path": str(dst.relative_to(inbox)), "name": src.name})
+        body = dict(request, id=rid, files=listed, pid=os.getpid(),
+                    sent_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        write_json_atomic(p["request"], body)
+    except BaseException:
+        _remove(p["request"], p["files"])
+        raise
+
+    what = "load " + ", ".join(x["name"] for x in listed) if listed else request.get("kind", "request")
+    hb = worker_alive(inbox)
+    holder = f"the app (pid {hb.get('pid')})" if hb else "the process holding it"
+    log(f"{db_path} is open in another process; waiting for the app to {what} "
+        f"(handed to {holder} through {inbox}; up to {wait:g} s)")
+    start = time.monotonic()
+    deadline = start + wait
+    next_open = start + 2 * POLL_SECONDS + 0.5  # give a live worker the first chance
+    last_msg = None
+    last_note = start
+    try:
+        while True:
+            if p["result"].exists():
+                result = _read_json(p["result"])
+                if result is not None:
+                    _remove(p["result"], p["files"], p["progress"])
+                    return HandOver(result=result)
+            if progress is not None:
+                pr = _read_json(p["progress"])
+                if isinstance(pr, dict) and pr.get("message") != last_msg:
+                    last_msg = pr.get("message")
+                    progress(f"[{int(float(pr.get('fraction', 0)) * 100):3d}%] {last_msg} (in the app)")
+            now = time.monotonic()
+            if now >= next_open:
+                next_open = now + POLL_SECONDS
+                try:
+                    store = opener()
+                except duckdb.IOException as e:
+                    if not is_lock_error(e):
+                        raise
+                else:
+                    # The store is free: nobody holds it, so nobody is handling the request (a holder
+                    # that claimed it and stopped rolled back its unfinished work).
+                    if p["result"].exists():
+                        continue  # answered just before the holder closed: use the answer
+                    if not _withdraw(p):
+                        _remove(p["working"], p["files"], p["progress"])
+                        log("the app stopped before answering; doing it directly")
+                    else:
+                        log("the store is free now; doing it directly")
+                    return HandOver(store=store)
+            if now >= deadline:
+                break
+            if now - last_note >= 30:
+                last_note = now
+                state = "the app is working on it" if p["working"].exists() else (
+                    "the app has not picked it up yet" if worker_alive(inbox) else
+                    "the process holding the store does not serve the inbox; waiting for it to close")
+                log(f"still waiting ({int(now - start)} s): {state}")
+            time.sleep(poll)
+    except BaseException:
+        _withdraw(p)  # interrupted: take the request back if nobody claimed it
+        raise
+    if _withdraw(p):
+        raise InboxTimeout(
+            f"nothing was loaded: {db_path} stayed open in another process for {wait:g} s and that process "
+            f"does not take loads (the app does; another command-line load or a Python session does not). "
+            f"Retry when it has finished, or wait longer with --wait SECONDS.")
+    raise InboxTimeout(
+        f"the app accepted the request but did not finish within {wait:g} s; it goes on in the app. "
+        f"Check the result later with `python -m crm_metrics status` (load history) or on the Data page.")
+
+
+def _withdraw(p: dict[str, Path]) -> bool:
+    """Take an unclaimed request back; True when it was still unclaimed (and is now gone)."""
+    try:
+        os.rename(p["request"], p["withdrawn"])
+    except OSError:
+        return False
+    _remove(p["withdrawn"], p["files"], p["progress"])
+    return True
+
+
+__all__ = ["InboxWorker", "serve", "hand_over", "HandOver", "InboxTimeout", "inbox_dir", "is_lock_error",
+           "worker_alive", "write_json_atomic", "POLL_SECONDS"]

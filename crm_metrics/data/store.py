@@ -1,0 +1,378 @@
+"""The persistent DuckDB store: one connection per process, a cursor per thread or rerun.
+
+The store keeps the tables of the data contract exactly as loaded, the load history, settings,
+and *fact tables* (``f_interactions``, ``f_transactions``, ``f_surveys``) that carry the per-row
+facts KPIs need (the customer's segment and region, whether the customer is known, the channel
+kind, the time of the customer's next contact). Facts are rebuilt inside the load transaction, so
+pages only ever aggregate.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+
+from crm_metrics.data.schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
+from crm_metrics.data.summaries import SUMMARY_SOURCES, SUMMARY_SQL
+
+DEFAULT_DB = "data/crm.duckdb"
+
+
+def default_db_path() -> str:
+    return os.environ.get("CRM_DB") or DEFAULT_DB
+
+
+# Which fact tables depend on which source tables.
+FACT_DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "f_interactions": ("interactions", "customers", "channels"),
+    "f_transactions": ("transactions", "customers"),
+    "f_surveys": ("surveys", "customers"),
+}
+# Summary tables (crm_metrics.data.summaries) come after the fact table they are built from.
+FACT_DEPENDENCIES.update({name: FACT_DEPENDENCIES[src] for name, src in SUMMARY_SOURCES.items()})
+
+_SELF_SERVICE_LIST = ", ".join(f"'{n}'" for n in SELF_SERVICE_CHANNEL_NAMES)
+
+# Channel kind: the channels table wins, else the default by name (data contract).
+CHANNEL_KIND_SQL = f"""coalesce(
+    (SELECT ch.kind FROM channels ch WHERE lower(trim(ch.channel)) = lower(trim(x.channel)) LIMIT 1),
+    CASE WHEN lower(trim(x.channel)) IN ({_SELF_SERVICE_LIST}) THEN 'self_service' ELSE 'assisted' END)"""
+
+FACT_SQL: dict[str, str] = {
+    "f_interactions": f"""
+        CREATE OR REPLACE TABLE f_interactions AS
+        WITH kinds AS (
+            SELECT x.channel, {CHANNEL_KIND_SQL} AS kind
+            FROM (SELECT DISTINCT channel FROM interactions) x
+        ),
+        -- dense integer keys: continuity groups millions of (customer, advisor) pairs, faster on integers
+        ckeys AS (
+            SELECT customer_id, CAST(ROW_NUMBER() OVER (ORDER BY customer_id) AS INTEGER) AS customer_key
+            FROM (SELECT DISTINCT customer_id FROM interactions) d
+        ),
+        akeys AS (
+            SELECT advisor_id, CAST(ROW_NUMBER() OVER (ORDER BY advisor_id) AS INTEGER) AS advisor_key
+            FROM (SELECT DISTINCT nullif(trim(advisor_id), '') AS advisor_id FROM interactions) d
+            WHERE advisor_id IS NOT NULL
+        ),
+        x AS (
+            SELECT x.*, k.kind, nullif(trim(x.advisor_id), '') AS advisor,
+                   CASE WHEN k.kind = 'assisted' THEN nullif(trim(x.advisor_id), '') END AS cont_advisor
+            FROM interactions x LEFT JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
+        ),
+        -- each (customer, advisor) pair of assisted contacts over the whole history: continuity reads a
+        -- pair's count directly when all of its contacts fall inside the window (no grouping per pair).
+        -- Read from interactions, not from x: a second reader of x would materialise that wide CTE.
+        pairs AS (
+            SELECT x.customer_id, nullif(trim(x.advisor_id), '') AS cont_advisor,
+                   CAST(count(*) AS INTEGER) AS pair_contacts,
+                   min(CAST(x.occurred_at AS DATE)) AS pair_first_day,
+                   max(CAST(x.occurred_at AS DATE)) AS pair_last_day
+            FROM interactions x JOIN kinds k ON k.channel IS NOT DISTINCT FROM x.channel
+            WHERE k.kind = 'assisted' AND nullif(trim(x.advisor_id), '') IS NOT NULL
+            GROUP BY x.customer_id, nullif(trim(x.advisor_id), '')
+        ),
+        -- one pass over each customer's contacts in time order (no self-join on interaction_id):
+        -- the next strictly later contact, and the previous assisted contact with an advisor
+        i AS (
+            SELECT *,
+                   first_value(occurred_at) OVER (
+                       PARTITION BY customer_id ORDER BY occurred_at
+                       RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND UNBOUNDED FOLLOWING
+                   ) AS next_contact_at,
+                   last_value(cont_advisor IGNORE NULLS) OVER earlier AS prev_advisor,
+                   last_value(CASE WHEN cont_advisor IS NOT NULL THEN CAST(occurred_at AS DATE) END IGNORE NULLS)
+                       OVER earlier AS prev_advisor_day
+            FROM x
+            WINDOW earlier AS (PARTITION BY customer_id ORDER BY occurred_at, interaction_id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        )
+        SELECT i.interaction_id, i.customer_id, i.occurred_at,
+               CAST(i.occurred_at AS DATE) AS day,
+               coalesce(nullif(trim(i.channel), ''), '{UNKNOWN}') AS channel,
+               i.kind,
+               i.advisor AS advisor_id,
+               lower(trim(i.reason)) AS reason,
+               i.handle_seconds, i.wait_seconds, i.resolved, i.csat, i.ces,
+               i.next_contact_at,
+               -- microseconds to the next contact: repeat / FCR tests compare a number per row
+               DATE_DIFF('microsecond', i.occurred_at, i.next_contact_at) AS next_gap_us,
+               -- sequential continuity: for an assisted contact with an advisor, whether the customer's
+               -- previous such contact (by occurred_at, then interaction_id; any channel) had the same
+               -- advisor, and that contact's day (a pair counts only if both are in the window / period)
+               CASE WHEN i.cont_advisor IS NOT NULL AND i.prev_advisor IS NOT NULL
+                    THEN i.prev_advisor = i.cont_advisor END AS same_advisor_as_prev,
+               CASE WHEN i.cont_advisor IS NOT NULL THEN i.prev_advisor_day END AS prev_advisor_day,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known,
+               ck.customer_key, ak.advisor_key,
+               p.pair_contacts, p.pair_first_day, p.pair_last_day
+        FROM i
+        LEFT JOIN customers c ON c.customer_id = i.customer_id
+        LEFT JOIN ckeys ck ON ck.customer_id = i.customer_id
+        LEFT JOIN akeys ak ON ak.advisor_id = i.advisor
+        LEFT JOIN pairs p ON p.customer_id = i.customer_id AND p.cont_advisor = i.cont_advisor
+    """,
+    "f_transactions": f"""
+        CREATE OR REPLACE TABLE f_transactions AS
+        SELECT t.transaction_id, t.customer_id, t.occurred_on,
+               CAST(t.occurred_on AS DATE) AS day,
+               t.product, t.amount,
+               coalesce(nullif(trim(t.channel), ''), '{UNKNOWN}') AS channel,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known,
+               -- the customer's acquisition channel and assigned advisor (customer KPIs split revenue by them)
+               coalesce(nullif(trim(c.acquisition_channel), ''), '{UNKNOWN}') AS acquisition_channel,
+               coalesce(nullif(trim(c.advisor_id), ''), '{UNKNOWN}') AS customer_advisor
+        FROM transactions t LEFT JOIN customers c ON c.customer_id = t.customer_id
+    """,
+    "f_surveys": f"""
+        CREATE OR REPLACE TABLE f_surveys AS
+        SELECT s.response_id, s.customer_id, s.answered_on AS day, s.nps,
+               coalesce(nullif(trim(s.channel), ''), '{UNKNOWN}') AS channel,
+               coalesce(c.segment, '{UNKNOWN}') AS segment,
+               coalesce(c.region, '{UNKNOWN}') AS region,
+               c.customer_id IS NOT NULL AS known
+        FROM surveys s LEFT JOIN customers c ON c.customer_id = s.customer_id
+    """,
+}
+
+FACT_SQL.update(SUMMARY_SQL)
+
+# Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
+FACTS_VERSION = "6"
+
+META_DDL = [
+    """CREATE TABLE IF NOT EXISTS load_history (
+        load_id BIGINT, table_name VARCHAR, file_name VARCHAR, sha256 VARCHAR, mode VARCHAR,
+        rows_read BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, removed BIGINT,
+        unmatched BIGINT, encoding VARCHAR, extra_columns VARCHAR, loaded_at TIMESTAMP,
+        loaded_by VARCHAR, undo_of BIGINT)""",
+    # stores created before undo existed: add the column (a row with mode 'undo' names the load it undid)
+    "ALTER TABLE load_history ADD COLUMN IF NOT EXISTS undo_of BIGINT",
+    "CREATE TABLE IF NOT EXISTS settings (key VARCHAR, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
+    # the previous version of a table before a load, kept so the load can be undone (crm_metrics.data.undo)
+    """CREATE TABLE IF NOT EXISTS load_snapshots (
+        load_id BIGINT, table_name VARCHAR, snapshot VARCHAR, kind VARCHAR, rows BIGINT,
+        created_at TIMESTAMP)""",
+]
+
+
+def table_ddl(name: str) -> str:
+    t = TABLES[name]
+    cols = ", ".join(f"{c.name} {c.sql_type}" for c in t.columns)
+    return f"CREATE TABLE IF NOT EXISTS {t.name} ({cols})"
+
+
+class Store:
+    """A DuckDB file with the contract's tables. Share one per process; use ``cursor()`` per thread."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = str(path or default_db_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(self.path)
+        self.write_lock = threading.RLock()
+        self.allowed_dirs: list[str] | None = None  # set by lock_down()
+        self._spool: str | None = None
+        self._ensure_schema()
+
+    # -- files the store may touch -------------------------------------------------------------
+    @property
+    def spool_dir(self) -> str:
+        """Where uploads are written before loading (``<db dir>/uploads``; created on first use).
+        It stays readable by DuckDB after :meth:`lock_down`."""
+        if self._spool is None:
+            if self.path == ":memory:":
+                import tempfile
+                self._spool = tempfile.mkdtemp(prefix="crm-uploads-")
+            else:
+                self._spool = str(Path(self.path).resolve().parent / "uploads")
+        Path(self._spool).mkdir(parents=True, exist_ok=True)
+        return self._spool
+
+    @property
+    def inbox_dir(self) -> str:
+        """``<db>.inbox``: where another process hands loads to this one (crm_metrics.data.inbox)."""
+        base = self.spool_dir + "/inbox" if self.path == ":memory:" else str(Path(self.path).resolve())
+        return base + ".inbox"
+
+    @property
+    def locked_down(self) -> bool:
+        return self.allowed_dirs is not None
+
+    def lock_down(self, allowed_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
+        """From now on this process's DuckDB reads and writes no file outside ``allowed_dirs`` plus
+        :attr:`spool_dir` and :attr:`inbox_dir` (its own database file aside): ``read_csv('/etc/passwd')``,
+        ``COPY ... TO``, ``ATTACH``, ``INSTALL`` / ``LOAD`` fail with a permission error. It cannot be
+        undone while the process runs (DuckDB refuses to re-enable external access). Returns the
+        allowed folders. Calling it again with folders already allowed does nothing."""
+        dirs = [self.spool_dir, self.inbox_dir, *map(str, allowed_dirs)]
+        wanted = []
+        for d in dirs:
+            Path(d).mkdir(parents=True, exist_ok=True)
+            r = str(Path(d).resolve()).rstrip(os.sep) + os.sep
+            if r not in wanted:
+                wanted.append(r)
+        with self.write_lock:
+            if self.allowed_dirs is not None:
+                extra = [d for d in wanted if d not in self.allowed_dirs]
+                if extra:
+                    raise ValueError("the store is already locked down; cannot allow " + ", ".join(extra))
+                return list(self.allowed_dirs)
+            cur = self.cursor()
+            try:
+                listed = ", ".join("'" + d.replace("'", "''") + "'" for d in wanted)
+                cur.execute(f"SET allowed_directories = [{listed}]")
+                cur.execute("SET enable_external_access = false")
+            finally:
+                cur.close()
+            self.allowed_dirs = wanted
+        return list(wanted)
+
+    def can_read(self, path: str | os.PathLike[str]) -> bool:
+        """Whether DuckDB may read ``path`` (always, unless :meth:`lock_down` was called)."""
+        if self.allowed_dirs is None:
+            return True
+        r = str(Path(path).resolve())
+        return any(r.startswith(d) for d in self.allowed_dirs)
+
+    # -- connections -------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        cur = self.cursor()
+        for name in TABLES:
+            cur.execute(table_ddl(name))
+        for ddl in META_DDL:
+            cur.execute(ddl)
+        existing = {r[0] for r in cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        missing = [f for f in FACT_SQL if f not in existing]
+        row = cur.execute("SELECT value FROM meta WHERE key = 'facts_version'").fetchone()
+        if row is None or row[0] != FACTS_VERSION:
+            missing = list(FACT_SQL)  # a store written by an older version: its facts lack columns
+        if missing:
+            cur.execute("BEGIN")
+            self.refresh_facts(cur, missing)
+            cur.execute("DELETE FROM meta WHERE key = 'facts_version'")
+            cur.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
+            cur.execute("COMMIT")
+        cur.close()
+
+    def refresh_facts(self, cur: duckdb.DuckDBPyConnection, facts: Iterable[str]) -> None:
+        """Rebuild the named fact tables (call inside the writing transaction)."""
+        for f in facts:
+            cur.execute(FACT_SQL[f])
+
+    @staticmethod
+    def facts_for(tables: Iterable[str]) -> list[str]:
+        changed = set(tables)
+        return [f for f, deps in FACT_DEPENDENCIES.items() if changed & set(deps)]
+
+    # -- versions ----------------------------------------------------------------------------
+    def data_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> int:
+        c = cur or self.cursor()
+        row = c.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_version(self, cur: duckdb.DuckDBPyConnection) -> int:
+        v = self.data_version(cur) + 1
+        cur.execute("DELETE FROM meta WHERE key = 'data_version'")
+        cur.execute("INSERT INTO meta VALUES ('data_version', ?)", [str(v)])
+        return v
+
+    # -- settings ----------------------------------------------------------------------------
+    def settings(self, cur: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+        c = cur or self.cursor()
+        out: dict[str, Any] = dict(SETTINGS_DEFAULTS)
+        for key, value in c.execute("SELECT key, value FROM settings").fetchall():
+            if key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], float):
+                out[key] = float(value)
+            else:
+                out[key] = value
+        return out
+
+    def set_setting(self, key: str, value: Any) -> None:
+        if key not in SETTINGS_DEFAULTS:
+            raise ValueError(f"Unknown setting {key!r}; known: {', '.join(SETTINGS_DEFAULTS)}")
+        if isinstance(SETTINGS_DEFAULTS[key], float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Setting {key!r} needs a number, got {value!r}") from e
+            if value < 0:
+                raise ValueError(f"Setting {key!r} must be >= 0, got {value}")
+        with self.write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            cur.execute("DELETE FROM settings WHERE key = ?", [key])
+            cur.execute("INSERT INTO settings VALUES (?, ?)", [key, str(value)])
+            self.bump_version(cur)
+            cur.execute("COMMIT")
+
+    # -- status ------------------------------------------------------------------------------
+    def row_counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        return {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+
+    def is_empty(self) -> bool:
+        return all(v == 0 for v in self.row_counts().values())
+
+    def data_span(self) -> tuple[Any, Any]:
+        """First and last day with data in the fact tables (None, None when empty)."""
+        cur = self.cursor()
+        row = cur.execute("""
+            SELECT min(d), max(d) FROM (
+                SELECT min(day) d FROM f_interactions UNION ALL SELECT max(day) FROM f_interactions
+                UNION ALL SELECT min(day) FROM f_transactions UNION ALL SELECT max(day) FROM f_transactions
+                UNION ALL SELECT min(day) FROM f_surveys UNION ALL SELECT max(day) FROM f_surveys)
+        """).fetchone()
+        return row[0], row[1]
+
+    def load_history(self) -> list[dict[str, Any]]:
+        cur = self.cursor()
+        res = cur.execute("SELECT * FROM load_history ORDER BY load_id DESC")
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r)) for r in res.fetchall()]
+
+
+_STORES: dict[str, Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """The process-wide store for ``path`` (one DuckDB connection per process and file)."""
+    key = str(path or default_db_path())
+    if key != ":memory:":
+        key = str(Path(key).resolve())
+    with _STORES_LOCK:
+        st = _STORES.get(key)
+        if st is None:
+            st = Store(key)
+            _STORES[key] = st
+        return st
+
+
+def close_all() -> None:
+    with _STORES_LOCK:
+        for st in _STORES.values():
+            try:
+                st.close()
+            except Exception:
+                pass
+        _STORES.clear()
+
+
+__all__ = ["Store", "open_store", "close_all", "default_db_path", "FACT_TABLES", "STRATEGY_TABLES"]

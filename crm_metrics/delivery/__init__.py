@@ -1,0 +1,1 @@
+"""Delivery: the report, the command line, exports and formatting."""

@@ -1,0 +1,1 @@
+"""Judgement: goals and the scorecard, strategy edits, health checks, initiative impact."""

@@ -1,0 +1,418 @@
+"""Health checks: the known ways CRM programmes fail, turned into checks on the data (strategy.md).
+
+The checks are a registry: ``CHECKS`` holds :class:`Check` entries in display order and
+:func:`register` adds (or replaces, by id) one. A check is a function of a :class:`HealthContext`
+(the store, the window, the settings, and shared values computed once on first use: goals,
+initiatives, the scorecard, the alignment table, KPI values) returning at least one
+:class:`Finding`; ``ok`` findings say what was checked, with the numbers.
+
+    run_checks(store, start=None, end=None) -> list[Finding]
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Iterable, Literal
+
+import pandas as pd
+
+from crm_metrics.judgement import scorecard as sc
+from crm_metrics.judgement import strategy
+from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
+from crm_metrics.data.store import Store
+
+Severity = Literal["ok", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("ok", "warning", "critical")
+FINDING_FIELDS = ("id", "title", "severity", "subject", "finding", "next_step")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    title: str
+    severity: Severity
+    finding: str
+    next_step: str
+    subject: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The finding with the spec's field names (id, title, severity, finding, next_step, subject)."""
+        return {"id": self.check_id, "title": self.title, "severity": self.severity,
+                "subject": self.subject, "finding": self.finding, "next_step": self.next_step}
+
+
+@dataclass
+class HealthContext:
+    """What checks look at. Shared values are computed once, on first use, and cached."""
+
+    store: Store
+    start: dt.date | None
+    end: dt.date | None
+    settings: dict[str, Any]
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    # -- generic lazy values ----------------------------------------------------------------------
+    def shared(self, name: Any, make: Callable[[], Any]) -> Any:
+        """The value cached under ``name``, made by ``make()`` the first time it is asked for."""
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
+    def kpi(self, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
+            segments: Iterable[str] = (), by: Iterable[str] = ()) -> pd.DataFrame | None:
+        """compute() over the context's window (or the given one); None when a table it needs is
+        empty (see :meth:`missing`)."""
+        s = start if start is not None else self.start
+        e = end if end is not None else self.end
+        key = ("kpi", kpi_id, s, e, tuple(channels), tuple(segments), tuple(by))
+
+        def make():
+            if s is None or e is None:
+                return None
+            try:
+                return compute(self.store, kpi_id, start=s, end=e, channels=tuple(channels),
+                               segments=tuple(segments), by=tuple(by), settings=self.settings)
+            except MissingDataError as err:
+                self._cache[("missing", kpi_id)] = str(err)
+                return None
+        return self.shared(key, make)
+
+    def value(self, kpi_id: str, **kw: Any) -> tuple[float | None, int]:
+        """(value, n) of a KPI without dimensions; (None, 0) when it cannot be computed."""
+        df = self.kpi(kpi_id, **kw)
+        if df is None or df.empty:
+            return None, 0
+        v = df["value"].iloc[0]
+        return (None if pd.isna(v) else float(v)), int(df["n"].iloc[0])
+
+    def missing(self, kpi_id: str) -> str | None:
+        """Why a KPI could not be computed (e.g. "Load interactions.csv to see ..."), else None."""
+        return self._cache.get(("missing", kpi_id))
+
+    def fmt(self, kpi_id: str, value: float | None) -> str:
+        kpi = KPIS.get(kpi_id)
+        return sc.format_value(value, kpi.unit if kpi else None, str(self.settings.get("currency", "")))
+
+    # -- shared tables -------------------------------------------------------------------------
+    @property
+    def window_text(self) -> str:
+        return f"{self.start}..{self.end}" if self.start else "no data"
+
+    @cached_property
+    def previous_window(self) -> tuple[dt.date, dt.date] | None:
+        if self.start is None or self.end is None:
+            return None
+        return sc.previous_period(self.start, self.end)
+
+    @cached_property
+    def goals(self) -> pd.DataFrame:
+        return strategy.goals(self.store)
+
+    @cached_property
+    def initiatives(self) -> pd.DataFrame:
+        cur = self.store.cursor()
+        try:
+            res = cur.execute("SELECT * FROM initiatives ORDER BY initiative_id")
+            return pd.DataFrame(res.fetchall(), columns=[d[0] for d in res.description])
+        finally:
+            cur.close()
+
+    @cached_property
+    def segments(self) -> pd.DataFrame:
+        return strategy.segments(self.store)
+
+    @cached_property
+    def scorecard(self) -> pd.DataFrame:
+        return sc.scorecard(self.store, self.start, self.end)
+
+    @cached_property
+    def alignment(self) -> pd.DataFrame:
+        return sc.alignment(self.store, self.start, self.end)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    fails: str  # the failure it detects
+    run: Callable[[HealthContext], list[Finding]]
+
+    def finding(self, severity: Severity, finding: str, next_step: str, subject: str | None = None) -> Finding:
+        return Finding(self.id, self.title, severity, finding, next_step, subject)
+
+
+CHECKS: list[Check] = []
+
+
+def register(check: Check) -> Check:
+    """Add a check at the end of the registry, or replace the one with the same id in place."""
+    for i, c in enumerate(CHECKS):
+        if c.id == check.id:
+            CHECKS[i] = check
+            return check
+    CHECKS.append(check)
+    return check
+
+
+def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
+    s, e = sc.resolve_window(store, start, end)
+    return HealthContext(store=store, start=s, end=e, settings=store.settings())
+
+
+def run_checks(store: Store, start: Any = None, end: Any = None,
+               checks: Iterable[Check] | None = None) -> list[Finding]:
+    """Every registered check over the window (default: the span of the loaded data).
+
+    A check that fails unexpectedly yields a warning naming the error instead of stopping the
+    others."""
+    ctx = context(store, start, end)
+    out: list[Finding] = []
+    for check in list(checks if checks is not None else CHECKS):
+        try:
+            found = check.run(ctx)
+        except (KpiError, ValueError) as e:
+            found = [check.finding("warning", f"the check could not run: {e}",
+                                   "Fix the data or settings named above, then re-run the checks.")]
+        if not found:
+            found = [check.finding("ok", "nothing to report", "-")]
+        out.extend(found)
+    return out
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Findings as a DataFrame with the spec's field names."""
+    return pd.DataFrame([f.record() for f in findings], columns=list(FINDING_FIELDS))
+
+
+def worst(findings: Iterable[Finding]) -> Severity:
+    level = max((SEVERITIES.index(f.severity) for f in findings), default=0)
+    return SEVERITIES[level]  # type: ignore[return-value]
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    s = str(v).strip()
+    return s or None
+
+
+def _names(values: Iterable[str], limit: int = 8) -> str:
+    vals = list(values)
+    return ", ".join(vals[:limit]) + (f" and {len(vals) - limit} more" if len(vals) > limit else "")
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+# -- no_measurement -----------------------------------------------------------------------------------
+def check_no_measurement(ctx: HealthContext) -> list[Finding]:
+    c = NO_MEASUREMENT
+    goals, inits = ctx.goals, ctx.initiatives
+    init_objectives = sorted({o for o in (_text(v) for v in inits.get("objective", [])) if o})
+    if goals.empty:
+        return [c.finding(
+            "critical",
+            f"no goals are set: nothing says what the CRM should achieve "
+            f"({_plural(len(inits), 'initiative')} and {_plural(len(init_objectives), 'strategic objective')} "
+            f"have no target to be judged against)",
+            "State goals (KPI, target, scope, period, objective, owner) on the Strategy page or load goals.csv.")]
+    out: list[Finding] = []
+    goal_objectives = {o for o in (_text(v) for v in goals["objective"]) if o}
+    goal_kpis = set(goals["kpi"])
+    for obj in init_objectives:
+        if obj not in goal_objectives:
+            served = [str(r["initiative_id"]) for r in inits.to_dict(orient="records") if _text(r["objective"]) == obj]
+            out.append(c.finding(
+                "warning", f"strategic objective {obj!r} has no goal (served by initiative{'s' if len(served) > 1 else ''} "
+                           f"{_names(served)})",
+                f"Add a goal with objective {obj!r}: which KPI should move, by how much, by when.", subject=obj))
+    for r in inits.to_dict(orient="records"):
+        kpi, obj = _text(r.get("kpi")), _text(r.get("objective"))
+        if (kpi and kpi in goal_kpis) or (obj and obj in goal_objectives):
+            continue
+        out.append(c.finding(
+            "warning", f"initiative {r['initiative_id']} ({r['name']}) has no goal on its KPI "
+                       f"({kpi or 'none stated'}) or its objective ({obj or 'none stated'})",
+            "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
+            subject=str(r["initiative_id"])))
+    card = ctx.scorecard
+    for r in card[card["status"] == "no_data"].to_dict(orient="records"):
+        scope = ", ".join(x for x in (_text(r["channel"]), _text(r["segment"])) if x) or "all customers"
+        period = f"{r['period_start']}..{r['period_end']}" if r["period_start"] is not None else "no period"
+        why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \
+                                                  f"in its scope and period (n = {r['n']})"
+        out.append(c.finding(
+            "warning", f"goal {r['goal_id']} ({r['kpi']}, {scope}, {period}) has no data: {why}",
+            "Load the data the KPI needs, or check the goal's scope (channel / segment) and period.",
+            subject=str(r["goal_id"])))
+    if not out:
+        n_obj = len(goal_objectives | set(init_objectives))
+        out.append(c.finding(
+            "ok", f"{_plural(len(goals), 'goal')} on {_plural(n_obj, 'strategic objective')}, all with data; "
+                  f"{_plural(len(inits), 'initiative')}, each tied to a goal by KPI or objective",
+            "Review the scorecard: which goals are at risk or missed."))
+    return out
+
+
+def _missing_reason(ctx: HealthContext, kpi_id: str) -> str | None:
+    if kpi_id not in KPIS:
+        return f"{kpi_id!r} is not a KPI of the catalogue"
+    ctx.kpi(kpi_id)
+    return ctx.missing(kpi_id)
+
+
+# -- siloed_customer_data ---------------------------------------------------------------------------
+SILO_WARN = {"customer_match_rate": 98.0, "advisor_logged_rate": 90.0}
+SILO_CRIT = {"customer_match_rate": 90.0, "advisor_logged_rate": 75.0}
+
+
+def check_siloed_customer_data(ctx: HealthContext) -> list[Finding]:
+    c = SILOED
+    parts, level, unknown = [], 0, []
+    for k in ("customer_match_rate", "advisor_logged_rate"):
+        v, n = ctx.value(k)
+        if v is None:
+            unknown.append(f"{k} cannot be computed ({ctx.missing(k) or f'no rows in {ctx.window_text}'})")
+            continue
+        if v < SILO_CRIT[k]:
+            level = max(level, 2)
+            parts.append(f"{k} {v:.1f}% (< {SILO_CRIT[k]:g})")
+        elif v < SILO_WARN[k]:
+            level = max(level, 1)
+            parts.append(f"{k} {v:.1f}% (< {SILO_WARN[k]:g})")
+        else:
+            parts.append(f"{k} {v:.1f}%")
+    text = "; ".join(parts + unknown)
+    if level == 0:
+        if not parts:
+            return [c.finding("ok", f"nothing to check: {text}",
+                              "Load customers.csv and interactions.csv to check that customer data is shared.")]
+        return [c.finding("ok", f"{text} (thresholds: warning below 98 / 90, critical below 90 / 75)",
+                          "Keep watching the Data page's data-quality KPIs after each load.")]
+    return [c.finding(
+        "critical" if level == 2 else "warning", text,
+        "Find where unmatched customer_ids come from (Data page: unmatched rows per file) and which "
+        "channels leave advisor_id empty on assisted contacts; fix the exports or the CRM's mandatory fields.")]
+
+
+# -- work_shifted_to_customer ---------------------------------------------------------------------------
+SHIFT_POINTS = 5.0
+
+
+def check_work_shifted_to_customer(ctx: HealthContext) -> list[Finding]:
+    c = WORK_SHIFTED
+    prev = ctx.previous_window
+    if prev is None:
+        return [c.finding("ok", "nothing to check: no data loaded",
+                          "Load interactions.csv to compare self-service with effort and resolution.")]
+    ps, pe = prev
+    cur = {k: ctx.value(k)[0] for k in ("self_service_share", "ces", "fcr_rate", "repeat_contact_rate")}
+    old = {k: ctx.value(k, start=ps, end=pe)[0] for k in cur}
+    where = f"{ctx.start}..{ctx.end} vs {ps}..{pe}"
+    if cur["self_service_share"] is None or old["self_service_share"] is None:
+        miss = ctx.missing("self_service_share")
+        why = miss or (f"no contacts in the previous period {ps}..{pe}" if old["self_service_share"] is None
+                       else f"no contacts in {ctx.start}..{ctx.end}")
+        return [c.finding("ok", f"cannot compare self-service share: {why}",
+                          "Choose a window with data in the period of equal length before it (e.g. the last "
+                          "quarter) to compare.")]
+    rise = cur["self_service_share"] - old["self_service_share"]
+    worse = []
+    signs = {"ces": -1, "fcr_rate": -1, "repeat_contact_rate": +1}
+    details = []
+    for k, sign in signs.items():
+        a, b = cur[k], old[k]
+        if a is None or b is None:
+            details.append(f"{k} n/a")
+            continue
+        moved = (a - b) * sign > 0
+        verb = ("rose" if a > b else "fell") if a != b else "unchanged"
+        details.append(f"{k} {ctx.fmt(k, a)} vs {ctx.fmt(k, b)} ({verb})")
+        if moved:
+            worse.append(k)
+    head = (f"self_service_share {cur['self_service_share']:.1f}% vs {old['self_service_share']:.1f}% "
+            f"({rise:+.1f} points, {where})")
+    text = head + "; " + "; ".join(details)
+    if rise >= SHIFT_POINTS - 1e-9 and worse:
+        return [c.finding(
+            "warning", text,
+            "Self-service grew while the customer's experience got worse: look at what customers now do "
+            "themselves (Channels page: self-service vs effort, repeat contacts by channel) and whether "
+            "matters come back to assisted channels.")]
+    reason = (f"self-service share rose by less than {SHIFT_POINTS:g} points" if rise < SHIFT_POINTS - 1e-9
+              else "effort, resolution and repeat contacts did not get worse")
+    return [c.finding("ok", f"{text} — {reason}",
+                      "Re-check after the next self-service change goes live.")]
+
+
+# -- relationship_strategy_on_encounters -----------------------------------------------------------------
+def check_relationship_strategy_on_encounters(ctx: HealthContext) -> list[Finding]:
+    c = RELATIONSHIP_ON_ENCOUNTERS
+    al = ctx.alignment
+    threshold = float(ctx.settings["alignment_threshold"])
+    if al.empty:
+        return [c.finding("ok", "no segment strategies are stated (the segments table is empty); nothing to compare",
+                          "State each segment's strategy (relationship / transactional) on the Strategy page.")]
+    rel = al[al["strategy"] == "relationship"]
+    bad = rel[rel["misaligned"]]
+    if bad.empty:
+        if rel.empty:
+            return [c.finding("ok", f"no segment has a relationship strategy ({_plural(len(al), 'segment')} "
+                                    f"transactional)", "-")]
+        shares = "; ".join(f"{r['segment']} {_share(r['relationship_share'])} of {r['n']:,}"
+                           for r in rel.to_dict(orient="records"))
+        return [c.finding("ok", f"every relationship-strategy segment has relationship_share >= {threshold:g}: "
+                                f"{shares}", "Watch the Relationships page's mix over time.")]
+    aligned = [str(s) for s in al.loc[~al["misaligned"], "segment"]]
+    comp = ""
+    if aligned:
+        parts = [f"{k} {ctx.fmt(k, ctx.value(k, segments=aligned)[0])}" for k in ("csat", "nps", "churn_rate")]
+        comp = f" — aligned segments ({_names(aligned)}): " + ", ".join(parts)
+    out = []
+    for r in bad.to_dict(orient="records"):
+        mine = ", ".join(f"{k} {ctx.fmt(k, r[k])}" for k in ("csat", "nps", "churn_rate"))
+        out.append(c.finding(
+            "critical",
+            f"segment {r['segment']!r}: strategy relationship, relationship_share {_share(r['relationship_share'])} "
+            f"(< {threshold:g}) of {r['n']:,} customers with advisor contacts (pseudo-relationship "
+            f"{_share(r['pseudo_relationship_share'])}, encounter {_share(r['encounter_share'])}); "
+            f"{mine}{comp}",
+            "Give these customers a usual advisor (assignment, routing to the same advisor, callbacks) or "
+            "restate the segment's strategy; see the Relationships page for advisors' continuity.",
+            subject=str(r["segment"])))
+    return out
+
+
+def _share(v: Any) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}%"
+
+
+# -- the registry -------------------------------------------------------------------------------------------
+NO_MEASUREMENT = register(Check(
+    "no_measurement", "No measurement", "no reporting, no way to judge success", check_no_measurement))
+SILOED = register(Check(
+    "siloed_customer_data", "Siloed customer data",
+    "customer information not shared across the organisation", check_siloed_customer_data))
+WORK_SHIFTED = register(Check(
+    "work_shifted_to_customer", "Work shifted to the customer",
+    'the "work" pushed onto the customer', check_work_shifted_to_customer))
+RELATIONSHIP_ON_ENCOUNTERS = register(Check(
+    "relationship_strategy_on_encounters", "Relationship strategy on encounters",
+    "relationship strategy, transactional behaviour", check_relationship_strategy_on_encounters))
+
+
+__all__ = [
+    "Finding", "Check", "HealthContext", "CHECKS", "register", "run_checks", "context", "findings_frame",
+    "worst", "SEVERITIES", "FINDING_FIELDS",
+]
+
+from crm_metrics.judgement import impact as _impact  # noqa: E402,F401  (registers technology_before_strategy, cost_underestimated, no_return)

@@ -1,0 +1,1 @@
+"""Metrics: the KPI catalogue, its compute API and the engines that run it."""
