@@ -1,11 +1,13 @@
-"""The analysis commands of the CLI (kpis, kpi, scorecard, health, impact, report)."""
+"""The analysis commands of the CLI (kpis, kpi, scorecard, health, impact, report); each has a
+``register_x(sub, common)`` that crm_metrics.delivery.cli lists in ``COMMANDS``."""
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from crm_metrics.delivery import cli
 from crm_metrics.delivery import output
+from crm_metrics.delivery.cli_support import (EXIT_OK, Refused, add_format_arg, add_window_args, positive_int,
+                                              store_for)
 
 
 # -- kpis / kpi -------------------------------------------------------------------------------------
@@ -15,10 +17,10 @@ def cmd_kpis(args: argparse.Namespace) -> int:
              "dimensions": ",".join(k.dimensions), "tables": ",".join(k.tables),
              "description": k.description, "formula": k.formula} for k in KPIS.values()]
     if args.format == "json":
-        cli._emit(rows, "json")
+        output.emit(rows, "json")
     else:
-        cli._emit(rows, "table", ["id", "label", "unit", "better", "dimensions", "description"])
-    return cli.EXIT_OK
+        output.emit(rows, "table", ["id", "label", "unit", "better", "dimensions", "description"])
+    return EXIT_OK
 
 
 def _split_dims(text: str | None) -> list[str]:
@@ -29,39 +31,40 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from crm_metrics.metrics.kpis import compute, get_kpi
     kpi = get_kpi(args.id)  # KpiError (unknown KPI) becomes exit 1 with its message
     by = _split_dims(args.by)
-    df = compute(cli._store(args), args.id, start=args.start, end=args.end, channels=tuple(args.channel or ()),
+    df = compute(store_for(args), args.id, start=args.start, end=args.end, channels=tuple(args.channel or ()),
                  segments=tuple(args.segment or ()), by=by, grain=args.grain)
     rows = output.records(df)
     for r in rows:
         r["n"] = int(r["n"]) if r.get("n") is not None else 0
     columns = [*by, "value", "n"]
     if args.format == "json":
-        cli._emit(rows, "json", json_obj={"kpi": kpi.id, "unit": kpi.unit, "rows": rows})
+        output.emit(rows, "json", json_obj={"kpi": kpi.id, "unit": kpi.unit, "rows": rows})
     elif args.format == "csv":
-        cli._emit(rows, "csv", columns)
+        output.emit(rows, "csv", columns)
     else:
         print(f"{kpi.label} ({kpi.id}, {kpi.unit}, better: {kpi.better})")
-        cli._emit(rows, "table", columns)
-    return cli.EXIT_OK
+        output.emit(rows, "table", columns)
+    return EXIT_OK
 
 
-def _register_kpis(sub: Any, common: argparse.ArgumentParser) -> None:
+def register_kpis(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("kpis", parents=[common], help="the KPI catalogue")
-    cli.add_format_arg(s, ("table", "json"))
+    add_format_arg(s, ("table", "json"))
     s.set_defaults(func=cmd_kpis)
+
+
+def register_kpi(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("kpi", parents=[common], help="compute one KPI")
     s.add_argument("id", metavar="ID", help="a KPI id (see `kpis`)")
     s.add_argument("--by", default=None, metavar="DIM[,DIM...]",
                    help="split by channel, segment, period, advisor, region")
     s.add_argument("--grain", default="month", choices=("day", "week", "month", "quarter", "year"))
-    cli.add_window_args(s)
+    add_window_args(s)
     s.add_argument("--channel", action="append", metavar="X", help="only this channel (repeatable)")
     s.add_argument("--segment", action="append", metavar="Y", help="only this segment (repeatable)")
-    cli.add_format_arg(s)
+    add_format_arg(s)
     s.set_defaults(func=cmd_kpi)
 
-
-cli._EXTRA_COMMANDS.append(_register_kpis)
 
 
 # -- scorecard -----------------------------------------------------------------------------------
@@ -72,55 +75,53 @@ _SCORECARD_TABLE = ["goal_id", "kpi", "channel", "segment", "period_start", "per
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.scorecard import alignment, objective_rollup, resolve_window, scorecard
-    store = cli._store(args)
+    store = store_for(args)
     start, end = resolve_window(store, args.start, args.end)
     card = scorecard(store, start, end)
     goals = output.records(card)
     if args.format == "csv":
-        cli._emit(goals, "csv", list(card.columns))
-        return cli.EXIT_OK
+        output.emit(goals, "csv", list(card.columns))
+        return EXIT_OK
     objectives = output.records(objective_rollup(card))
     aligned = output.records(alignment(store, start, end))
     if args.format == "json":
-        cli._emit(goals, "json", json_obj={"from": start, "to": end, "goals": goals,
+        output.emit(goals, "json", json_obj={"from": start, "to": end, "goals": goals,
                                            "objectives": objectives, "alignment": aligned})
-        return cli.EXIT_OK
+        return EXIT_OK
     print(f"scorecard {start or '-'} .. {end or '-'}")
     if not goals:
         print("no goals yet: add them on the Strategy page or load goals.csv")
     else:
-        cli._emit(goals, "table", _SCORECARD_TABLE)
+        output.emit(goals, "table", _SCORECARD_TABLE)
         print()
         print("per strategic objective:")
-        cli._emit(objectives, "table")
+        output.emit(objectives, "table")
     if aligned:
         print()
         print("strategy alignment per segment:")
-        cli._emit(aligned, "table", [c for c in aligned[0] if c != "statement"])
-    return cli.EXIT_OK
+        output.emit(aligned, "table", [c for c in aligned[0] if c != "statement"])
+    return EXIT_OK
 
 
-def _register_scorecard(sub: Any, common: argparse.ArgumentParser) -> None:
+def register_scorecard(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("scorecard", parents=[common], help="goals against actuals, per objective, alignment")
-    cli.add_window_args(s)
-    cli.add_format_arg(s)
+    add_window_args(s)
+    add_format_arg(s)
     s.set_defaults(func=cmd_scorecard)
 
-
-cli._EXTRA_COMMANDS.append(_register_scorecard)
 
 
 # -- health ----------------------------------------------------------------------------------------
 def cmd_health(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.health import FINDING_FIELDS, run_checks
     from crm_metrics.judgement.scorecard import resolve_window
-    store = cli._store(args)
+    store = store_for(args)
     start, end = resolve_window(store, args.start, args.end)
     findings = [f.record() for f in run_checks(store, start, end)]
     if args.format == "json":
-        cli._emit(findings, "json", json_obj={"from": start, "to": end, "findings": findings})
+        output.emit(findings, "json", json_obj={"from": start, "to": end, "findings": findings})
     elif args.format == "csv":
-        cli._emit(findings, "csv", list(FINDING_FIELDS))
+        output.emit(findings, "csv", list(FINDING_FIELDS))
     else:
         print(f"health checks {start or '-'} .. {end or '-'}")
         for f in findings:
@@ -128,17 +129,15 @@ def cmd_health(args: argparse.Namespace) -> int:
             print(f"[{f['severity'].upper():8}] {f['id']}{subject}: {f['finding']}")
             if f["severity"] != "ok":
                 print(f"           next: {f['next_step']}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def _register_health(sub: Any, common: argparse.ArgumentParser) -> None:
+def register_health(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("health", parents=[common], help="the health checks (known ways CRM programmes fail)")
-    cli.add_window_args(s)
-    cli.add_format_arg(s)
+    add_window_args(s)
+    add_format_arg(s)
     s.set_defaults(func=cmd_health)
 
-
-cli._EXTRA_COMMANDS.append(_register_health)
 
 
 # -- impact ----------------------------------------------------------------------------------------
@@ -149,40 +148,38 @@ _IMPACT_TABLE = ["initiative_id", "name", "go_live", "channel", "segment", "kpi"
 
 def cmd_impact(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.impact import ImpactError, impact
-    store = cli._store(args)
+    store = store_for(args)
     try:
         df = impact(store, initiative_id=args.initiative, window_days=args.window_days)
     except ImpactError as e:
-        raise cli.Refused(str(e)) from None
+        raise Refused(str(e)) from None
     rows = output.records(df)
     if args.format == "json":
-        cli._emit(rows, "json", json_obj={"window_days": args.window_days, "initiatives": rows})
+        output.emit(rows, "json", json_obj={"window_days": args.window_days, "initiatives": rows})
     elif args.format == "csv":
-        cli._emit(rows, "csv", list(df.columns))
+        output.emit(rows, "csv", list(df.columns))
     else:
         print(f"initiative impact, {args.window_days} days before / after go-live")
         if not rows:
             print("no initiatives yet: load initiatives.csv")
-            return cli.EXIT_OK
-        cli._emit(rows, "table", _IMPACT_TABLE)
+            return EXIT_OK
+        output.emit(rows, "table", _IMPACT_TABLE)
         noted = [r for r in rows if r["notes"]]
         if noted:
             print()
             for r in noted:
                 print(f"{r['initiative_id']}: {r['notes']}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def _register_impact(sub: Any, common: argparse.ArgumentParser) -> None:
+def register_impact(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("impact", parents=[common], help="initiatives before / after go-live, with control and ROI")
     s.add_argument("--initiative", default=None, metavar="ID", help="one initiative (default: all)")
-    s.add_argument("--window-days", dest="window_days", type=cli._positive_int, default=90, metavar="N",
+    s.add_argument("--window-days", dest="window_days", type=positive_int, default=90, metavar="N",
                    help="days before and after go-live (default 90)")
-    cli.add_format_arg(s)
+    add_format_arg(s)
     s.set_defaults(func=cmd_impact)
 
-
-cli._EXTRA_COMMANDS.append(_register_impact)
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -192,40 +189,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         check_extension(args.out)  # refuse a bad name before opening the store
     except ReportError as e:
-        raise cli.Refused(str(e)) from None
-    store = cli._store(args)
+        raise Refused(str(e)) from None
+    store = store_for(args)
     try:
         path = write_report(store, args.out, args.start, args.end)
     except ReportError as e:
-        raise cli.Refused(str(e)) from None
+        raise Refused(str(e)) from None
     print(path)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def _register_report(sub: Any, common: argparse.ArgumentParser) -> None:
+def register_report(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("report", parents=[common],
                        help="the executive report as one offline file (.html or .pdf)")
     s.add_argument("--out", required=True, metavar="FILE",
                    help="the file to write; .html (works offline) or .pdf (needs Chromium)")
-    cli.add_window_args(s)
+    add_window_args(s)
     s.set_defaults(func=cmd_report)
 
-
-cli._EXTRA_COMMANDS.append(_register_report)
-
-
-# -- export, and the engine options (docs/scale-out.md) --------------------------------------------
-def _register_export(sub: Any, common: argparse.ArgumentParser) -> None:
-    from crm_metrics.delivery.export import register
-    register(sub, common)
-
-
-def _register_engine_options(sub: Any, common: argparse.ArgumentParser) -> None:
-    # --engine duckdb|spark, --spark-master, --spark-data, --spark-tables on kpi, scorecard, health,
-    # impact, report (registered above): the command runs inside crm_metrics.metrics.engines.use_engine(...)
-    from crm_metrics.delivery.engine_option import register_engine_options
-    register_engine_options(sub, common)
-
-
-cli._EXTRA_COMMANDS.append(_register_export)
-cli._EXTRA_COMMANDS.append(_register_engine_options)

@@ -11,6 +11,8 @@ import argparse
 import functools
 from typing import Any, Callable
 
+from crm_metrics.delivery.cli_support import Refused
+
 ENGINE_COMMANDS = ("kpi", "scorecard", "health", "impact", "report")
 
 
@@ -40,19 +42,19 @@ def _on_engine(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
         from crm_metrics.metrics.engines import EngineError, use_engine
-        from crm_metrics.delivery import cli
         try:
             engine = engine_from_args(args)
         except EngineError as e:
-            raise cli.Refused(str(e)) from None
+            raise Refused(str(e)) from None
         with use_engine(engine):
             return func(args)
     run.__crm_engine__ = True  # type: ignore[attr-defined]
     return run
 
 
-def register_engine_options(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the engine options to the analysis commands already registered (call last)."""
+def register_engine_options(sub: Any) -> None:
+    """Add the engine options to the analysis commands (``ENGINE_COMMANDS``) already registered:
+    called once by crm_metrics.delivery.cli.build_parser after every command is registered."""
     for name in ENGINE_COMMANDS:
         p = sub.choices.get(name)
         if p is None or getattr(p.get_default("func"), "__crm_engine__", False):

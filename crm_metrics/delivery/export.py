@@ -17,6 +17,7 @@ DuckDB's ``COPY ... (FORMAT parquet, PARTITION_BY (month))``.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from crm_metrics.data.store import Store
+from crm_metrics.delivery.cli_support import EXIT_OK, Refused, store_for, terminal_progress
 
 FACTS = ("f_interactions", "f_transactions", "f_surveys")
 OTHERS = ("customers", "initiatives", "goals", "segments", "channels", "settings")
@@ -132,15 +134,14 @@ def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 # -- the command --------------------------------------------------------------------------------
-def cmd_export(args) -> int:
-    from crm_metrics.delivery import cli
-    store = cli._store(args)
-    progress = cli._terminal_progress if getattr(args, "progress", False) else None
+def cmd_export(args: argparse.Namespace) -> int:
+    store = store_for(args)
+    progress = terminal_progress if getattr(args, "progress", False) else None
     try:
         manifest = export_parquet(store, args.out, tables=args.table or None, partition=not args.no_partition,
                                   progress=progress)
     except ExportError as e:
-        raise cli.Refused(str(e)) from None
+        raise Refused(str(e)) from None
     for name, info in manifest["tables"].items():
         if args.table and name not in args.table:
             continue
@@ -148,7 +149,7 @@ def cmd_export(args) -> int:
         print(f"{Path(args.out) / name}: {info['rows']:,} rows, {info['files']} file(s){part}")
     print(f"{Path(args.out) / MANIFEST}: data_version {manifest['data_version']}, "
           f"span {manifest['data_span'][0] or '-'} .. {manifest['data_span'][1] or '-'}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 def register(sub: Any, common: Any) -> None:

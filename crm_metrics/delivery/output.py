@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import math
+import sys
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -97,3 +98,13 @@ def escape_cell(v: Any) -> Any:
 def safe_csv(df: pd.DataFrame) -> bytes:
     """A DataFrame as CSV bytes for download, escaped against formula injection."""
     return to_csv(records(df), list(df.columns), safe=True).encode("utf-8")
+
+
+def emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None, json_obj: Any = None) -> None:
+    """Print ``rows`` on stdout as ``fmt`` (json | csv | table); ``json_obj`` replaces the rows in JSON."""
+    if fmt == "json":
+        print(to_json(json_obj if json_obj is not None else rows))
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(rows, columns))
+    else:
+        print(to_table(rows, columns))
