@@ -3,7 +3,7 @@
     from crm_metrics.metrics.engines import configure_from_env, get_engine, use_engine
     eng = get_engine()                       # CRM_ENGINE=duckdb|spark (default duckdb)
     eng = get_engine("spark", master="local[4]", data="exports/crm")
-    df = eng.compute(store, "fcr_rate", start=..., end=..., by=["channel"])   # = kpis.compute's frame
+    df = compute(store, "fcr_rate", start=..., end=..., by=["channel"], engine=eng)
     with use_engine(eng):                    # scorecard, health, impact, report on that engine
         card = scorecard(store)
     configure_from_env()                     # the app at start-up: honour CRM_ENGINE
@@ -77,7 +77,7 @@ def configure_from_env() -> Engine:
     """For the app's start-up: make the engine CRM_ENGINE names (with CRM_SPARK_*) the process
     default, so every ``compute`` -- and the pages built on it -- runs there. Returns it."""
     eng = get_engine()
-    set_default_engine(None if eng.in_process else eng)
+    set_default_engine(None if isinstance(eng, DuckDBEngine) else eng)  # None: the store itself
     return eng
 
 

@@ -1,10 +1,10 @@
 """The engine interface and the engine selection that ``crm_metrics.metrics.kpis.compute`` follows.
 
-An engine answers one KPI request with the DataFrame of ``compute`` (dims..., value, n). Every
-KPI is declared once (crm_metrics.metrics.kpis); an engine only decides *where* its SQL runs:
+``compute`` resolves a request and builds its SQL from the KPI's declaration (crm_metrics.metrics.kpis),
+the same for every engine; an engine only decides *where* that SQL runs (and supplies the data span
+and the settings):
 
-* ``DuckDBEngine`` -- the embedded default: the store's DuckDB file (``in_process = True``: compute
-  runs its own code);
+* ``DuckDBEngine`` -- the embedded default: the store's DuckDB file (and its summary tables);
 * ``SparkEngine`` -- Apache Spark: the same SQL transpiled by SQLGlot, over Parquet exported by
   ``python -m crm_metrics export`` or tables in the Spark catalog.
 
@@ -23,9 +23,8 @@ import contextlib
 import contextvars
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, Iterator, Mapping
-
-import pandas as pd
+import datetime as dt
+from typing import Any, Iterator, Mapping, Sequence
 
 _ACTIVE: contextvars.ContextVar["Engine | None"] = contextvars.ContextVar("crm_metrics_engine", default=None)
 _DEFAULT: "Engine | None" = None
@@ -37,25 +36,30 @@ class EngineError(RuntimeError):
 
 
 class Engine(ABC):
-    """Where KPI SQL runs. Subclasses implement :meth:`compute` with compute's signature."""
+    """Where KPI SQL runs. An engine supplies execution, the data's span and the settings; the
+    request itself (KPI, window, filters, SQL from the declaration) is resolved once, by
+    ``crm_metrics.metrics.kpis.compute``, the same for every engine."""
 
     name: str = "engine"
-    #: True: ``crm_metrics.metrics.kpis.compute`` runs the request itself on the DuckDB store.
-    in_process: bool = False
+    #: True: the engine can answer from the store's summary tables (built at load time).
+    reads_summaries: bool = False
 
     @abstractmethod
-    def compute(self, store: Any, kpi_id: str, *, start: Any = None, end: Any = None,
-                channels: Iterable[str] = (), segments: Iterable[str] = (), by: Iterable[str] | str = (),
-                grain: str = "month", settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """One KPI: dims..., value (float64), n (int64), like ``crm_metrics.metrics.kpis.compute``."""
+    def has_rows(self, store: Any, tables: Sequence[str]) -> tuple[bool, ...]:
+        """For each table (or view) named, whether it holds at least one row."""
 
-    def sql(self, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (),
-            segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
-            settings: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        """The SQL text and parameters this engine runs for the request (for inspection)."""
-        from crm_metrics.metrics.kpis import build_sql
-        return build_sql(kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
-                         grain=grain, settings=settings)
+    @abstractmethod
+    def data_span(self, store: Any = None) -> tuple[dt.date | None, dt.date | None]:
+        """First and last day with data in the fact tables, else the customers' joined/left span."""
+
+    @abstractmethod
+    def settings(self, store: Any = None) -> dict[str, Any]:
+        """The stored settings, defaults applied."""
+
+    @abstractmethod
+    def execute(self, store: Any, sql: str, params: Mapping[str, Any]) -> tuple[list[str], list[tuple]]:
+        """Run one query -- DuckDB dialect, ``$name`` parameters, as the KPI declarations write
+        it -- and return (column names, rows)."""
 
     def describe(self) -> str:
         return self.name
@@ -69,7 +73,7 @@ class Engine(ABC):
 
 def active_engine() -> Engine | None:
     """The engine compute uses when none is passed: ``use_engine`` block, else the process default
-    (None: the DuckDB store, compute's own code)."""
+    (None: the DuckDB store)."""
     eng = _ACTIVE.get()
     return eng if eng is not None else _DEFAULT
 

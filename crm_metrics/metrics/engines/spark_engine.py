@@ -1,7 +1,7 @@
 """The Apache Spark engine: the KPI declarations of crm_metrics.metrics.kpis, run on Spark.
 
-Each request is built once by ``crm_metrics.metrics.kpis.build_sql`` (DuckDB dialect, ``$name``
-parameters), transpiled by SQLGlot (crm_metrics.metrics.engines.transpile) and run with
+Each request is resolved and built once by ``crm_metrics.metrics.kpis.compute`` (DuckDB dialect,
+``$name`` parameters) -- ``compute(store, kpi, ..., engine=SparkEngine(...))`` -- transpiled by SQLGlot (crm_metrics.metrics.engines.transpile) and run with
 ``spark.sql(sql, args=...)``: there is no second, hand-written version of any KPI.
 
 Data: temp views named like the store's tables (``f_interactions``, ``f_transactions``,
@@ -24,9 +24,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-import pandas as pd
+from typing import Any, Mapping, Sequence
 
 from crm_metrics.data.schema import SETTINGS_DEFAULTS
 from crm_metrics.metrics.engines.base import Engine, EngineError
@@ -211,13 +209,17 @@ class SparkEngine(Engine):
         except Exception:
             return False
 
-    def has_rows(self, view: str) -> bool:
+    def has_rows(self, store: Any, tables: Sequence[str]) -> tuple[bool, ...]:
+        """Whether each view holds a row (``store`` is not read: the views are the data)."""
+        return tuple(self._view_has_rows(v) for v in tables)
+
+    def _view_has_rows(self, view: str) -> bool:
         with self._lock:
             if view not in self._has_rows:
                 self._has_rows[view] = view in self.views and len(self.spark.table(view).take(1)) > 0
             return self._has_rows[view]
 
-    def data_span(self) -> tuple[dt.date | None, dt.date | None]:
+    def data_span(self, store: Any = None) -> tuple[dt.date | None, dt.date | None]:
         """First and last day with data in the fact views (else the customers' joined/left span)."""
         with self._lock:
             if self._span is None:
@@ -233,8 +235,11 @@ class SparkEngine(Engine):
                 self._span = (_day(lo), _day(hi))
             return self._span
 
-    def settings(self) -> dict[str, Any]:
-        """The exported settings (the ``settings`` view), defaults applied."""
+    def settings(self, store: Any = None) -> dict[str, Any]:
+        """The store's settings when a store is given, else the exported ones (the ``settings``
+        view); defaults applied."""
+        if store is not None:
+            return store.settings()
         out: dict[str, Any] = dict(SETTINGS_DEFAULTS)
         if "settings" in self.views:
             for key, value in self.spark.sql("SELECT key, value FROM settings").collect():
@@ -243,44 +248,16 @@ class SparkEngine(Engine):
         return out
 
     # -- queries ---------------------------------------------------------------------------------
-    def sql(self, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (),
-            segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
-            settings: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        """The Spark SQL and its ``args`` for one request (what :meth:`compute` runs)."""
-        sql, params = super().sql(kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
-                                  grain=grain, settings=settings)
-        return to_spark(sql, params, partitioned=self.partitioned)
+    def translate(self, sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The Spark SQL and its ``args`` for a query in the declarations' DuckDB dialect."""
+        return to_spark(sql, dict(params), partitioned=self.partitioned)
 
     def run(self, spark_sql: str, args: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         df = self.spark.sql(spark_sql, args=dict(args or {}))
         return list(df.columns), [tuple(r) for r in df.collect()]
 
-    def compute(self, store: Any, kpi_id: str, *, start: Any = None, end: Any = None,
-                channels: Iterable[str] = (), segments: Iterable[str] = (), by: Iterable[str] | str = (),
-                grain: str = "month", settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Like ``crm_metrics.metrics.kpis.compute``; ``store`` (may be None) only supplies the settings."""
-        from crm_metrics.metrics.kpis.engine import _as_date, _frame, missing_message, resolve_request
-        from crm_metrics.metrics.kpis.model import LOADED_CHECK, KpiError, MissingDataError
-
-        kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
-        missing = tuple(t for t in kpi.tables if not self.has_rows(LOADED_CHECK[t]))
-        if missing:
-            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
-        s, e = _as_date(start, "start"), _as_date(end, "end")
-        if s is None or e is None:
-            lo, hi = self.data_span()
-            s = s or lo or e or hi
-            e = e or hi or s
-            if s is None:
-                s = e = dt.date.today()
-        if s > e:
-            raise KpiError(f"{kpi.label} ({kpi.id}): the window starts ({s}) after it ends ({e}).")
-        base = store.settings() if store is not None else self.settings()
-        merged = {**base, **(settings or {})}
-        spark_sql, args = self.sql(kpi.id, start=s, end=e, channels=channels, segments=segments, by=dims,
-                                   grain=grain, settings=merged)
-        names, data = self.run(spark_sql, args)
-        return _frame(kpi, dims, names, data)
+    def execute(self, store: Any, sql: str, params: Mapping[str, Any]) -> tuple[list[str], list[tuple]]:
+        return self.run(*self.translate(sql, params))
 
     def describe(self) -> str:
         where = self.data or ", ".join(f"{k}={v}" for k, v in self.tables.items())

@@ -1,30 +1,25 @@
 """The compute API: resolve a request, build one SQL query from the KPI's declaration, run it."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from crm_metrics.data.schema import SETTINGS_DEFAULTS
+from crm_metrics.metrics.engines.base import Engine, active_engine
+from crm_metrics.metrics.engines.duckdb_engine import DUCKDB
 from crm_metrics.metrics.kpis.model import DIMENSIONS, GRAINS, LOADED_CHECK, Kpi, KpiError, MissingDataError, Query
 from crm_metrics.metrics.kpis.registry import KPIS, get_kpi  # noqa: F401  (re-exported)
+from crm_metrics.metrics.window import WindowError, as_date, resolve_window
 
 
 def _as_date(value: Any, name: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):  # includes pandas.Timestamp
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError as e:
-            raise KpiError(f"{name} must be a date (YYYY-MM-DD), got {value!r}.") from e
-    raise KpiError(f"{name} must be a date, got {value!r}.")
+    try:
+        return as_date(value, name)
+    except WindowError as e:
+        raise KpiError(str(e)) from e
 
 
 def _as_tuple(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -96,24 +91,6 @@ def _summary_sql(kpi: Kpi, q: Query) -> str | None:
     return sql
 
 
-def _missing_tables(cur, kpi: Kpi) -> tuple[tuple[str, ...], bool]:
-    """The KPI's source tables that are empty, and whether its summary tables (if any) have rows."""
-    tables = [LOADED_CHECK[t] for t in kpi.tables] + list(kpi.summary_tables)
-    checks = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {t} LIMIT 1) x) AS c{i}" for i, t in enumerate(tables)]
-    row = cur.execute(f"SELECT {', '.join(checks)}").fetchone()
-    k = len(kpi.tables)
-    missing = tuple(t for t, has in zip(kpi.tables, row[:k]) if not has)
-    return missing, bool(kpi.summary is not None and all(row[k:]))
-
-
-def _span(cur, store) -> tuple[date | None, date | None]:
-    lo, hi = store.data_span()
-    if lo is None:  # only customers loaded: their history is the span
-        lo, hi = cur.execute(
-            "SELECT MIN(joined_on), MAX(GREATEST(joined_on, COALESCE(left_on, joined_on))) FROM customers").fetchone()
-    return _as_date(lo, "start"), _as_date(hi, "end")
-
-
 def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
     files = [f"{t}.csv" for t in tables]
     names = files[0] if len(files) == 1 else ", ".join(files[:-1]) + " and " + files[-1]
@@ -131,46 +108,32 @@ def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
     (int64), sorted by the dimensions. Without dimensions: exactly one row.
 
     ``engine`` (crm_metrics.metrics.engines): where the query runs; default the selected one
-    (``use_engine`` / ``set_default_engine``), else this DuckDB store.
+    (``use_engine`` / ``set_default_engine``), else this DuckDB store. The request is resolved
+    here the same for every engine (the window by crm_metrics.metrics.window.resolve_window, the
+    SQL from the KPI's declaration); the engine runs it and supplies the data span and settings.
 
     ``use_summaries``: answer from the summary tables built at load time when the KPI declares a
     summary query that fits the request (same numbers, much faster); False runs the plain query.
     """
-    eng = engine if engine is not None else _selected_engine()
-    if eng is not None and not getattr(eng, "in_process", False):
-        return eng.compute(store, kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
-                           grain=grain, settings=settings)
+    eng: Engine = engine if engine is not None else (active_engine() or DUCKDB)
     kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
-    cur = store.cursor()
+    checks = [LOADED_CHECK[t] for t in kpi.tables]
+    summaries = list(kpi.summary_tables) if eng.reads_summaries and kpi.summary is not None else []
+    has = eng.has_rows(store, checks + summaries)
+    missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
+    if missing:
+        raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+    summaries_ready = bool(summaries) and all(has[len(checks):])
+    s, e = _as_date(start, "start"), _as_date(end, "end")
     try:
-        missing, summaries_ready = _missing_tables(cur, kpi)
-        if missing:
-            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
-        s, e = _as_date(start, "start"), _as_date(end, "end")
-        if s is None or e is None:
-            lo, hi = _span(cur, store)
-            if s is None and e is None:
-                s, e = lo or date.today(), hi or date.today()
-            elif s is None:  # only the end given: from the data's first day (or the end itself)
-                s = lo if lo is not None and lo <= e else e
-            else:            # only the start given: to the data's last day (or the start itself)
-                e = hi if hi is not None and hi >= s else s
-        if s > e:
-            raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
-        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
-                  grain=grain, settings=_settings(store.settings(cur), settings))
-        sql = (_summary_sql(kpi, q) if summaries_ready and use_summaries else None) or kpi.query(q)
-        res = cur.execute(sql, q.params)
-        names = [d[0] for d in res.description]
-        data = res.fetchall()
-    finally:
-        cur.close()
+        s, e = resolve_window(s, e, lambda: eng.data_span(store))
+    except WindowError as err:
+        raise KpiError(f"{_kpi_name(kpi)}: {err}") from err
+    q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
+              grain=grain, settings=_settings(eng.settings(store), settings))
+    sql = (_summary_sql(kpi, q) if summaries_ready and use_summaries else None) or kpi.query(q)
+    names, data = eng.execute(store, sql, q.params)
     return _frame(kpi, dims, names, data)
-
-
-def _selected_engine():
-    from crm_metrics.metrics.engines.base import active_engine  # lazy: crm_metrics.metrics.engines imports this package
-    return active_engine()
 
 
 def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple]) -> pd.DataFrame:
