@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import getpass
 import hashlib
 import io
 import os
@@ -26,6 +25,7 @@ from typing import Callable, Literal, Sequence
 import duckdb
 
 from crm_metrics.data import undo as safety
+from crm_metrics.data.audit import current_user, table_auditor
 from crm_metrics.data.schema import TABLES, Column, Table, normalise_name, table_for_file
 from crm_metrics.data.store import Store
 
@@ -676,7 +676,7 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 report.problem_count = 1
                 raise LoadRefused(report) from None
             if audit is not None:
-                audit(loaded_by or _current_user())
+                audit(loaded_by or current_user())
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.75, rows=stage,
                     customer_id="trim(s.customer_id)")
             return report
@@ -741,7 +741,7 @@ def _strategy_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, pla
                            for r, col, val, rule in shown]
         report.problem_count = len(found)
         raise LoadRefused(report)
-    return strategy.load_auditor(cur, tdef.name, report.file_name)
+    return table_auditor(cur, tdef.name, f"load {report.file_name}")
 
 
 def _struct_literal(cols: dict[str, str]) -> str:
@@ -1023,7 +1023,7 @@ def _next_load_id(cur: duckdb.DuckDBPyConnection) -> int:
 def _record(cur: duckdb.DuckDBPyConnection, report: LoadReport, loaded_by: str | None,
             load_id: int | None = None) -> int:
     load_id = load_id or _next_load_id(cur)
-    who = loaded_by or _current_user()
+    who = loaded_by or current_user()
     cur.execute(
         "INSERT INTO load_history (load_id, table_name, file_name, sha256, mode, rows_read, inserted, "
         "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by) "
@@ -1032,13 +1032,6 @@ def _record(cur: duckdb.DuckDBPyConnection, report: LoadReport, loaded_by: str |
          report.inserted, report.updated, report.unchanged, report.removed, report.unmatched,
          report.encoding, ", ".join(report.extra_columns), who])
     return load_id
-
-
-def _current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
 
 
 def load_files(store: Store, paths: Sequence[str | os.PathLike[str]], **kwargs) -> list[LoadReport]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from crm_metrics.data import audit
 from crm_metrics.data.schema import TABLES, Table
 from crm_metrics.data.store import Store
 
@@ -189,9 +190,7 @@ def undoable_loads(store: Store) -> list[int]:
 def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport:
     """Put the table a load changed back as it was before that load (see the module docstring).
     Raises UndoError (a ValueError) with the reason when the load cannot be undone."""
-    from crm_metrics.data.ingest import _current_user
-
-    who = user or _current_user()
+    who = user or audit.current_user()
     with store.write_lock:
         cur = store.cursor()
         try:
@@ -202,9 +201,7 @@ def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport
             cols = ", ".join(tdef.column_names)
             audited = tdef.kind == "strategy"
             if audited:
-                from crm_metrics.judgement import strategy
-                strategy.ensure_tables(cur)
-                before_rows = strategy._read_all(cur, table)
+                auditor = audit.table_auditor(cur, table, f"undo of load {int(load_id)}")
             count = f"SELECT count(*) FROM {table}"
             n_before = int(cur.execute(count).fetchone()[0])
             if kind == "replace":
@@ -216,11 +213,7 @@ def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport
             rows = int(cur.execute(count).fetchone()[0])
             restored = rows - (n_before - removed)
             if audited:
-                after_rows = strategy._read_all(cur, table)
-                for key in sorted(set(before_rows) | set(after_rows), key=str):
-                    b, a = before_rows.get(key), after_rows.get(key)
-                    if a != b:
-                        strategy._record(cur, table, key, b, a, who, f"undo of load {int(load_id)}")
+                auditor(who)
             store.refresh_facts(cur, Store.facts_for([table]))
             store.bump_version(cur)
             new_id = int(cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import math
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from crm_metrics.judgement import impact as impact_mod  # also registers the ini
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 
 TITLE = "What did our CRM bring us?"
@@ -65,32 +65,6 @@ class ReportError(ValueError):
 
 
 # -- formatting -------------------------------------------------------------------------------------
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) or math.isinf(x) else x
-
-
-def _missing(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(v: Any) -> str | None:
-    if _missing(v):
-        return None
-    s = str(v).strip()
-    return s or None
-
-
 def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
@@ -101,7 +75,7 @@ def fmt_value(value: Any, unit: str | None, currency: str) -> str:
 
 
 def fmt_change(value: Any, unit: str | None, currency: str) -> str:
-    v = _num(value)
+    v = values.number(value)
     if v is None:
         return "–"
     if unit == "%":
@@ -111,12 +85,12 @@ def fmt_change(value: Any, unit: str | None, currency: str) -> str:
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    v = _num(value)
+    v = values.number(value)
     return "–" if v is None else f"{v:.{digits}f}%"
 
 
 def fmt_money(value: Any, currency: str) -> str:
-    v = _num(value)
+    v = values.number(value)
     if v is None:
         return "–"
     return f"{v:,.0f} {currency}".rstrip()
@@ -124,12 +98,12 @@ def fmt_money(value: Any, currency: str) -> str:
 
 def fmt_roi(value: Any) -> str:
     """First-year ROI as a percentage of the cost: 0.45 -> +45%."""
-    v = _num(value)
+    v = values.number(value)
     return "–" if v is None else f"{v * 100:+,.0f}%"
 
 
 def fmt_n(n: Any, low: bool | None = None) -> str:
-    v = _num(n)
+    v = values.number(n)
     if v is None:
         return "–"
     low = v < sc.LOW_CONFIDENCE_N if low is None else low
@@ -139,7 +113,7 @@ def fmt_n(n: Any, low: bool | None = None) -> str:
 
 
 def fmt_date(v: Any) -> str:
-    if _missing(v):
+    if values.is_na(v):
         return "–"
     if isinstance(v, pd.Timestamp):
         v = v.to_pydatetime()
@@ -160,7 +134,7 @@ def status_word(status: str) -> str:
 
 
 def _scope(channel: Any, segment: Any) -> str:
-    parts = [p for p in (_text(channel), _text(segment)) if p]
+    parts = [p for p in (values.text(channel), values.text(segment)) if p]
     return " · ".join(parts) if parts else "all customers"
 
 
@@ -255,7 +229,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     kpis_shown: list[str] = []
 
     def shown(kpi_id: Any) -> None:
-        k = _text(kpi_id)
+        k = values.text(kpi_id)
         if k and k in KPIS and k not in kpis_shown:
             kpis_shown.append(k)
 
@@ -295,7 +269,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     # monthly trend per goal KPI and scope: one query per distinct (kpi, channel, segment)
     trends: dict[tuple[str, str | None, str | None], Trend] = {}
     for g in card.to_dict(orient="records"):
-        key = (g["kpi"], _text(g["channel"]), _text(g["segment"]))
+        key = (g["kpi"], values.text(g["channel"]), values.text(g["segment"]))
         trends.setdefault(key, Trend(*key, goals=[])).goals.append(g)
     for t in trends.values():
         if t.kpi not in KPIS:
@@ -376,8 +350,8 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
 FONT = "DejaVu Sans, Arial, sans-serif"
 
 
-def _vals(values: Iterable[Any]) -> list[float | None]:
-    return [_num(v) for v in values]
+def _vals(cells: Iterable[Any]) -> list[float | None]:
+    return [values.number(v) for v in cells]
 
 
 class _Charts:
@@ -434,14 +408,14 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
         "hovertemplate": "%{x|%b %Y}: %{y:.2f} (n = %{customdata:,})<extra></extra>"}]
     x0, x1 = x[0], x[-1]
     for g in t.goals:
-        target = _num(g["target"])
+        target = values.number(g["target"])
         if target is None:
             continue
         data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} target", "x": [x0, x1],
                      "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
                      "hovertemplate": esc(f"{g['goal_id']} target {_target(target, g['direction'], kpi.unit, d.currency)}")
                      + "<extra></extra>"})
-        actual = _num(g["actual"])
+        actual = values.number(g["actual"])
         a0 = max(x0, fmt_date(g["period_start"])) if g["period_start"] is not None else x0
         a1 = min(x1, fmt_date(g["period_end"])) if g["period_end"] is not None else x1
         if actual is not None and a0 <= a1:
@@ -463,13 +437,13 @@ def _mix_chart(charts: _Charts, d: ReportData) -> str:
     data = []
     for k in MIX_KPIS:
         name, colour = MIX_STYLE[k]
-        vals = [(_num(v) or 0.0) for v in mix[k]]
+        vals = [(values.number(v) or 0.0) for v in mix[k]]
         data.append({"type": "bar", "orientation": "h", "name": name, "y": labels, "x": vals,
                      "marker": {"color": colour}, "text": [f"{v:.0f}%" if v >= 6 else "" for v in vals],
                      "textposition": "inside", "insidetextanchor": "middle",
                      "hovertemplate": f"{name}: %{{x:.1f}}%<extra></extra>"})
     shapes, annotations = [], []
-    threshold = _num(d.settings.get("alignment_threshold"))
+    threshold = values.number(d.settings.get("alignment_threshold"))
     if threshold is not None:
         shapes.append({"type": "line", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1, "yref": "paper",
                        "line": {"color": "#000", "dash": "dot", "width": 1.5}})
@@ -607,9 +581,9 @@ def _section_header(d: ReportData) -> str:
         out.append("<ul>" + "".join(f"<li>{badge(f.severity, SEVERITY_STYLE)} <b>{esc(f.title)}</b>: "
                                      f"{esc(f.finding)}</li>" for f in worst) + "</ul>")
     if d.initiatives:
-        rois = [(it.row["initiative_id"], _num(it.row.get("roi"))) for it in d.initiatives]
+        rois = [(it.row["initiative_id"], values.number(it.row.get("roi"))) for it in d.initiatives]
         known = [(i, r) for i, r in rois if r is not None]
-        spent = sum(_num(it.row.get("cost")) or 0.0 for it in d.initiatives)
+        spent = sum(values.number(it.row.get("cost")) or 0.0 for it in d.initiatives)
         out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
                    f"{esc(fmt_money(spent, d.currency))} in total; first-year ROI measured for {len(known)}, "
                    f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
@@ -655,7 +629,7 @@ def _section_scorecard(d: ReportData) -> str:
         if name == sc.NO_OBJECTIVE:
             goals = d.card[d.card["objective"].isna()]
         else:
-            goals = d.card[d.card["objective"].map(lambda v: _text(v) == name)]
+            goals = d.card[d.card["objective"].map(lambda v: values.text(v) == name)]
         summary = ", ".join(f"{obj[s]} {STATUS_STYLE[s][2].lower()}" for s in STATUS_STYLE if obj[s])
         out.append(f"<h3>{esc(name)} <span class='note'>— {obj['goals']} goal{'s' if obj['goals'] != 1 else ''}: "
                    f"{esc(summary)}</span></h3>")
@@ -735,7 +709,7 @@ def _section_mix(d: ReportData, charts: _Charts) -> str:
            f"continuity ≥ {esc(d.settings.get('relationship_upc_threshold'))}), <b>pseudo-relationship</b> "
            "customers come back but to different advisors, <b>encounter</b> customers had one contact. A segment "
            "whose stated strategy is relationship is <b>misaligned</b> when its relationship share is below the "
-           f"alignment threshold ({_num(d.settings.get('alignment_threshold')) or 0:g}%). "
+           f"alignment threshold ({values.number(d.settings.get('alignment_threshold')) or 0:g}%). "
            + ("Segments with a stated strategy (segments.csv)." if not d.alignment.empty else
               "No segment strategies are stated (segments.csv): every segment in the data is shown.")
            + "</p>"]
@@ -749,7 +723,7 @@ def _section_mix(d: ReportData, charts: _Charts) -> str:
         for r in d.alignment.to_dict(orient="records"):
             verdict = badge("missed", {"missed": ("#D55E00", "✖", "Misaligned")}) if r["misaligned"] else (
                 badge("met", {"met": ("#009E73", "✔", "Aligned")}) if r["strategy"] == "relationship"
-                and _num(r["relationship_share"]) is not None else "–")
+                and values.number(r["relationship_share"]) is not None else "–")
             rows.append([esc(r["segment"]), esc(r["strategy"]), esc(fmt_pct(r["relationship_share"])),
                          fmt_n(r["n"]), verdict, esc(fmt_value(r["csat"], "%", cur)),
                          esc(fmt_value(r["nps"], "score", cur)), esc(fmt_value(r["churn_rate"], "%", cur))])
@@ -768,7 +742,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
     if d.initiatives_note:
         out.append(f"<div class='missing'>{esc(d.initiatives_note)}</div></section>")
         return "".join(out)
-    margin = _num(d.settings.get("margin"))
+    margin = values.number(d.settings.get("margin"))
     out.append(f"<p class='note'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
                "for the initiative's scope (treated) and the rest (control). Effect = change of treated − change of "
                "control (difference-in-differences); without a scope there is no control and effect = after − before. "
@@ -782,7 +756,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
         unit = kpi.unit if kpi else None
         ctrl = (f"{fmt_value(r.get('control_before'), unit, cur)} → {fmt_value(r.get('control_after'), unit, cur)}"
                 if r.get("has_control") else "no control")
-        over = _num(r.get("over_budget_pct"))
+        over = values.number(r.get("over_budget_pct"))
         name = (f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}<br><span class='note'>"
                 f"{esc(_scope(r.get('channel'), r.get('segment')))}"
                 f"{' · provisional' if r.get('provisional') else ''}</span>")
@@ -799,7 +773,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
             esc(fmt_money(r.get("incremental_revenue"), cur)),
             f"<b>{esc(fmt_roi(r.get('roi')))}</b>",
         ])
-        if _text(r.get("notes")):
+        if values.text(r.get("notes")):
             notes.append(f"<li><b>{esc(r['initiative_id'])}</b>: {esc(r.get('notes'))}</li>")
     out.append("<h3>Effect on each initiative's KPI</h3>")
     out.append(_table([("initiative", False), ("go-live", False), ("KPI", False), ("treated before → after", True),
@@ -812,7 +786,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
                       widths=(36, 13, 13, 10, 16, 12)))
     if notes:
         out.append(f"<p class='note'><b>Notes</b></p><ul class='note'>{''.join(notes)}</ul>")
-    out.append(f"<h3>Weekly KPI, treated and control, go-live marked</h3><div class='charts'>")
+    out.append("<h3>Weekly KPI, treated and control, go-live marked</h3><div class='charts'>")
     for it in d.initiatives:
         if it.series is None:
             out.append(f"<div class='chart-box note' style='width:{HALF_WIDTH_PX}px'><b>"
@@ -825,7 +799,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
 
 def _verdict(effect: Any, kpi: Any) -> str:
     """'better' / 'worse' under an effect, from the KPI's better direction (nothing for neutral KPIs)."""
-    v = _num(effect)
+    v = values.number(effect)
     if v is None or v == 0 or kpi is None or kpi.better not in ("higher", "lower"):
         return ""
     good = (v > 0) == (kpi.better == "higher")

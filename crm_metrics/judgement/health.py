@@ -21,6 +21,7 @@ import pandas as pd
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 
 Severity = Literal["ok", "warning", "critical"]
@@ -192,20 +193,8 @@ def worst(findings: Iterable[Finding]) -> Severity:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    s = str(v).strip()
-    return s or None
-
-
-def _names(values: Iterable[str], limit: int = 8) -> str:
-    vals = list(values)
+def _names(names: Iterable[str], limit: int = 8) -> str:
+    vals = list(names)
     return ", ".join(vals[:limit]) + (f" and {len(vals) - limit} more" if len(vals) > limit else "")
 
 
@@ -217,7 +206,7 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
 def check_no_measurement(ctx: HealthContext) -> list[Finding]:
     c = NO_MEASUREMENT
     goals, inits = ctx.goals, ctx.initiatives
-    init_objectives = sorted({o for o in (_text(v) for v in inits.get("objective", [])) if o})
+    init_objectives = sorted({o for o in (values.text(v) for v in inits.get("objective", [])) if o})
     if goals.empty:
         return [c.finding(
             "critical",
@@ -226,17 +215,17 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             f"have no target to be judged against)",
             "State goals (KPI, target, scope, period, objective, owner) on the Strategy page or load goals.csv.")]
     out: list[Finding] = []
-    goal_objectives = {o for o in (_text(v) for v in goals["objective"]) if o}
+    goal_objectives = {o for o in (values.text(v) for v in goals["objective"]) if o}
     goal_kpis = set(goals["kpi"])
     for obj in init_objectives:
         if obj not in goal_objectives:
-            served = [str(r["initiative_id"]) for r in inits.to_dict(orient="records") if _text(r["objective"]) == obj]
+            served = [str(r["initiative_id"]) for r in inits.to_dict(orient="records") if values.text(r["objective"]) == obj]
             out.append(c.finding(
                 "warning", f"strategic objective {obj!r} has no goal (served by initiative{'s' if len(served) > 1 else ''} "
                            f"{_names(served)})",
                 f"Add a goal with objective {obj!r}: which KPI should move, by how much, by when.", subject=obj))
     for r in inits.to_dict(orient="records"):
-        kpi, obj = _text(r.get("kpi")), _text(r.get("objective"))
+        kpi, obj = values.text(r.get("kpi")), values.text(r.get("objective"))
         if (kpi and kpi in goal_kpis) or (obj and obj in goal_objectives):
             continue
         out.append(c.finding(
@@ -246,7 +235,7 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             subject=str(r["initiative_id"])))
     card = ctx.scorecard
     for r in card[card["status"] == "no_data"].to_dict(orient="records"):
-        scope = ", ".join(x for x in (_text(r["channel"]), _text(r["segment"])) if x) or "all customers"
+        scope = ", ".join(x for x in (values.text(r["channel"]), values.text(r["segment"])) if x) or "all customers"
         period = f"{r['period_start']}..{r['period_end']}" if r["period_start"] is not None else "no period"
         why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \
                                                   f"in its scope and period (n = {r['n']})"

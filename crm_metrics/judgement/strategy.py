@@ -36,6 +36,9 @@ import duckdb
 import pandas as pd
 
 from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
+from crm_metrics.data.audit import (CHANGE_COLUMNS, columns, current_user, ensure_tables, json_form, key_column,
+                                    read_row, record)
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 
 EDITABLE_TABLES = ("goals", "segments", "channels", "settings")
@@ -45,12 +48,6 @@ DEFAULT_TOLERANCE = 0.05
 DIRECTIONS = ("at_least", "at_most")
 STRATEGIES = ("relationship", "transactional")
 KINDS = ("assisted", "self_service")
-
-CHANGES_DDL = """CREATE TABLE IF NOT EXISTS strategy_changes (
-    change_id BIGINT, changed_at TIMESTAMP, changed_by VARCHAR, table_name VARCHAR, key VARCHAR,
-    action VARCHAR, before VARCHAR, after VARCHAR, source VARCHAR)"""
-CHANGE_COLUMNS = ("change_id", "changed_at", "changed_by", "table_name", "key", "action", "before",
-                  "after", "source")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
 _SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0}
@@ -62,25 +59,8 @@ class StrategyError(ValueError):
 
 
 # -- small value parsers ---------------------------------------------------------------------
-def _missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    try:
-        if v is pd.NaT or (not isinstance(v, (str, bytes)) and pd.isna(v)):
-            return True
-    except (TypeError, ValueError):
-        pass
-    return isinstance(v, str) and not v.strip()
-
-
-def _text(v: Any) -> str | None:
-    return None if _missing(v) else str(v).strip()
-
-
 def _number(field: str, v: Any, what: str = "a number") -> float | None:
-    if _missing(v):
+    if values.is_blank(v):
         return None
     if isinstance(v, bool):
         raise StrategyError(f"{field}: must be {what}, got {v!r}")
@@ -107,7 +87,7 @@ def _number(field: str, v: Any, what: str = "a number") -> float | None:
 
 
 def _date(field: str, v: Any) -> dt.date | None:
-    if _missing(v):
+    if values.is_blank(v):
         return None
     if isinstance(v, dt.datetime):  # includes pandas.Timestamp
         return v.date()
@@ -121,7 +101,7 @@ def _date(field: str, v: Any) -> dt.date | None:
 
 
 def _choice(field: str, v: Any, choices: tuple[str, ...]) -> str | None:
-    s = _text(v)
+    s = values.text(v)
     if s is None:
         return None
     norm = s.lower().replace("-", "_").replace(" ", "_")
@@ -131,10 +111,7 @@ def _choice(field: str, v: Any, choices: tuple[str, ...]) -> str | None:
 
 
 def _current_user(user: str | None) -> str:
-    if user:
-        return user
-    from crm_metrics.data.ingest import _current_user as who
-    return who()
+    return user or current_user()
 
 
 # -- KPI catalogue ------------------------------------------------------------------------------
@@ -146,7 +123,7 @@ def _catalogue() -> dict[str, Any]:
 def _resolve_kpi(value: Any) -> tuple[str | None, str | None]:
     """(kpi id, None) or (None, the reason it is refused)."""
     kpis = _catalogue()
-    s = _text(value)
+    s = values.text(value)
     if s is None:
         return None, "required: a KPI id from the catalogue"
     if s in kpis:
@@ -176,11 +153,6 @@ def _scope_rule(kpi: Any, dim: str) -> str | None:
 
 
 # -- transactions and the audit log ---------------------------------------------------------
-def ensure_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the audit table if it does not exist (called on first use)."""
-    cur.execute(CHANGES_DDL)
-
-
 @contextmanager
 def _transaction(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
     with store.write_lock:
@@ -200,34 +172,9 @@ def _transaction(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
             cur.close()
 
 
-def _key_column(table: str) -> str:
-    return "key" if table == "settings" else TABLES[table].key
-
-
-def _columns(table: str) -> tuple[str, ...]:
-    return ("key", "value") if table == "settings" else TABLES[table].column_names
-
-
-def _json_form(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row as JSON-ready values in column order: dates ISO text, numbers float, empties None."""
-    out: dict[str, Any] = {}
-    for c in _columns(table):
-        v = row.get(c)
-        if _missing(v):
-            v = None
-        elif isinstance(v, (dt.date, dt.datetime)):
-            v = (v.date() if isinstance(v, dt.datetime) else v).isoformat()
-        elif hasattr(v, "item") and not isinstance(v, str):
-            v = v.item()
-        if isinstance(v, int) and not isinstance(v, bool) and table != "settings":
-            v = float(v)
-        out[c] = v
-    return out
-
-
 def _db_values(table: str, row: Mapping[str, Any]) -> list[Any]:
     vals = []
-    for c in _columns(table):
+    for c in columns(table):
         v = row.get(c)
         if table != "settings" and v is not None and TABLES[table].column(c).type == "date":
             v = dt.date.fromisoformat(v) if isinstance(v, str) else v
@@ -235,41 +182,12 @@ def _db_values(table: str, row: Mapping[str, Any]) -> list[Any]:
     return vals
 
 
-def _read_row(cur: duckdb.DuckDBPyConnection, table: str, key: str) -> dict[str, Any] | None:
-    cols = _columns(table)
-    row = cur.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE {_key_column(table)} = ? LIMIT 1",
-                      [key]).fetchone()
-    return _json_form(table, dict(zip(cols, row))) if row else None
-
-
-def _read_all(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, dict[str, Any]]:
-    cols = _columns(table)
-    k = _key_column(table)
-    out = {}
-    for row in cur.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall():
-        r = _json_form(table, dict(zip(cols, row)))
-        out[r[k]] = r
-    return out
-
-
 def _write_row(cur: duckdb.DuckDBPyConnection, table: str, key: str, row: Mapping[str, Any] | None) -> None:
-    cur.execute(f"DELETE FROM {table} WHERE {_key_column(table)} = ?", [key])
+    cur.execute(f"DELETE FROM {table} WHERE {key_column(table)} = ?", [key])
     if row is not None:
-        cols = _columns(table)
+        cols = columns(table)
         cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                     _db_values(table, row))
-
-
-def _record(cur: duckdb.DuckDBPyConnection, table: str, key: str, before: dict | None, after: dict | None,
-            user: str, source: str) -> int:
-    action = "insert" if before is None else ("delete" if after is None else "update")
-    cid = int(cur.execute("SELECT coalesce(max(change_id), 0) + 1 FROM strategy_changes").fetchone()[0])
-    cur.execute(
-        "INSERT INTO strategy_changes VALUES (?, CAST(timezone('UTC', now()) AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?)",
-        [cid, user, table, key, action,
-         None if before is None else json.dumps(before, ensure_ascii=False),
-         None if after is None else json.dumps(after, ensure_ascii=False), source])
-    return cid
 
 
 Maker = Callable[[duckdb.DuckDBPyConnection, "dict[str, Any] | None"], "dict[str, Any] | None"]
@@ -281,14 +199,14 @@ def _change(store: Store, table: str, key: str, make: Maker, user: str | None, s
     Returns the change id, or None when the row already was as asked (nothing recorded)."""
     who = _current_user(user)
     with _transaction(store) as cur:
-        before = _read_row(cur, table, key)
+        before = read_row(cur, table, key)
         after = make(cur, before)
         if after is not None:
-            after = _json_form(table, after)
+            after = json_form(table, after)
         if after == before:
             return None
         _write_row(cur, table, key, after)
-        cid = _record(cur, table, key, before, after, who, source)
+        cid = record(cur, table, key, before, after, who, source)
         if table == "channels":
             store.refresh_facts(cur, Store.facts_for(["channels"]))
         store.bump_version(cur)
@@ -331,7 +249,7 @@ def _match(value: str, pools: list[list[str]]) -> str | None:
 
 def _resolve_name(field: str, value: Any, data: list[str], table: list[str], *, table_first: bool,
                   allow_new: bool = False) -> str | None:
-    s = _text(value)
+    s = values.text(value)
     if s is None:
         return None
     pools = [table, data] if table_first else [data, table]
@@ -366,7 +284,7 @@ def normalise_goal(cur: duckdb.DuckDBPyConnection, goal: Mapping[str, Any],
     row.update(before or {})
     row.update(goal)
     out: dict[str, Any] = {}
-    out["goal_id"] = _text(row["goal_id"]) or _refuse("goal_id: required (a short unique name for the goal)")
+    out["goal_id"] = values.text(row["goal_id"]) or _refuse("goal_id: required (a short unique name for the goal)")
     kpi_id, why = _resolve_kpi(row["kpi"])
     if kpi_id is None:
         raise StrategyError(f"kpi: {why}")
@@ -380,7 +298,7 @@ def normalise_goal(cur: duckdb.DuckDBPyConnection, goal: Mapping[str, Any],
     if out["direction"] is None and kpi.better == "neutral":
         raise StrategyError(f"direction: {_neutral_rule(kpi)}")
     for dim in ("channel", "segment"):
-        v = _text(row[dim])
+        v = values.text(row[dim])
         if v is not None:
             rule = _scope_rule(kpi, dim)
             if rule:
@@ -397,15 +315,15 @@ def normalise_goal(cur: duckdb.DuckDBPyConnection, goal: Mapping[str, Any],
     if tol is not None and tol < 0:
         raise StrategyError(f"tolerance: must be >= 0 (a fraction of |target|, e.g. 0.05), got {tol:g}")
     out["tolerance"] = tol
-    out["objective"] = _text(row["objective"])
-    out["owner"] = _text(row["owner"])
+    out["objective"] = values.text(row["objective"])
+    out["owner"] = values.text(row["owner"])
     return out
 
 
 def upsert_goal(store: Store, goal: Mapping[str, Any], user: str | None = None) -> int | None:
     """Insert a goal or update it (fields not given keep their stored value; give None or '' to
     clear one). Returns the change id, None when nothing changed."""
-    goal_id = _text(goal.get("goal_id"))
+    goal_id = values.text(goal.get("goal_id"))
     if goal_id is None:
         raise StrategyError("goal_id: required (a short unique name for the goal)")
     return _change(store, "goals", goal_id,
@@ -417,11 +335,11 @@ def delete_goal(store: Store, goal_id: str, user: str | None = None) -> int:
 
 
 def _delete(store: Store, table: str, what: str, key: Any, user: str | None) -> int:
-    k = _text(key)
+    k = values.text(key)
 
     def make(cur, before):
         if before is None:
-            raise StrategyError(f"{_key_column(table)}: there is no {what} {k!r} to delete")
+            raise StrategyError(f"{key_column(table)}: there is no {what} {k!r} to delete")
         return None
 
     cid = _change(store, table, k or "", make, user)
@@ -440,7 +358,7 @@ def set_segment_strategy(store: Store, segment: str, strategy: str, statement: A
     strat = _choice("strategy", strategy, STRATEGIES)
     if strat is None:
         raise StrategyError(f"strategy: required, {' or '.join(STRATEGIES)}")
-    if _text(segment) is None:
+    if values.text(segment) is None:
         raise StrategyError("segment: required")
     cur = store.cursor()
     try:
@@ -450,7 +368,7 @@ def set_segment_strategy(store: Store, segment: str, strategy: str, statement: A
     name = _resolve_name("segment", segment, data, table, table_first=True, allow_new=allow_new)
 
     def make(cur, before):
-        stmt = (before or {}).get("statement") if statement is _KEEP else _text(statement)
+        stmt = (before or {}).get("statement") if statement is _KEEP else values.text(statement)
         return {"segment": name, "strategy": strat, "statement": stmt}
 
     return _change(store, "segments", name, make, user)
@@ -468,7 +386,7 @@ def set_channel_kind(store: Store, channel: str, kind: str, user: str | None = N
     k = _choice("kind", kind, KINDS)
     if k is None:
         raise StrategyError(f"kind: required, {' or '.join(KINDS)}")
-    if _text(channel) is None:
+    if values.text(channel) is None:
         raise StrategyError("channel: required")
     cur = store.cursor()
     try:
@@ -489,7 +407,7 @@ def normalise_setting(key: str, value: Any) -> str | None:
     """The text to store for a setting (None: back to the default)."""
     if key not in SETTINGS_DEFAULTS:
         raise StrategyError(f"setting: unknown setting {key!r}; known settings: {', '.join(SETTINGS_DEFAULTS)}")
-    if _missing(value):
+    if values.is_blank(value):
         return None
     default = SETTINGS_DEFAULTS[key]
     if not isinstance(default, float):
@@ -558,7 +476,7 @@ def revert_change(store: Store, change_id: int, user: str | None = None) -> int 
 
 # -- reading ---------------------------------------------------------------------------------------
 def _frame(store: Store, table: str, order: str) -> pd.DataFrame:
-    cols = _columns(table)
+    cols = columns(table)
     cur = store.cursor()
     try:
         res = cur.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}")
@@ -613,7 +531,7 @@ def settings_frame(store: Store) -> pd.DataFrame:
 
 # -- CSV export / import -----------------------------------------------------------------------------
 def _csv_cell(v: Any) -> Any:
-    if _missing(v):
+    if values.is_blank(v):
         return ""
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
@@ -722,27 +640,11 @@ def staged_problems(cur: duckdb.DuckDBPyConnection, stage: str, table: str,
     return problems
 
 
-def load_auditor(cur: duckdb.DuckDBPyConnection, table: str, file_name: str) -> Callable[[str], None]:
-    """Snapshot ``table`` before a load; the returned function, called after the load's writes in
-    the same transaction, records each inserted / updated / deleted row in the audit log."""
-    ensure_tables(cur)
-    before = _read_all(cur, table)
-
-    def record(user: str) -> None:
-        after = _read_all(cur, table)
-        for key in sorted(set(before) | set(after), key=str):
-            b, a = before.get(key), after.get(key)
-            if a != b:
-                _record(cur, table, key, b, a, user, f"load {file_name}")
-
-    return record
-
-
 __all__ = [
     "StrategyError", "EDITABLE_TABLES", "DEFAULT_TOLERANCE", "ensure_tables",
     "goals", "segments", "channels", "channel_kinds", "settings_frame",
     "upsert_goal", "delete_goal", "set_segment_strategy", "delete_segment", "set_channel_kind",
     "delete_channel", "set_setting", "revert_change", "list_changes", "normalise_goal",
     "normalise_setting", "known_segments", "known_channels",
-    "export_csv", "import_csv", "import_settings_csv", "staged_problems", "load_auditor",
+    "export_csv", "import_csv", "import_settings_csv", "staged_problems",
 ]
