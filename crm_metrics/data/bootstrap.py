@@ -36,12 +36,10 @@ def ensure_sample(store: Store, sample_dir: Path = SAMPLE_DIR) -> list[LoadRepor
 
 
 def set_sample_flag(store: Store, on: bool) -> None:
-    cur = store.cursor()
-    cur.execute("BEGIN")
-    cur.execute("DELETE FROM meta WHERE key = 'sample'")
-    if on:
-        cur.execute("INSERT INTO meta VALUES ('sample', 'true')")
-    cur.execute("COMMIT")
+    with store.transaction(lock=False) as cur:
+        cur.execute("DELETE FROM meta WHERE key = 'sample'")
+        if on:
+            cur.execute("INSERT INTO meta VALUES ('sample', 'true')")
 
 
 def showing_sample(store: Store) -> bool:

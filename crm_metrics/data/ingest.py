@@ -645,10 +645,8 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                  targets: dict[str, int], headers: list[str], delimiter: str,
                  loaded_by: str | None, say: Progress) -> LoadReport:
     stage = f"_stage_{uuid.uuid4().hex[:12]}"
-    with store.write_lock:
-        cur = store.cursor()
+    with store.transaction() as cur:
         try:
-            cur.execute("BEGIN")
             say(0.10, f"{report.file_name}: reading rows")
             try:
                 cur.execute(f"CREATE TEMP TABLE {stage} AS {_read_csv_sql(headers, targets)}",
@@ -679,20 +677,17 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 audit(loaded_by or current_user())
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.75, rows=stage,
                     customer_id="trim(s.customer_id)")
-            return report
-        except BaseException:
-            _rollback(cur)
-            raise
         finally:
-            _drop_quietly(cur, stage)
-            cur.close()
+            _drop_quietly(cur, stage)  # a temp table: dropped in the transaction, whatever its outcome
+    say(1.0, f"{report.file_name}: done")
+    return report
 
 
 def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: LoadReport, load_id: int,
             loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str) -> None:
     """After the write, in the load's transaction: facts (when rows changed), snapshots, the
     unmatched-customer count over the file's ``rows`` (a table; ``customer_id`` its key as SQL over
-    alias ``s``), the load history; then the commit."""
+    alias ``s``), the load history. The caller's transaction commits them."""
     changed = bool(report.inserted or report.updated or report.removed)
     if changed:
         say(at, f"{report.file_name}: computing derived facts")
@@ -704,8 +699,6 @@ def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: L
             f"SELECT count(*) FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
             f"WHERE c.customer_id = {customer_id})").fetchone()[0])
     report.load_id = _record(cur, report, loaded_by, load_id)
-    cur.execute("COMMIT")
-    say(1.0, f"{report.file_name}: done")
 
 
 def _drop_quietly(cur: duckdb.DuckDBPyConnection, *tables: str) -> None:
@@ -715,13 +708,6 @@ def _drop_quietly(cur: duckdb.DuckDBPyConnection, *tables: str) -> None:
             cur.execute(f"DROP TABLE IF EXISTS {t}")
         except duckdb.Error:
             pass
-
-
-def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cur.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # nothing open (the failure came before BEGIN, or DuckDB already ended it)
 
 
 def _strategy_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
@@ -918,56 +904,52 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
     sample = f"_sample_{uuid.uuid4().hex[:12]}"
     typed = f"_typed_{uuid.uuid4().hex[:12]}"
     with store.write_lock:
-        cur = store.cursor()
-        capped = False
+        capped = _load_memory(store)
         try:
-            capped = _load_memory(cur)
-            cur.execute("BEGIN")
-            say(0.10, f"{report.file_name}: reading rows")
-            cur.execute(f"CREATE TEMP TABLE {sample} AS {src} LIMIT {FAST_SAMPLE_ROWS}", args)
-            plans = [plan_column(cur, sample, tdef.column(c), delimiter, report.file_name) for c in targets]
-            cur.execute(f"DROP TABLE {sample}")
-            if not _sample_plans_are_final(plans):
-                raise _NotFast
-            # no row order to keep: DuckDB may write in parallel and hold less in memory
-            cur.execute("SET preserve_insertion_order = false")
-            select = _guarded_select(tdef, plans, delimiter, src)
-            cols = ", ".join(tdef.column_names)
-            existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
-            load_id = _next_load_id(cur)
-            direct = report.mode == "replace" or existing == 0
-            say(0.30, f"{report.file_name}: checking and writing rows")
-            if direct:
-                # straight into the table: it holds exactly this file's rows afterwards
-                report.removed = existing if report.mode == "replace" else 0
-                safety.take_snapshot(cur, tdef, load_id, "replace")
-                cur.execute(f"DELETE FROM {tdef.name}")
-                report.rows_read = int(cur.execute(f"INSERT INTO {tdef.name} ({cols}) {select}", args).fetchone()[0])
-                report.inserted = report.rows_read
-                written = tdef.name
-            else:
-                cur.execute(f"CREATE TEMP TABLE {typed} AS {select}", args)
-                report.rows_read = int(cur.execute(f"SELECT count(*) FROM {typed}").fetchone()[0])
-                written = typed
-            if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
-                raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
-            if not direct:
-                _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
-                    cur, tdef, load_id, kind, t, same))
-            _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
-                    customer_id="s.customer_id")
-            return report
-        except (_NotFast, duckdb.Error):
-            _rollback(cur)
+            with store.transaction() as cur:
+                try:
+                    say(0.10, f"{report.file_name}: reading rows")
+                    cur.execute(f"CREATE TEMP TABLE {sample} AS {src} LIMIT {FAST_SAMPLE_ROWS}", args)
+                    plans = [plan_column(cur, sample, tdef.column(c), delimiter, report.file_name) for c in targets]
+                    cur.execute(f"DROP TABLE {sample}")
+                    if not _sample_plans_are_final(plans):
+                        raise _NotFast
+                    # no row order to keep: DuckDB may write in parallel and hold less in memory
+                    cur.execute("SET preserve_insertion_order = false")
+                    select = _guarded_select(tdef, plans, delimiter, src)
+                    cols = ", ".join(tdef.column_names)
+                    existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
+                    load_id = _next_load_id(cur)
+                    direct = report.mode == "replace" or existing == 0
+                    say(0.30, f"{report.file_name}: checking and writing rows")
+                    if direct:
+                        # straight into the table: it holds exactly this file's rows afterwards
+                        report.removed = existing if report.mode == "replace" else 0
+                        safety.take_snapshot(cur, tdef, load_id, "replace")
+                        cur.execute(f"DELETE FROM {tdef.name}")
+                        report.rows_read = int(cur.execute(f"INSERT INTO {tdef.name} ({cols}) {select}", args).fetchone()[0])
+                        report.inserted = report.rows_read
+                        written = tdef.name
+                    else:
+                        cur.execute(f"CREATE TEMP TABLE {typed} AS {select}", args)
+                        report.rows_read = int(cur.execute(f"SELECT count(*) FROM {typed}").fetchone()[0])
+                        written = typed
+                    if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
+                        raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
+                    if not direct:
+                        _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
+                            cur, tdef, load_id, kind, t, same))
+                    _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
+                            customer_id="s.customer_id")
+                finally:
+                    _drop_quietly(cur, sample, typed)  # temp tables: dropped in the transaction
+        except (_NotFast, duckdb.Error):  # rolled back: the careful path loads the file
             _reset_report(report)
             return None
-        except BaseException:
-            _rollback(cur)
-            raise
         finally:
-            _drop_quietly(cur, sample, typed)
-            _restore_memory(cur, capped)
-            cur.close()
+            _restore_memory(store, capped)
+    say(1.0, f"{report.file_name}: done")
+    return report
 
 
 def _may_have_duplicates(cur: duckdb.DuckDBPyConnection, table: str, key: str) -> bool:
@@ -983,7 +965,7 @@ def _reset_report(report: LoadReport) -> None:
     report.load_id = None
 
 
-def _load_memory(cur: duckdb.DuckDBPyConnection) -> bool:
+def _load_memory(store: Store) -> bool:
     """Cap DuckDB's memory for the load; it spills to disk beyond it. The setting is the database's,
     so it is reset to DuckDB's default afterwards (the store sets no other limit)."""
     want = os.environ.get("CRM_LOAD_MEMORY_LIMIT", DEFAULT_LOAD_MEMORY_LIMIT)
@@ -993,19 +975,25 @@ def _load_memory(cur: duckdb.DuckDBPyConnection) -> bool:
         size = _memory_text(want)
     except ValueError as e:
         raise ValueError(f"CRM_LOAD_MEMORY_LIMIT: {e}") from None
+    cur = store.cursor()
     try:
         cur.execute(f"SET memory_limit = '{size}'")
         return True
     except duckdb.Error:
         return False
+    finally:
+        cur.close()
 
 
-def _restore_memory(cur: duckdb.DuckDBPyConnection, capped: bool) -> None:
+def _restore_memory(store: Store, capped: bool) -> None:
     if capped:
+        cur = store.cursor()
         try:
             cur.execute("RESET memory_limit")
         except duckdb.Error:
             pass
+        finally:
+            cur.close()
 
 
 def _memory_text(value: str) -> str:

@@ -8,10 +8,11 @@ pages only ever aggregate.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import duckdb
 
@@ -250,6 +251,30 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    @contextlib.contextmanager
+    def transaction(self, *, lock: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor inside BEGIN ... COMMIT: the block's writes commit together when it ends,
+        and roll back when it raises (anything, KeyboardInterrupt included); the cursor is closed
+        either way, so no transaction is left open.
+
+        ``lock``: hold the store's write lock for the whole transaction (every writer does, so
+        writes in this process never interleave); False for a read snapshot or a write that must
+        not wait for the lock."""
+        with self.write_lock if lock else contextlib.nullcontext():
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # nothing open: DuckDB already ended it, or BEGIN itself failed
+                raise
+            finally:
+                cur.close()
+
     # -- schema ------------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
         cur = self.cursor()
@@ -263,13 +288,12 @@ class Store:
         row = cur.execute("SELECT value FROM meta WHERE key = 'facts_version'").fetchone()
         if row is None or row[0] != FACTS_VERSION:
             missing = list(FACT_SQL)  # a store written by an older version: its facts lack columns
-        if missing:
-            cur.execute("BEGIN")
-            self.refresh_facts(cur, missing)
-            cur.execute("DELETE FROM meta WHERE key = 'facts_version'")
-            cur.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
-            cur.execute("COMMIT")
         cur.close()
+        if missing:
+            with self.transaction(lock=False) as tx:  # the constructor: nothing else sees the store yet
+                self.refresh_facts(tx, missing)
+                tx.execute("DELETE FROM meta WHERE key = 'facts_version'")
+                tx.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
 
     def refresh_facts(self, cur: duckdb.DuckDBPyConnection, facts: Iterable[str]) -> None:
         """Rebuild the named fact tables (call inside the writing transaction)."""
@@ -314,13 +338,10 @@ class Store:
                 raise ValueError(f"Setting {key!r} needs a number, got {value!r}") from e
             if value < 0:
                 raise ValueError(f"Setting {key!r} must be >= 0, got {value}")
-        with self.write_lock:
-            cur = self.cursor()
-            cur.execute("BEGIN")
+        with self.transaction() as cur:
             cur.execute("DELETE FROM settings WHERE key = ?", [key])
             cur.execute("INSERT INTO settings VALUES (?, ?)", [key, str(value)])
             self.bump_version(cur)
-            cur.execute("COMMIT")
 
     # -- status ------------------------------------------------------------------------------
     def row_counts(self) -> dict[str, int]:

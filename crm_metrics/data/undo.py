@@ -191,49 +191,37 @@ def undo_load(store: Store, load_id: int, user: str | None = None) -> UndoReport
     """Put the table a load changed back as it was before that load (see the module docstring).
     Raises UndoError (a ValueError) with the reason when the load cannot be undone."""
     who = user or audit.current_user()
-    with store.write_lock:
-        cur = store.cursor()
-        try:
-            cur.execute("BEGIN")
-            h, (snap, kind) = _check(cur, load_id)
-            table = h["table_name"]
-            tdef = TABLES[table]
-            cols = ", ".join(tdef.column_names)
-            audited = tdef.kind == "strategy"
-            if audited:
-                auditor = audit.table_auditor(cur, table, f"undo of load {int(load_id)}")
-            count = f"SELECT count(*) FROM {table}"
-            n_before = int(cur.execute(count).fetchone()[0])
-            if kind == "replace":
-                cur.execute(f"DELETE FROM {table}")
-            else:
-                cur.execute(f"DELETE FROM {table} WHERE {tdef.key} IN (SELECT {tdef.key} FROM {snap})")
-            removed = n_before - int(cur.execute(count).fetchone()[0])
-            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {snap} WHERE _existed")
-            rows = int(cur.execute(count).fetchone()[0])
-            restored = rows - (n_before - removed)
-            if audited:
-                auditor(who)
-            store.refresh_facts(cur, Store.facts_for([table]))
-            store.bump_version(cur)
-            new_id = int(cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])
-            cur.execute(
-                "INSERT INTO load_history (load_id, table_name, file_name, sha256, mode, rows_read, inserted, "
-                "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by, undo_of) "
-                "VALUES (?, ?, ?, ?, 'undo', 0, ?, 0, 0, ?, 0, '', '', "
-                "CAST(timezone('UTC', now()) AS TIMESTAMP), ?, ?)",
-                [new_id, table, f"undo of load {int(load_id)} ({h['file_name']})", h["sha256"],
-                 restored, removed, who, int(load_id)])
-            _drop(cur, load_id)  # consumed: the table is back to it
-            cur.execute("COMMIT")
-        except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
-        finally:
-            cur.close()
+    with store.transaction() as cur:
+        h, (snap, kind) = _check(cur, load_id)
+        table = h["table_name"]
+        tdef = TABLES[table]
+        cols = ", ".join(tdef.column_names)
+        audited = tdef.kind == "strategy"
+        if audited:
+            auditor = audit.table_auditor(cur, table, f"undo of load {int(load_id)}")
+        count = f"SELECT count(*) FROM {table}"
+        n_before = int(cur.execute(count).fetchone()[0])
+        if kind == "replace":
+            cur.execute(f"DELETE FROM {table}")
+        else:
+            cur.execute(f"DELETE FROM {table} WHERE {tdef.key} IN (SELECT {tdef.key} FROM {snap})")
+        removed = n_before - int(cur.execute(count).fetchone()[0])
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {snap} WHERE _existed")
+        rows = int(cur.execute(count).fetchone()[0])
+        restored = rows - (n_before - removed)
+        if audited:
+            auditor(who)
+        store.refresh_facts(cur, Store.facts_for([table]))
+        store.bump_version(cur)
+        new_id = int(cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])
+        cur.execute(
+            "INSERT INTO load_history (load_id, table_name, file_name, sha256, mode, rows_read, inserted, "
+            "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by, undo_of) "
+            "VALUES (?, ?, ?, ?, 'undo', 0, ?, 0, 0, ?, 0, '', '', "
+            "CAST(timezone('UTC', now()) AS TIMESTAMP), ?, ?)",
+            [new_id, table, f"undo of load {int(load_id)} ({h['file_name']})", h["sha256"],
+             restored, removed, who, int(load_id)])
+        _drop(cur, load_id)  # consumed: the table is back to it
     return UndoReport(new_id, int(load_id), table, h["file_name"], h["mode"], removed, restored, rows)
 
 

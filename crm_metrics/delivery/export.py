@@ -66,46 +66,38 @@ def export_parquet(store: Store, out_dir: str | os.PathLike[str], tables: Iterab
                                 "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                 "db": store.path, "partition_column": PARTITION_COLUMN if partition else None,
                                 "tables": {}}
-    cur = store.cursor()
     try:
-        cur.execute("BEGIN")  # one snapshot for every table
-        manifest["data_version"] = store.data_version(cur)
-        lo, hi = cur.execute("""
-            SELECT min(d), max(d) FROM (
-                SELECT min(day) d FROM f_interactions UNION ALL SELECT max(day) FROM f_interactions
-                UNION ALL SELECT min(day) FROM f_transactions UNION ALL SELECT max(day) FROM f_transactions
-                UNION ALL SELECT min(day) FROM f_surveys UNION ALL SELECT max(day) FROM f_surveys)""").fetchone()
-        manifest["data_span"] = [lo.isoformat() if lo else None, hi.isoformat() if hi else None]
-        for i, name in enumerate(names):
-            t0 = time.perf_counter()
-            target = staging / name
-            rows = int(cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-            parted = partition and name in FACTS
-            if parted and rows:
-                cur.execute(
-                    f"COPY (SELECT *, coalesce(strftime(day, '%Y-%m'), 'none') AS {PARTITION_COLUMN} FROM {name}) "
-                    f"TO {_q(target)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}))")
-            else:
-                target.mkdir()
-                extra = f", CAST(NULL AS VARCHAR) AS {PARTITION_COLUMN}" if parted else ""
-                cur.execute(f"COPY (SELECT *{extra} FROM {name}) TO {_q(target / 'data.parquet')} "
-                            f"(FORMAT parquet, COMPRESSION zstd)")
-            files = sorted(p for p in target.rglob("*.parquet"))
-            manifest["tables"][name] = {
-                "rows": rows, "partitioned_by": PARTITION_COLUMN if parted and rows else None,
-                "files": len(files), "bytes": sum(p.stat().st_size for p in files)}
-            if progress:
-                progress((i + 1) / len(names), f"{name}: {rows:,} rows in {time.perf_counter() - t0:.1f} s")
-        cur.execute("COMMIT")
+        with store.transaction(lock=False) as cur:  # one snapshot for every table; readers need no lock
+            manifest["data_version"] = store.data_version(cur)
+            lo, hi = cur.execute("""
+                SELECT min(d), max(d) FROM (
+                    SELECT min(day) d FROM f_interactions UNION ALL SELECT max(day) FROM f_interactions
+                    UNION ALL SELECT min(day) FROM f_transactions UNION ALL SELECT max(day) FROM f_transactions
+                    UNION ALL SELECT min(day) FROM f_surveys UNION ALL SELECT max(day) FROM f_surveys)""").fetchone()
+            manifest["data_span"] = [lo.isoformat() if lo else None, hi.isoformat() if hi else None]
+            for i, name in enumerate(names):
+                t0 = time.perf_counter()
+                target = staging / name
+                rows = int(cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+                parted = partition and name in FACTS
+                if parted and rows:
+                    cur.execute(
+                        f"COPY (SELECT *, coalesce(strftime(day, '%Y-%m'), 'none') AS {PARTITION_COLUMN} FROM {name}) "
+                        f"TO {_q(target)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}))")
+                else:
+                    target.mkdir()
+                    extra = f", CAST(NULL AS VARCHAR) AS {PARTITION_COLUMN}" if parted else ""
+                    cur.execute(f"COPY (SELECT *{extra} FROM {name}) TO {_q(target / 'data.parquet')} "
+                                f"(FORMAT parquet, COMPRESSION zstd)")
+                files = sorted(p for p in target.rglob("*.parquet"))
+                manifest["tables"][name] = {
+                    "rows": rows, "partitioned_by": PARTITION_COLUMN if parted and rows else None,
+                    "files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+                if progress:
+                    progress((i + 1) / len(names), f"{name}: {rows:,} rows in {time.perf_counter() - t0:.1f} s")
     except Exception:
-        try:
-            cur.execute("ROLLBACK")
-        except Exception:
-            pass
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    finally:
-        cur.close()
     # swap each table folder in (old -> trash, new -> place), then the manifest
     for name in names:
         dest = out / name

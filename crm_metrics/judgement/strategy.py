@@ -155,21 +155,9 @@ def _scope_rule(kpi: Any, dim: str) -> str | None:
 # -- transactions and the audit log ---------------------------------------------------------
 @contextmanager
 def _transaction(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
-    with store.write_lock:
-        cur = store.cursor()
-        try:
-            cur.execute("BEGIN")
-            ensure_tables(cur)
-            yield cur
-            cur.execute("COMMIT")
-        except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
-        finally:
-            cur.close()
+    with store.transaction() as cur:
+        ensure_tables(cur)
+        yield cur
 
 
 def _db_values(table: str, row: Mapping[str, Any]) -> list[Any]:
