@@ -113,7 +113,8 @@ def register_scorecard(sub: Any, common: argparse.ArgumentParser) -> None:
 
 # -- health ----------------------------------------------------------------------------------------
 def cmd_health(args: argparse.Namespace) -> int:
-    from crm_metrics.judgement.health import FINDING_FIELDS, run_checks
+    from crm_metrics.judgement.checks import run_checks
+    from crm_metrics.judgement.health import FINDING_FIELDS
     from crm_metrics.judgement.scorecard import resolve_window
     store = store_for(args)
     start, end = resolve_window(store, args.start, args.end)
