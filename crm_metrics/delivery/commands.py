@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from crm_metrics.delivery import output
+from crm_metrics.delivery.formatting import format_change, format_value
 from crm_metrics.delivery.cli_support import (EXIT_OK, Refused, add_format_arg, add_window_args, positive_int,
                                               store_for)
 
@@ -31,7 +32,8 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from crm_metrics.metrics.kpis import compute, get_kpi
     kpi = get_kpi(args.id)  # KpiError (unknown KPI) becomes exit 1 with its message
     by = _split_dims(args.by)
-    df = compute(store_for(args), args.id, start=args.start, end=args.end, channels=tuple(args.channel or ()),
+    store = store_for(args)
+    df = compute(store, args.id, start=args.start, end=args.end, channels=tuple(args.channel or ()),
                  segments=tuple(args.segment or ()), by=by, grain=args.grain)
     rows = output.records(df)
     for r in rows:
@@ -43,7 +45,9 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         output.emit(rows, "csv", columns)
     else:
         print(f"{kpi.label} ({kpi.id}, {kpi.unit}, better: {kpi.better})")
-        output.emit(rows, "table", columns)
+        currency = str(store.settings().get("currency") or "")
+        shown = [{**r, "value": format_value(r["value"], kpi.unit, currency)} for r in rows]
+        output.emit(shown, "table", columns)
     return EXIT_OK
 
 
@@ -73,6 +77,13 @@ _SCORECARD_TABLE = ["goal_id", "kpi", "channel", "segment", "period_start", "per
                     "objective", "owner"]
 
 
+def _shown_goal(g: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A scorecard row for the terminal: target, actual, previous and change in the KPI's unit."""
+    unit = g.get("unit")
+    return {**g, **{c: format_value(g.get(c), unit, currency) for c in ("target", "actual", "previous")},
+            "change": format_change(g.get("change"), unit, currency)}
+
+
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.scorecard import alignment, objective_rollup, resolve_window, scorecard
     store = store_for(args)
@@ -88,11 +99,12 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         output.emit(goals, "json", json_obj={"from": start, "to": end, "goals": goals,
                                            "objectives": objectives, "alignment": aligned})
         return EXIT_OK
+    currency = str(store.settings().get("currency") or "")
     print(f"scorecard {start or '-'} .. {end or '-'}")
     if not goals:
         print("no goals yet: add them on the Strategy page or load goals.csv")
     else:
-        output.emit(goals, "table", _SCORECARD_TABLE)
+        output.emit([_shown_goal(g, currency) for g in goals], "table", _SCORECARD_TABLE)
         print()
         print("per strategic objective:")
         output.emit(objectives, "table")

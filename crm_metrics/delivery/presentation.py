@@ -17,3 +17,11 @@ SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
 }
 SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 LOW_CONFIDENCE_N = 30
+
+#: The relationship mix (spec: relationship, pseudo-relationship, encounter), in stacking order:
+#: KPI id -> (label, colour); the app's charts and the report's use these.
+RELATIONSHIP_MIX: dict[str, tuple[str, str]] = {
+    "relationship_share": ("Relationship", "#0072B2"),
+    "pseudo_relationship_share": ("Pseudo-relationship", "#E69F00"),
+    "encounter_share": ("Encounter", "#BBBBBB"),
+}

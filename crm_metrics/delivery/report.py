@@ -27,7 +27,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
+from crm_metrics.delivery.formatting import format_change, format_share, format_value
+from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, RELATIONSHIP_MIX, SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
@@ -47,12 +48,8 @@ INSTALL_CHROMIUM = ("apt-get install chromium (Debian/Ubuntu; as root), or set C
                     "or Chrome executable")
 
 LOW_CONFIDENCE_MARK = "⚠"
-MIX_KPIS = ("relationship_share", "pseudo_relationship_share", "encounter_share")
-MIX_STYLE = {  # label, colour
-    "relationship_share": ("Relationship", "#0072B2"),
-    "pseudo_relationship_share": ("Pseudo-relationship", "#56B4E9"),
-    "encounter_share": ("Encounter", "#E69F00"),
-}
+MIX_KPIS = tuple(RELATIONSHIP_MIX)
+MIX_STYLE = RELATIONSHIP_MIX  # label, colour
 TREATED_COLOUR, CONTROL_COLOUR, TARGET_COLOUR = "#0072B2", "#7F7F7F", "#000000"
 SOURCE_TABLES = ("customers", "interactions", "transactions", "surveys", "initiatives", "goals", "segments",
                  "channels")
@@ -69,33 +66,6 @@ def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-def fmt_value(value: Any, unit: str | None, currency: str) -> str:
-    """A KPI value in its unit (the scorecard's formatting; currency from the settings)."""
-    return sc.format_value(value, unit, currency)
-
-
-def fmt_change(value: Any, unit: str | None, currency: str) -> str:
-    v = values.number(value)
-    if v is None:
-        return "–"
-    if unit == "%":
-        return f"{v:+.1f} pts"
-    sign = "+" if v > 0 else ("-" if v < 0 else "±")
-    return sign + sc.format_value(abs(v), unit, currency)
-
-
-def fmt_pct(value: Any, digits: int = 1) -> str:
-    v = values.number(value)
-    return "–" if v is None else f"{v:.{digits}f}%"
-
-
-def fmt_money(value: Any, currency: str) -> str:
-    v = values.number(value)
-    if v is None:
-        return "–"
-    return f"{v:,.0f} {currency}".rstrip()
-
-
 def fmt_roi(value: Any) -> str:
     """First-year ROI as a percentage of the cost: 0.45 -> +45%."""
     v = values.number(value)
@@ -106,9 +76,9 @@ def fmt_n(n: Any, low: bool | None = None) -> str:
     v = values.number(n)
     if v is None:
         return "–"
-    low = v < sc.LOW_CONFIDENCE_N if low is None else low
-    text = f"{v:,.0f}"
-    return f'{text} <span class="low" title="fewer than {sc.LOW_CONFIDENCE_N} observations: low confidence">' \
+    low = v < LOW_CONFIDENCE_N if low is None else low
+    text = format_value(v, "count")
+    return f'{text} <span class="low" title="fewer than {LOW_CONFIDENCE_N} observations: low confidence">' \
            f'{LOW_CONFIDENCE_MARK}</span>' if low else text
 
 
@@ -140,7 +110,7 @@ def _scope(channel: Any, segment: Any) -> str:
 
 def _target(target: Any, direction: Any, unit: str | None, currency: str) -> str:
     sym = {"at_least": "≥ ", "at_most": "≤ "}.get(str(direction), "")
-    return sym + fmt_value(target, unit, currency)
+    return sym + format_value(target, unit, currency)
 
 
 # -- the data of the report ---------------------------------------------------------------------------
@@ -408,7 +378,7 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
             data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} over its period",
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
                          "hovertemplate": esc(f"{g['goal_id']} over {g['period_start']} – {g['period_end']}: "
-                                              f"{fmt_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
+                                              f"{format_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
     layout = {"title": _title(f"{kpi.label} · {_scope(t.channel, t.segment)}"),
               "legend": {"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 9}},
               "margin": {"b": 58}, "yaxis": _unit_axis(kpi.unit, d.currency), "xaxis": {"type": "date"}}
@@ -570,7 +540,7 @@ def _section_header(d: ReportData) -> str:
         known = [(i, r) for i, r in rois if r is not None]
         spent = sum(values.number(it.row.get("cost")) or 0.0 for it in d.initiatives)
         out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
-                   f"{esc(fmt_money(spent, d.currency))} in total; first-year ROI measured for {len(known)}, "
+                   f"{esc(format_value(spent, 'currency', d.currency))} in total; first-year ROI measured for {len(known)}, "
                    f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
     out.append("</section>")
     return "".join(out)
@@ -607,7 +577,7 @@ def _section_scorecard(d: ReportData) -> str:
     out.append("<p class='note'>Each goal is judged over its own period, else the report's window. "
                "Attainment = actual ÷ target (at least) or target ÷ actual (at most). Change = actual − the "
                f"same KPI over the period of equal length just before (– when that period has no data). "
-               f"{LOW_CONFIDENCE_MARK} = fewer than {sc.LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
+               f"{LOW_CONFIDENCE_MARK} = fewer than {LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
     cur = d.currency
     for obj in d.rollup.to_dict(orient="records"):
         name = obj["objective"]
@@ -628,10 +598,10 @@ def _section_scorecard(d: ReportData) -> str:
                 f"{esc(g['label'])}<br><span class='note'>{esc(_scope(g['channel'], g['segment']))} · "
                 f"{esc(period)}</span>",
                 esc(_target(g["target"], g["direction"], unit, cur)),
-                f"<b>{esc(fmt_value(g['actual'], unit, cur))}</b>",
+                f"<b>{esc(format_value(g['actual'], unit, cur))}</b>",
                 badge(g["status"]),
-                esc(fmt_pct(g["attainment"])),
-                esc(fmt_change(g["change"], unit, cur)),
+                esc(format_share(g["attainment"])),
+                esc(format_change(g["change"], unit, cur)),
                 fmt_n(g["n"], bool(g["low_confidence"])),
                 esc(g["owner"] or "–"),
             ])
@@ -709,9 +679,9 @@ def _section_mix(d: ReportData, charts: _Charts) -> str:
             verdict = badge("missed", {"missed": ("#D55E00", "✖", "Misaligned")}) if r["misaligned"] else (
                 badge("met", {"met": ("#009E73", "✔", "Aligned")}) if r["strategy"] == "relationship"
                 and values.number(r["relationship_share"]) is not None else "–")
-            rows.append([esc(r["segment"]), esc(r["strategy"]), esc(fmt_pct(r["relationship_share"])),
-                         fmt_n(r["n"]), verdict, esc(fmt_value(r["csat"], "%", cur)),
-                         esc(fmt_value(r["nps"], "score", cur)), esc(fmt_value(r["churn_rate"], "%", cur))])
+            rows.append([esc(r["segment"]), esc(r["strategy"]), esc(format_share(r["relationship_share"])),
+                         fmt_n(r["n"]), verdict, esc(format_value(r["csat"], "%", cur)),
+                         esc(format_value(r["nps"], "score", cur)), esc(format_value(r["churn_rate"], "%", cur))])
         out.append("<h3>Stated strategy against observed behaviour</h3>")
         out.append(_table([("segment", False), ("strategy", False), ("relationship share", True), ("n", True),
                            ("alignment", False), ("CSAT", True), ("NPS", True), ("churn", True)], rows))
@@ -739,7 +709,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
         r = it.row
         kpi = KPIS.get(str(r.get("kpi")))
         unit = kpi.unit if kpi else None
-        ctrl = (f"{fmt_value(r.get('control_before'), unit, cur)} → {fmt_value(r.get('control_after'), unit, cur)}"
+        ctrl = (f"{format_value(r.get('control_before'), unit, cur)} → {format_value(r.get('control_after'), unit, cur)}"
                 if r.get("has_control") else "no control")
         over = values.number(r.get("over_budget_pct"))
         name = (f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}<br><span class='note'>"
@@ -747,15 +717,15 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
                 f"{' · provisional' if r.get('provisional') else ''}</span>")
         kpi_rows.append([
             name, esc(fmt_date(r.get("go_live"))), esc(kpi.label if kpi else r.get("kpi")),
-            esc(f"{fmt_value(r.get('treated_before'), unit, cur)} → {fmt_value(r.get('treated_after'), unit, cur)}"),
-            esc(ctrl), f"<b>{esc(fmt_change(r.get('effect'), unit, cur))}</b>{_verdict(r.get('effect'), kpi)}",
+            esc(f"{format_value(r.get('treated_before'), unit, cur)} → {format_value(r.get('treated_after'), unit, cur)}"),
+            esc(ctrl), f"<b>{esc(format_change(r.get('effect'), unit, cur))}</b>{_verdict(r.get('effect'), kpi)}",
         ])
         money_rows.append([
             f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}",
-            esc(fmt_money(r.get("cost"), cur)),
-            esc(fmt_money(r.get("budget"), cur)),
+            esc(format_value(r.get("cost"), "currency", cur)),
+            esc(format_value(r.get("budget"), "currency", cur)),
             esc(f"{over:+.1f}%" if over is not None else "–"),
-            esc(fmt_money(r.get("incremental_revenue"), cur)),
+            esc(format_value(r.get("incremental_revenue"), "currency", cur)),
             f"<b>{esc(fmt_roi(r.get('roi')))}</b>",
         ])
         if values.text(r.get("notes")):
@@ -928,4 +898,4 @@ def write_report(store: Store, out_path: str | os.PathLike[str], start: Any = No
 
 
 __all__ = ["render_html", "write_report", "html_to_pdf", "collect", "build_html", "chromium_path", "ReportError",
-           "STATUS_STYLE", "SEVERITY_STYLE", "TITLE", "fmt_value", "status_word"]
+           "STATUS_STYLE", "SEVERITY_STYLE", "TITLE", "status_word"]
