@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import PY, ROOT, Config, ensure_store, now_iso, run_child, wait_quiet
 

@@ -8,11 +8,11 @@ import datetime as dt
 import gc
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from common import Config, ensure_store, now_iso, repeat, wait_quiet
 
 TARGET_MS = 250.0
@@ -174,8 +174,8 @@ def compare(engine: pd.DataFrame, pandas_df: pd.DataFrame, by: tuple[str, ...]) 
 
 # -- the run ------------------------------------------------------------------------------------------
 def run(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from crm_metrics.metrics.kpis import KPIS, compute
     from crm_metrics.data.store import Store
+    from crm_metrics.metrics.kpis import KPIS, compute
 
     ensure_store(cfg, say)
     store = Store(cfg.store_path)
@@ -215,7 +215,8 @@ def run(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
     frames = read_frames(store)
     for kpi_id, (by, fn) in PANDAS.items():
         call = (lambda fn=fn: fn(frames, settings, start, end)) if kpi_id == "churn_rate" else (lambda fn=fn: fn(frames, settings))
-        ecall = lambda kpi_id=kpi_id, by=by: compute(store, kpi_id, start=start, end=end, by=by, grain="month")
+        def ecall(kpi_id: str = kpi_id, by: list[str] = by) -> Any:
+            return compute(store, kpi_id, start=start, end=end, by=by, grain="month")
         gc.collect()
         pdf, edf = call(), ecall()  # warm-up, and the results compared
         pt, et, pc, ec = [], [], [], []

@@ -6,11 +6,22 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from common import (PY, Config, crm, ensure_sample, mark_store_complete, now_iso, remove_db, run_child,
-                    sample_files, wait_quiet)
+from common import (
+    PY,
+    Config,
+    crm,
+    ensure_sample,
+    mark_store_complete,
+    now_iso,
+    remove_db,
+    run_child,
+    sample_files,
+    wait_quiet,
+)
 
 RAW_SCRIPT = """
 import duckdb, sys, time

@@ -4,10 +4,9 @@ plus where the time goes in-process (collect vs build_html).
 and as the CLI commands a cron job runs."""
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import Config, crm, ensure_store, now_iso, repeat, run_child, timed, wait_quiet
 
@@ -36,7 +35,7 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
         return res
     for ext in ("html", "pdf"):
         if ext == "pdf":
-            from crm_metrics.delivery.report import chromium_path, ReportError
+            from crm_metrics.delivery.report import ReportError, chromium_path
             try:
                 chromium_path()
             except ReportError as e:
@@ -54,8 +53,8 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
         say(f"    {c.wall_s:.1f} s wall, {c.cpu_s:.1f} s CPU, {c.max_rss_mb:.0f} MB peak (rc {c.rc})")
 
     # in process: where the time goes
-    from crm_metrics.delivery import report
     from crm_metrics.data.store import Store
+    from crm_metrics.delivery import report
 
     store = Store(cfg.store_path)
     t_collect, data = timed(lambda: report.collect(store))
@@ -68,10 +67,8 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
 
 
 def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from crm_metrics.judgement import health
-    from crm_metrics.judgement import impact
-    from crm_metrics.judgement import scorecard
     from crm_metrics.data.store import Store
+    from crm_metrics.judgement import health, impact, scorecard
 
     ensure_store(cfg, say)
     res: dict[str, Any] = {"when": now_iso(), "customers": cfg.customers, "quiet": wait_quiet(cfg.quiet_wait, say),

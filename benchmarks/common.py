@@ -11,9 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -242,7 +243,7 @@ def ensure_store(cfg: Config, say: Callable[[str], None] = print) -> None:
     ensure_sample(cfg, say)
     say(f"building the bench store {cfg.store_path} (not timed) ...")
     remove_db(cfg.store_path)
-    for table, path in sample_files(cfg).items():
+    for _table, path in sample_files(cfg).items():
         c = run_child(crm(cfg, "load", str(path)))
         if c.rc != 0:
             raise SystemExit(f"loading {path} failed:\n{c.stderr_text()}")
@@ -263,11 +264,11 @@ def code_state() -> dict[str, Any]:
             h.update(f.read_bytes())
             newest = max(newest, f.stat().st_mtime)
     return {"sha256_12": h.hexdigest()[:12],
-            "newest_change": dt.datetime.fromtimestamp(newest, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "newest_change": dt.datetime.fromtimestamp(newest, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def save(section: str, data: dict[str, Any]) -> Path:

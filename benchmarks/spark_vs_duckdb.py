@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crm_metrics.data.bootstrap import SAMPLE_DIR, load_sample  # noqa: E402
+from crm_metrics.data.store import Store  # noqa: E402
 from crm_metrics.delivery.export import export_parquet  # noqa: E402
 from crm_metrics.metrics.kpis import KPIS, compute  # noqa: E402
-from crm_metrics.data.store import Store  # noqa: E402
 
 
 def _same(a, b) -> bool:

@@ -1,7 +1,8 @@
 """Shared fixtures: tiny hand-written stores for hand-computed expectations."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

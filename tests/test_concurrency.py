@@ -3,7 +3,6 @@ holds the store is handed to it through the inbox, or waits for the store and th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap

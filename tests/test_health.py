@@ -6,13 +6,12 @@ import datetime as dt
 import json
 
 import pytest
-
 from conftest import fill_store
-from crm_metrics.judgement import health
-from crm_metrics.judgement import strategy
-from crm_metrics.delivery.cli import main
-from crm_metrics.judgement.health import CHECKS, Check, Finding, HealthContext, register, run_checks
+
 from crm_metrics.data.store import close_all
+from crm_metrics.delivery.cli import main
+from crm_metrics.judgement import health, strategy
+from crm_metrics.judgement.health import CHECKS, Check, Finding, HealthContext, register, run_checks
 
 D = dt.date
 MARCH = (D(2026, 3, 1), D(2026, 3, 31))

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_metrics.delivery.cli import main
 from crm_metrics.data.ingest import LoadRefused, load_file
 from crm_metrics.data.schema import TABLES
 from crm_metrics.data.store import Store
+from crm_metrics.delivery.cli import main
 
 CUSTOMERS = ("customer_id,segment,joined_on,left_on,region\n"
              "c1,Mass,2024-01-01,,North\nc2,Private,2024-02-01,2025-01-31,South\nc3,Mass,2023-05-06,,\n")
@@ -292,7 +292,7 @@ def test_the_valid_files_used_for_mutations_load(shared_store):
 
 def test_random_seeded_fuzz_of_wide_and_long_lines(store, tmp_path):
     rnd = random.Random(7)
-    for i in range(15):
+    for _ in range(15):
         cols = rnd.choice([1, 2, 3, 50, 500])
         rows = [",".join(rnd.choice(["", "x", '"', '""', "a,b", "\r", "é"]) * rnd.randint(0, 3)
                          for _ in range(cols)) for _ in range(rnd.randint(0, 20))]

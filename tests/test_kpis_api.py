@@ -10,7 +10,15 @@ import pytest
 import sqlglot
 
 from crm_metrics.metrics.kpis import (
-    DIMENSIONS, KPIS, Kpi, KpiError, MissingDataError, build_sql, compute, get_kpi, render_kpi_reference,
+    DIMENSIONS,
+    KPIS,
+    Kpi,
+    KpiError,
+    MissingDataError,
+    build_sql,
+    compute,
+    get_kpi,
+    render_kpi_reference,
 )
 
 SPEC_ORDER = [

@@ -9,12 +9,12 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import pytest
+from conftest import fill_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_metrics.metrics.kpis import KPIS, compute
 from crm_metrics.data.store import Store
-from conftest import fill_store
+from crm_metrics.metrics.kpis import KPIS, compute
 
 D0 = date(2026, 1, 1)
 SELF_SERVICE = {"web"}          # of the channels generated, only web is self-service by default

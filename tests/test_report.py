@@ -15,12 +15,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from crm_metrics.delivery import report
 from crm_metrics.data.bootstrap import load_sample
+from crm_metrics.data.store import _STORES, open_store
+from crm_metrics.delivery import report
 from crm_metrics.delivery.cli import main
 from crm_metrics.delivery.formatting import format_value
 from crm_metrics.judgement.scorecard import scorecard
-from crm_metrics.data.store import _STORES, open_store
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 

@@ -2,10 +2,8 @@
 configured nobody sees data before signing in; without it the app runs open and says so."""
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
-
-from test_app import ROOT, TIMEOUT, _reset, sample_db, db  # noqa: F401  (fixtures)
+from test_app import ROOT, TIMEOUT, _reset, db, sample_db  # noqa: F401  (fixtures)
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
         "client_id": "id", "client_secret": "secret",

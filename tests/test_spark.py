@@ -15,16 +15,15 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlglot
 
+from crm_metrics.data.store import Store
 from crm_metrics.metrics.engines import DUCKDB, EngineError, get_engine, use_engine
 from crm_metrics.metrics.engines.transpile import to_spark, transpile, unguarded_divisions
 from crm_metrics.metrics.kpis import KPIS, build_sql, compute
-from crm_metrics.data.store import Store
 
 TOL = 1e-9
 DIMS = (None, "channel", "segment", "period")  # period at grain month
@@ -248,9 +247,9 @@ def test_cli_kpi_on_spark(engine, company, capsys):
 def test_empty_tables_are_missing_data_on_spark(spark, engine, tmp_path):
     """A store with only customers: Spark refuses interaction KPIs like DuckDB does."""
     from crm_metrics.data.bootstrap import SAMPLE_DIR
-    from crm_metrics.metrics.engines.spark_engine import SparkEngine
-    from crm_metrics.delivery.export import export_parquet
     from crm_metrics.data.ingest import load_file
+    from crm_metrics.delivery.export import export_parquet
+    from crm_metrics.metrics.engines.spark_engine import SparkEngine
     from crm_metrics.metrics.kpis import MissingDataError
     store = Store(tmp_path / "customers-only.duckdb")
     try:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from crm_metrics.judgement import strategy
 from crm_metrics.data.ingest import LoadRefused, load_file
-from crm_metrics.metrics.kpis import compute
+from crm_metrics.judgement import strategy
 from crm_metrics.judgement.strategy import StrategyError
+from crm_metrics.metrics.kpis import compute
 
 D = dt.date
 

@@ -1,6 +1,7 @@
 """Store.transaction(): BEGIN ... COMMIT, ROLLBACK on any error, no transaction left open."""
 import threading
 
+import duckdb
 import pytest
 
 from crm_metrics.data.store import Store
@@ -45,7 +46,7 @@ def test_nothing_is_left_open(store):
         with store.transaction() as cur:
             raise ValueError("x")
     # the cursor is closed ...
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.Error):
         cur.execute("SELECT 1")
     # ... and a new transaction can begin at once (none is left open on the connection)
     with store.transaction() as again:

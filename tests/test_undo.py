@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics.judgement import strategy
-from crm_metrics.delivery.cli import main
 from crm_metrics.data.ingest import load_file
-from crm_metrics.data.undo import UndoError, can_undo, undo_load, undoable_loads
 from crm_metrics.data.store import Store
+from crm_metrics.data.undo import UndoError, can_undo, undo_load, undoable_loads
+from crm_metrics.delivery.cli import main
+from crm_metrics.judgement import strategy
 
 ROOT = Path(__file__).resolve().parent.parent
 CUST_HEADER = "customer_id,segment,joined_on,left_on,advisor_id,region,acquisition_channel\n"

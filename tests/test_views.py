@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from crm_metrics.metrics.views import cohort_retention, filter_choices, goals_in_view, kpi_matrix
 
 D = dt.date

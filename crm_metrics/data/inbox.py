@@ -262,7 +262,7 @@ class InboxWorker:
 
 
 def _message(e: BaseException) -> str:
-    from crm_metrics.delivery.errors import user_message
+    from crm_metrics.data.errors import user_message
     return user_message(e) or f"{type(e).__name__}: {e}"
 
 

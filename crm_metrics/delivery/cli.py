@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from crm_metrics.data.store import default_db_path
 from crm_metrics.delivery import commands, data_commands, export
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
         return EXIT_REFUSED
     except Exception as e:  # a person gets a sentence, not a traceback
-        from crm_metrics.delivery.errors import user_message
+        from crm_metrics.data.errors import user_message
         msg = user_message(e)
         if msg is None:
             raise

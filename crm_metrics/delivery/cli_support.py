@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from crm_metrics.data.store import Store, open_store
 

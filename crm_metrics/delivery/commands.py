@@ -6,9 +6,8 @@ import argparse
 from typing import Any
 
 from crm_metrics.delivery import output
+from crm_metrics.delivery.cli_support import EXIT_OK, Refused, add_format_arg, add_window_args, positive_int, store_for
 from crm_metrics.delivery.formatting import format_change, format_value
-from crm_metrics.delivery.cli_support import (EXIT_OK, Refused, add_format_arg, add_window_args, positive_int,
-                                              store_for)
 
 
 # -- kpis / kpi -------------------------------------------------------------------------------------

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from crm_metrics.delivery import output
-from crm_metrics.delivery.cli_support import (EXIT_OK, EXIT_REFUSED, Refused, mapping_arg, positive_int,
-                                              seconds_arg, store_for, terminal_progress)
+from crm_metrics.delivery.cli_support import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    Refused,
+    mapping_arg,
+    positive_int,
+    seconds_arg,
+    store_for,
+    terminal_progress,
+)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from crm_metrics.delivery.cli_support import Refused
 

@@ -24,8 +24,9 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from crm_metrics.data.store import Store
 from crm_metrics.delivery.cli_support import EXIT_OK, Refused, store_for, terminal_progress
@@ -63,7 +64,7 @@ def export_parquet(store: Store, out_dir: str | os.PathLike[str], tables: Iterab
     staging = out / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     manifest: dict[str, Any] = {"format": FORMAT_NAME, "version": 1,
-                                "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                 "db": store.path, "partition_column": PARTITION_COLUMN if partition else None,
                                 "tables": {}}
     try:

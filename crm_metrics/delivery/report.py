@@ -21,12 +21,15 @@ import html
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
+from crm_metrics.data import values
+from crm_metrics.data.store import Store
 from crm_metrics.delivery.formatting import format_change, format_share, format_value
 from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, RELATIONSHIP_MIX, SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement import checks, health
@@ -34,8 +37,6 @@ from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
-from crm_metrics.data import values
-from crm_metrics.data.store import Store
 
 TITLE = "What did our CRM bring us?"
 SUBTITLE = ("Executive report: the goals set for customer relationship management, measured on the "
@@ -584,7 +585,7 @@ def _section_scorecard(d: ReportData) -> str:
         if name == sc.NO_OBJECTIVE:
             goals = d.card[d.card["objective"].isna()]
         else:
-            goals = d.card[d.card["objective"].map(lambda v: values.text(v) == name)]
+            goals = d.card[d.card["objective"].map(lambda v, name=name: values.text(v) == name)]
         summary = ", ".join(f"{obj[s]} {STATUS_STYLE[s][2].lower()}" for s in STATUS_STYLE if obj[s])
         out.append(f"<h3>{esc(name)} <span class='note'>— {obj['goals']} goal{'s' if obj['goals'] != 1 else ''}: "
                    f"{esc(summary)}</span></h3>")
@@ -818,7 +819,8 @@ def html_to_pdf(html_text: str, out_path: str | os.PathLike[str], *, footer: str
     default Chromium is launched for this one PDF and closed. A script error while the charts are
     drawn is a ReportError (a PDF with missing charts is not written)."""
     try:
-        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
     except ImportError as e:  # pragma: no cover - a dependency of the project
         raise ReportError("a PDF report needs the playwright Python package: pip install playwright") from e
     out = Path(out_path)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from crm_metrics.data import values
+from crm_metrics.data.store import Store
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
-from crm_metrics.data import values
-from crm_metrics.data.store import Store
 
 Severity = Literal["ok", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("ok", "warning", "critical")

@@ -28,17 +28,26 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
-from crm_metrics.data.audit import (CHANGE_COLUMNS, columns, current_user, ensure_tables, json_form, key_column,
-                                    read_row, record)
 from crm_metrics.data import values
+from crm_metrics.data.audit import (
+    CHANGE_COLUMNS,
+    columns,
+    current_user,
+    ensure_tables,
+    json_form,
+    key_column,
+    read_row,
+    record,
+)
+from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
 from crm_metrics.data.store import Store
 
 EDITABLE_TABLES = ("goals", "segments", "channels", "settings")

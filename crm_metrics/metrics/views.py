@@ -3,12 +3,12 @@ matrix. Kept here (not in pages) so the app stays thin and the report shows the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
-from crm_metrics.metrics.kpis import KpiError, compute, get_kpi
 from crm_metrics.data.store import Store
+from crm_metrics.metrics.kpis import KpiError, compute, get_kpi
 
 
 def kpi_matrix(store: Store, kpi_ids: Sequence[str], by: str, *, start: dt.date | None = None,

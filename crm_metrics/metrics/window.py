@@ -16,7 +16,8 @@ The data span is asked for only when a day is missing (it costs a query on some 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Span = tuple[dt.date | None, dt.date | None]
 

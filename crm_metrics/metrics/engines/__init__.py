@@ -25,10 +25,18 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from crm_metrics.metrics.engines.base import Engine, EngineError, active_engine, default_engine, set_default_engine, use_engine
+from crm_metrics.metrics.engines.base import (
+    Engine,
+    EngineError,
+    active_engine,
+    default_engine,
+    set_default_engine,
+    use_engine,
+)
 from crm_metrics.metrics.engines.duckdb_engine import DUCKDB, DuckDBEngine
 
 ENGINES = ("duckdb", "spark")

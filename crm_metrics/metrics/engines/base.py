@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import threading
 from abc import ABC, abstractmethod
-import datetime as dt
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-_ACTIVE: contextvars.ContextVar["Engine | None"] = contextvars.ContextVar("crm_metrics_engine", default=None)
-_DEFAULT: "Engine | None" = None
+_ACTIVE: contextvars.ContextVar[Engine | None] = contextvars.ContextVar("crm_metrics_engine", default=None)
+_DEFAULT: Engine | None = None
 _LOCK = threading.Lock()
 
 
@@ -64,7 +65,7 @@ class Engine(ABC):
     def describe(self) -> str:
         return self.name
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: only engines that hold something override it
         """Release what the engine holds (a Spark session it created)."""
 
     def __repr__(self) -> str:

@@ -23,8 +23,9 @@ import datetime as dt
 import os
 import re
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from crm_metrics.data.schema import SETTINGS_DEFAULTS
 from crm_metrics.metrics.engines.base import Engine, EngineError

@@ -26,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlglot
 from sqlglot import exp

@@ -6,9 +6,9 @@
 """
 from __future__ import annotations
 
+from crm_metrics.metrics.kpis.engine import build_sql, compute
 from crm_metrics.metrics.kpis.model import DIMENSIONS, FAMILIES, GRAINS, UNITS, Kpi, KpiError, MissingDataError, Query
 from crm_metrics.metrics.kpis.registry import KPIS, get_kpi, kpis_in_family
-from crm_metrics.metrics.kpis.engine import build_sql, compute
 
 
 def render_kpi_reference() -> str:

@@ -13,7 +13,7 @@ new = joined within the period, churned within it, retained = S − churned.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import cols, cumulative, dim_exprs, filters, ratio

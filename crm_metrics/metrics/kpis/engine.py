@@ -1,8 +1,9 @@
 """The compute API: resolve a request, build one SQL query from the KPI's declaration, run it."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

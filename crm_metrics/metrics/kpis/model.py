@@ -6,9 +6,10 @@ through :meth:`Query.bind`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from crm_metrics.data.schema import UNKNOWN
 

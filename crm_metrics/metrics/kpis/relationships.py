@@ -11,7 +11,7 @@ occurred_at), then to the smallest advisor_id.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import cols, count_if, dim_exprs, filters, ratio, window

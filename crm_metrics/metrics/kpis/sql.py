@@ -7,8 +7,8 @@ The result has one column per requested dimension (in the requested order), ``va
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from crm_metrics.data.schema import UNKNOWN
 from crm_metrics.metrics.kpis.model import Query, next_period, trunc_date

@@ -1,11 +1,22 @@
 """Value KPIs — over transactions and surveys (kpis.md, "Value")."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
-from crm_metrics.metrics.kpis.sql import (MULTI_CHANNEL, cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer,
-                  per_customer_summary, ratio, rows)
+from crm_metrics.metrics.kpis.sql import (
+    MULTI_CHANNEL,
+    cols,
+    count_if,
+    cumulative,
+    dim_exprs,
+    filters,
+    finish_cum,
+    per_customer,
+    per_customer_summary,
+    ratio,
+    rows,
+)
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
