@@ -29,9 +29,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import duckdb
 
@@ -118,7 +119,7 @@ class InboxWorker:
         self.last_error: str | None = None
 
     # lifecycle
-    def start(self) -> "InboxWorker":
+    def start(self) -> InboxWorker:
         if self._thread is not None and self._thread.is_alive():
             return self
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -221,7 +222,7 @@ class InboxWorker:
             out["data_version"] = self.store.data_version()
         except Exception:
             pass
-        out["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        out["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return out
 
     def _progress(self, rid: str) -> Callable[[float, str], None]:
@@ -322,7 +323,7 @@ def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: S
             shutil.copyfile(src, dst)
             listed.append({"path": str(dst.relative_to(inbox)), "name": src.name})
         body = dict(request, id=rid, files=listed, pid=os.getpid(),
-                    sent_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                    sent_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         write_json_atomic(p["request"], body)
     except BaseException:
         _remove(p["request"], p["files"])

@@ -18,9 +18,10 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 import duckdb
 
@@ -210,7 +211,7 @@ def detect_encoding(path: Path, is_utf8: bool | None = None) -> str:
 
 def _transcode(path: Path, encoding: str, tmpdir: str) -> Path:
     out = Path(tmpdir) / (uuid.uuid4().hex + ".csv")
-    with open(path, "r", encoding=encoding, errors="strict", newline="") as src, \
+    with open(path, encoding=encoding, errors="strict", newline="") as src, \
             open(out, "w", encoding="utf-8", newline="") as dst:
         for chunk in iter(lambda: src.read(CHUNK), ""):
             dst.write(chunk)
@@ -349,6 +350,10 @@ class ColumnPlan:
     invalid: str       # SQL condition: the staged text is present but not valid
     rule: str          # what the rule says, for the message
     problem: Problem | None = None  # a column-level refusal (ambiguous dates)
+    # SQL parsing the staged text, shared by ``expr`` and ``invalid`` (None: text, used as is); the
+    # fast path computes it once per cell and substitutes it in both
+    parsed: str | None = None
+    formats: tuple[str, ...] = ()  # date / timestamp columns: the non-ISO formats tried, in order
 
 
 def _date_format_candidates(cur: duckdb.DuckDBPyConnection, stage: str, col: str, with_time: bool
@@ -405,13 +410,13 @@ def plan_column(cur: duckdb.DuckDBPyConnection, stage: str, col: Column, delimit
         if bounds:
             invalid += " OR " + " OR ".join(bounds)
         expr = num if col.type == "number" else f"CAST(round({num}) AS BIGINT)"
-        return ColumnPlan(col, expr, invalid, rule)
+        return ColumnPlan(col, expr, invalid, rule, parsed=num)
     if col.type == "boolean":
         t = ", ".join(f"'{v}'" for v in _BOOL_TRUE)
         f = ", ".join(f"'{v}'" for v in _BOOL_FALSE)
         expr = f"CASE WHEN lower({raw}) IN ({t}) THEN true WHEN lower({raw}) IN ({f}) THEN false END"
         return ColumnPlan(col, expr, f"lower({raw}) NOT IN ({t}, {f})",
-                          "must be a boolean (true/false, yes/no, y/n, t/f, 1/0)")
+                          "must be a boolean (true/false, yes/no, y/n, t/f, 1/0)", parsed=expr)
     # dates and timestamps
     with_time = col.type == "timestamp"
     _, fmts, iso_all = _date_format_candidates(cur, stage, col.name, with_time)
@@ -441,9 +446,11 @@ def plan_column(cur: duckdb.DuckDBPyConnection, stage: str, col: Column, delimit
         parsed = " , ".join(f"try_strptime({raw}, '{f}')" for f in fmts)
         expr = f"coalesce({iso}, {parsed})"
         rule = f"must be a {kind} in the column's format ({fmts[0].split(' ')[0].replace('%', '')})"
+    parsed = expr
     if not with_time:
-        expr = f"CAST({expr} AS DATE)"
-    return ColumnPlan(col, expr, f"({expr}) IS NULL", rule)
+        expr = f"CAST({parsed} AS DATE)"
+    return ColumnPlan(col, expr, f"({expr}) IS NULL", rule, parsed=parsed,
+                      formats=tuple(fmts) if not iso_all else ())
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -453,7 +460,7 @@ def _line_numbers(path: Path, delimiter: str, encoding: str, record_indexes: set
     if not record_indexes:
         return out
     wanted_max = max(record_indexes)
-    with open(path, "r", encoding=encoding, newline="") as f:
+    with open(path, encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar='"')
         start_line = 1
         try:
@@ -784,19 +791,7 @@ def _typed_select(tdef: Table, plans: list[ColumnPlan]) -> str:
     return ", ".join(f"{exprs.get(c.name, 'NULL')}::{c.sql_type} AS {c.name}" for c in tdef.columns)
 
 
-def _parsed_expr(p: ColumnPlan, delimiter: str) -> str | None:
-    """The part of a plan's expression that parses the text (what its rule and its value share)."""
-    t = p.column.type
-    if t in ("number", "integer"):
-        return _number_expr(_raw(p.column.name), delimiter == ";")  # as plan_column made it for , and ;
-    if t == "date":
-        return p.expr[len("CAST("):-len(" AS DATE)")]
-    if t in ("timestamp", "boolean"):
-        return p.expr
-    return None
-
-
-def _guarded_select(tdef: Table, plans: list[ColumnPlan], delimiter: str, src: str) -> str:
+def _guarded_select(tdef: Table, plans: list[ColumnPlan], src: str) -> str:
     """The fast path's single pass over ``src`` in three layers, so that each cell is trimmed and
     parsed once: the trimmed text (r), the parsed value (b), then the typed column, which raises
     when the value breaks a rule (a required value missing, or the plan's ``invalid`` condition)."""
@@ -805,7 +800,7 @@ def _guarded_select(tdef: Table, plans: list[ColumnPlan], delimiter: str, src: s
         raw, r, b = _raw(p.column.name), f"r{i}", f"b{i}"
         trimmed.append(f"{raw} AS {r}")
         expr, invalid = p.expr, p.invalid
-        base = _parsed_expr(p, delimiter)
+        base = p.parsed
         if base is not None:
             assert base in expr, (p.column.name, base, expr)
             parsed.append(f"{base.replace(raw, r)} AS {b}")
@@ -887,7 +882,7 @@ def _sample_plans_are_final(plans: list[ColumnPlan]) -> bool:
     and sends the file to the careful path). Several candidate formats could be narrowed down by
     later rows: careful path."""
     for p in plans:
-        if p.problem is not None or p.expr.count("try_strptime") > 1:
+        if p.problem is not None or len(p.formats) > 1:
             return False
     return True
 
@@ -916,7 +911,7 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
                         raise _NotFast
                     # no row order to keep: DuckDB may write in parallel and hold less in memory
                     cur.execute("SET preserve_insertion_order = false")
-                    select = _guarded_select(tdef, plans, delimiter, src)
+                    select = _guarded_select(tdef, plans, src)
                     cols = ", ".join(tdef.column_names)
                     existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
                     load_id = _next_load_id(cur)

@@ -11,12 +11,20 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import duckdb
 
-from crm_metrics.data.schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
+from crm_metrics.data.schema import (
+    FACT_TABLES,
+    SELF_SERVICE_CHANNEL_NAMES,
+    SETTINGS_DEFAULTS,
+    STRATEGY_TABLES,
+    TABLES,
+    UNKNOWN,
+)
 from crm_metrics.data.summaries import SUMMARY_SOURCES, SUMMARY_SQL
 
 DEFAULT_DB = "data/crm.duckdb"

@@ -1,0 +1,1 @@
+"""Data: the contract (schema), the store, loading and undoing files, summaries, the inbox, the sample company."""
