@@ -20,6 +20,7 @@ from crm_metrics.data.store import _STORES, open_store
 from crm_metrics.delivery import report
 from crm_metrics.delivery.cli import main
 from crm_metrics.delivery.formatting import format_value
+from crm_metrics.delivery.report import pdf as report_pdf
 from crm_metrics.judgement.scorecard import scorecard
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -115,7 +116,7 @@ def test_html_renders_offline_in_headless_chromium_without_errors(sample, chromi
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.route("**/*", block)
         page.set_content(sample.html, wait_until="load", timeout=120_000)
-        page.wait_for_function(report._WAIT_JS, timeout=120_000, polling=100)
+        page.wait_for_function(report.WAIT_JS, timeout=120_000, polling=100)
         charts = page.locator(".plotly-graph-div").count()
         drawn = page.evaluate("() => document.querySelectorAll('.js-plotly-plot svg.main-svg').length")
         plots = page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
@@ -177,8 +178,8 @@ def test_write_report_refuses_other_extensions_and_missing_chromium(sample, tmp_
         report.write_report(sample.store, tmp_path / "report")
 
     monkeypatch.delenv("CRM_CHROMIUM", raising=False)
-    monkeypatch.setattr(report.shutil, "which", lambda name: None)
-    monkeypatch.setattr(report, "CHROMIUM_FALLBACKS", ())
+    monkeypatch.setattr(report_pdf.shutil, "which", lambda name: None)
+    monkeypatch.setattr(report_pdf, "CHROMIUM_FALLBACKS", ())
     with pytest.raises(report.ReportError, match="apt-get install chromium"):
         report.write_report(sample.store, tmp_path / "report.pdf")
     assert main(["--db", str(sample.db), "report", "--out", str(tmp_path / "r.pdf")]) == 1

@@ -1,0 +1,283 @@
+"""The report's sections, one function each, in reading order."""
+from __future__ import annotations
+
+from typing import Any
+
+from crm_metrics.data import values
+from crm_metrics.delivery.formatting import format_change, format_share, format_value
+from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, SEVERITY_STYLE, STATUS_STYLE
+from crm_metrics.delivery.report.base import HALF_WIDTH_PX, LOW_CONFIDENCE_MARK, SOURCE_TABLES, SUBTITLE, TITLE
+from crm_metrics.delivery.report.charts import Charts, initiative_chart, mix_chart, trend_chart
+from crm_metrics.delivery.report.data import ReportData
+from crm_metrics.delivery.report.text import badge, esc, fmt_date, fmt_n, fmt_roi, scope_text, table_html, target_text
+from crm_metrics.judgement import impact as impact_mod
+from crm_metrics.judgement import scorecard as sc
+from crm_metrics.metrics.kpis import KPIS
+
+
+def section_header(d: ReportData) -> str:
+    window = f"{d.start} – {d.end}" if d.start else "no data loaded"
+    out = [f"<header><h1>{esc(TITLE)}</h1><p class='subtitle'>{esc(SUBTITLE)}</p>",
+           f"<p class='meta'><b>Window:</b> {esc(window)} &nbsp;·&nbsp; <b>Prepared:</b> "
+           f"{esc(fmt_date(d.generated_at))} &nbsp;·&nbsp; <b>Currency:</b> {esc(d.currency or '–')}</p></header>"]
+    if d.sample:
+        out.append("<div class='sample'>This report shows the <b>sample company</b> shipped with the product, "
+                   "not your organisation's data. Load your own files on the Data page or with "
+                   "<code>python -m crm_metrics load</code>.</div>")
+    if d.missing:
+        items = "".join(f"<li>{esc(m)}</li>" for m in d.missing)
+        out.append(f"<div class='missing'><b>Missing data — parts of this report are empty:</b><ul>{items}</ul></div>")
+    # at a glance
+    counts = {s: int((d.card["status"] == s).sum()) for s in STATUS_STYLE} if len(d.card) else {}
+    boxes = []
+    for s, (colour, icon, word) in STATUS_STYLE.items():
+        boxes.append(f"<div style='border-top-color:{colour}'><b>{counts.get(s, 0)}</b>{icon} {esc(word)}</div>")
+    sev = {k: sum(1 for f in d.findings if f.severity == k) for k in SEVERITY_STYLE}
+    out.append("<section><h2>At a glance</h2>")
+    if len(d.card):
+        out.append(f"<p>{len(d.card)} goal{'s' if len(d.card) != 1 else ''} judged over "
+                   f"{esc(window)} (or each goal's own period):</p><div class='glance'>{''.join(boxes)}</div>")
+    else:
+        out.append("<p>No goals are set, so nothing says what the CRM should achieve.</p>")
+    out.append(f"<p>Health checks: {sev['critical']} critical, {sev['warning']} warning, {sev['ok']} ok.</p>")
+    worst = sorted((f for f in d.findings if f.severity != "ok"),
+                   key=lambda f: list(SEVERITY_STYLE).index(f.severity))[:5]
+    if worst:
+        out.append("<ul>" + "".join(f"<li>{badge(f.severity, SEVERITY_STYLE)} <b>{esc(f.title)}</b>: "
+                                     f"{esc(f.finding)}</li>" for f in worst) + "</ul>")
+    if d.initiatives:
+        rois = [(it.row["initiative_id"], values.number(it.row.get("roi"))) for it in d.initiatives]
+        known = [(i, r) for i, r in rois if r is not None]
+        spent = sum(values.number(it.row.get("cost")) or 0.0 for it in d.initiatives)
+        out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
+                   f"{esc(format_value(spent, 'currency', d.currency))} in total; first-year ROI measured for {len(known)}, "
+                   f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_provenance(d: ReportData) -> str:
+    rows = []
+    for t in SOURCE_TABLES:
+        h = d.last_loads.get(t)
+        n = d.counts.get(t, 0)
+        rows.append([
+            f"<code>{esc(t)}</code>", f"{n:,}" if n else "<b>not loaded</b>",
+            esc(fmt_date(h.get("loaded_at"))) if h else "–",
+            esc(h.get("file_name")) if h else "–",
+            esc(h.get("mode")) if h else "–",
+            esc(h.get("loaded_by") or "–") if h else "–",
+        ])
+    lo, hi = d.span
+    span = f"{fmt_date(lo)} – {fmt_date(hi)}" if lo is not None else "no dated data"
+    return ("<section><h2>The data behind this report</h2>"
+            f"<p>Data span (first and last day with contacts, transactions or surveys): <b>{esc(span)}</b>. "
+            f"Window of this report: <b>{esc(f'{d.start} – {d.end}' if d.start else 'none')}</b>.</p>"
+            + table_html([("table", False), ("rows", True), ("last load", False), ("file", False), ("mode", False),
+                      ("by", False)], rows)
+            + "</section>")
+
+
+def section_scorecard(d: ReportData) -> str:
+    out = ["<section class='page'><h2>Scorecard: goals against actuals</h2>"]
+    if d.card.empty:
+        out.append("<p class='missing'>No goals are set. State goals (KPI, target, scope, period, objective, "
+                   "owner) on the Strategy page or load goals.csv.</p></section>")
+        return "".join(out)
+    out.append("<p class='note'>Each goal is judged over its own period, else the report's window. "
+               "Attainment = actual ÷ target (at least) or target ÷ actual (at most). Change = actual − the "
+               f"same KPI over the period of equal length just before (– when that period has no data). "
+               f"{LOW_CONFIDENCE_MARK} = fewer than {LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
+    cur = d.currency
+    for obj in d.rollup.to_dict(orient="records"):
+        name = obj["objective"]
+        if name == sc.NO_OBJECTIVE:
+            goals = d.card[d.card["objective"].isna()]
+        else:
+            goals = d.card[d.card["objective"].map(lambda v, name=name: values.text(v) == name)]
+        summary = ", ".join(f"{obj[s]} {STATUS_STYLE[s][2].lower()}" for s in STATUS_STYLE if obj[s])
+        out.append(f"<h3>{esc(name)} <span class='note'>— {obj['goals']} goal{'s' if obj['goals'] != 1 else ''}: "
+                   f"{esc(summary)}</span></h3>")
+        rows, attrs = [], []
+        for g in goals.to_dict(orient="records"):
+            unit = g["unit"]
+            period = "window" if (g["period_start"] == d.start and g["period_end"] == d.end) else \
+                f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
+            rows.append([
+                f"<b>{esc(g['goal_id'])}</b>",
+                f"{esc(g['label'])}<br><span class='note'>{esc(scope_text(g['channel'], g['segment']))} · "
+                f"{esc(period)}</span>",
+                esc(target_text(g["target"], g["direction"], unit, cur)),
+                f"<b>{esc(format_value(g['actual'], unit, cur))}</b>",
+                badge(g["status"]),
+                esc(format_share(g["attainment"])),
+                esc(format_change(g["change"], unit, cur)),
+                fmt_n(g["n"], bool(g["low_confidence"])),
+                esc(g["owner"] or "–"),
+            ])
+            attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}"')
+        out.append(table_html([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
+                           ("status", False), ("attainment", True), ("change", True), ("n", True),
+                           ("owner", False)], rows, attrs, widths=(6, 22, 11, 11, 11, 9, 9, 8, 13)))
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_health(d: ReportData) -> str:
+    out = ["<section class='page'><h2>Health checks: the known ways CRM programmes fail</h2>",
+           "<p class='note'>Each check looks for one way CRM programmes fail, with the numbers behind it and "
+           "what to look at next. Most serious first.</p>"]
+    order = list(SEVERITY_STYLE)
+    findings = sorted(d.findings, key=lambda f: order.index(f.severity) if f.severity in order else len(order))
+    rows = []
+    for f in findings:
+        subject = f" <span class='note'>({esc(f.subject)})</span>" if f.subject else ""
+        rows.append([badge(f.severity, SEVERITY_STYLE), f"<b>{esc(f.title)}</b>{subject}", esc(f.finding),
+                     esc(f.next_step if f.next_step != "-" else "–")])
+    out.append(table_html([("severity", False), ("check", False), ("finding", False), ("next step", False)], rows,
+                      widths=(12, 17, 43, 28)))
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_trends(d: ReportData, charts: Charts) -> str:
+    out = ["<section class='page'><h2>Goal trends: monthly value against the target</h2>"]
+    if not d.trends:
+        out.append("<p>No goals, no trends.</p></section>")
+        return "".join(out)
+    out.append("<p class='note'>The KPI per calendar month over the report's window, in each goal's scope. "
+               "Dashed black: the target. Dotted: the value over the goal's whole period (what the goal is judged "
+               "on), coloured by status, drawn over that period. KPIs that build up over time (churn, revenue, "
+               "relationship shares, which need repeated contacts) are lower in a single month than over a longer "
+               "period: judge the goal by the dotted line, read the monthly line for the direction.</p>")
+    boxes, notes = [], []
+    for t in d.trends:
+        ids = ", ".join(str(g["goal_id"]) for g in t.goals)
+        label = KPIS[t.kpi].label if t.kpi in KPIS else t.kpi
+        if t.frame is None:
+            notes.append(f"<li><b>{esc(ids)}</b> {esc(label)} · {esc(scope_text(t.channel, t.segment))}: "
+                         f"{esc(t.note or 'no data')}</li>")
+            continue
+        boxes.append(trend_chart(charts, t, d))
+    if boxes:
+        out.append(f"<div class='charts'>{''.join(boxes)}</div>")
+    if notes:
+        out.append(f"<div class='missing'><b>No trend for:</b><ul>{''.join(notes)}</ul></div>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_mix(d: ReportData, charts: Charts) -> str:
+    out = ["<section class='page'><h2>Relationship mix by segment</h2>",
+           "<p class='note'>Of the customers with at least one assisted contact with an advisor in the window: "
+           "<b>relationship</b> customers mostly see the same advisor (at least two contacts, usual-advisor "
+           f"continuity ≥ {esc(d.settings.get('relationship_upc_threshold'))}), <b>pseudo-relationship</b> "
+           "customers come back but to different advisors, <b>encounter</b> customers had one contact. A segment "
+           "whose stated strategy is relationship is <b>misaligned</b> when its relationship share is below the "
+           f"alignment threshold ({values.number(d.settings.get('alignment_threshold')) or 0:g}%). "
+           + ("Segments with a stated strategy (segments.csv)." if not d.alignment.empty else
+              "No segment strategies are stated (segments.csv): every segment in the data is shown.")
+           + "</p>"]
+    if d.mix is None:
+        out.append(f"<div class='missing'>{esc(d.mix_note or 'No data.')}</div></section>")
+        return "".join(out)
+    out.append(mix_chart(charts, d))
+    if not d.alignment.empty:
+        cur = d.currency
+        rows = []
+        for r in d.alignment.to_dict(orient="records"):
+            verdict = badge("missed", {"missed": ("#D55E00", "✖", "Misaligned")}) if r["misaligned"] else (
+                badge("met", {"met": ("#009E73", "✔", "Aligned")}) if r["strategy"] == "relationship"
+                and values.number(r["relationship_share"]) is not None else "–")
+            rows.append([esc(r["segment"]), esc(r["strategy"]), esc(format_share(r["relationship_share"])),
+                         fmt_n(r["n"]), verdict, esc(format_value(r["csat"], "%", cur)),
+                         esc(format_value(r["nps"], "score", cur)), esc(format_value(r["churn_rate"], "%", cur))])
+        out.append("<h3>Stated strategy against observed behaviour</h3>")
+        out.append(table_html([("segment", False), ("strategy", False), ("relationship share", True), ("n", True),
+                           ("alignment", False), ("CSAT", True), ("NPS", True), ("churn", True)], rows))
+    else:
+        out.append("<p class='note'>No segment strategies are stated (segments.csv), so alignment is not judged.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_initiatives(d: ReportData, charts: Charts) -> str:
+    w = impact_mod.DEFAULT_WINDOW_DAYS
+    out = ["<section class='page'><h2>Initiatives: what moved after go-live</h2>"]
+    if d.initiatives_note:
+        out.append(f"<div class='missing'>{esc(d.initiatives_note)}</div></section>")
+        return "".join(out)
+    margin = values.number(d.settings.get("margin"))
+    out.append(f"<p class='note'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
+               "for the initiative's scope (treated) and the rest (control). Effect = change of treated − change of "
+               "control (difference-in-differences); without a scope there is no control and effect = after − before. "
+               f"First-year ROI = (incremental revenue × 365 ÷ {w} × margin {margin if margin is not None else '–'} "
+               "− cost) ÷ cost. <i>Provisional</i>: the after-window runs past the data.</p>")
+    cur = d.currency
+    kpi_rows, money_rows, notes = [], [], []
+    for it in d.initiatives:
+        r = it.row
+        kpi = KPIS.get(str(r.get("kpi")))
+        unit = kpi.unit if kpi else None
+        ctrl = (f"{format_value(r.get('control_before'), unit, cur)} → {format_value(r.get('control_after'), unit, cur)}"
+                if r.get("has_control") else "no control")
+        over = values.number(r.get("over_budget_pct"))
+        name = (f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}<br><span class='note'>"
+                f"{esc(scope_text(r.get('channel'), r.get('segment')))}"
+                f"{' · provisional' if r.get('provisional') else ''}</span>")
+        kpi_rows.append([
+            name, esc(fmt_date(r.get("go_live"))), esc(kpi.label if kpi else r.get("kpi")),
+            esc(f"{format_value(r.get('treated_before'), unit, cur)} → {format_value(r.get('treated_after'), unit, cur)}"),
+            esc(ctrl), f"<b>{esc(format_change(r.get('effect'), unit, cur))}</b>{_verdict(r.get('effect'), kpi)}",
+        ])
+        money_rows.append([
+            f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}",
+            esc(format_value(r.get("cost"), "currency", cur)),
+            esc(format_value(r.get("budget"), "currency", cur)),
+            esc(f"{over:+.1f}%" if over is not None else "–"),
+            esc(format_value(r.get("incremental_revenue"), "currency", cur)),
+            f"<b>{esc(fmt_roi(r.get('roi')))}</b>",
+        ])
+        if values.text(r.get("notes")):
+            notes.append(f"<li><b>{esc(r['initiative_id'])}</b>: {esc(r.get('notes'))}</li>")
+    out.append("<h3>Effect on each initiative's KPI</h3>")
+    out.append(table_html([("initiative", False), ("go-live", False), ("KPI", False), ("treated before → after", True),
+                       ("control before → after", True), ("effect", True)], kpi_rows,
+                      widths=(27, 12, 16, 17, 16, 12)))
+    out.append(f"<h3>Cost and return <span class='note'>(incremental revenue in the {w} days after go-live)"
+               "</span></h3>")
+    out.append(table_html([("initiative", False), ("cost", True), ("budget", True), ("over budget", True),
+                       ("incremental revenue", True), ("first-year ROI", True)], money_rows,
+                      widths=(36, 13, 13, 10, 16, 12)))
+    if notes:
+        out.append(f"<p class='note'><b>Notes</b></p><ul class='note'>{''.join(notes)}</ul>")
+    out.append("<h3>Weekly KPI, treated and control, go-live marked</h3><div class='charts'>")
+    for it in d.initiatives:
+        if it.series is None:
+            out.append(f"<div class='chart-box note' style='width:{HALF_WIDTH_PX}px'><b>"
+                       f"{esc(it.row['initiative_id'])}</b>: no weekly series ({esc(it.note or 'no data')}).</div>")
+        else:
+            out.append(initiative_chart(charts, it, d))
+    out.append("</div></section>")
+    return "".join(out)
+
+
+def _verdict(effect: Any, kpi: Any) -> str:
+    """'better' / 'worse' under an effect, from the KPI's better direction (nothing for neutral KPIs)."""
+    v = values.number(effect)
+    if v is None or v == 0 or kpi is None or kpi.better not in ("higher", "lower"):
+        return ""
+    good = (v > 0) == (kpi.better == "higher")
+    return f"<br><span class='note'>{'better' if good else 'worse'}</span>"
+
+
+def section_definitions(d: ReportData) -> str:
+    items = []
+    for k in d.kpis_shown:
+        kpi = KPIS[k]
+        unit = d.currency if kpi.unit == "currency" and d.currency else kpi.unit
+        items.append(f"<dt>{esc(kpi.label)} <span class='note'>({esc(kpi.id)})</span></dt>"
+                     f"<dd>{esc(kpi.description)}<br><b>Formula:</b> <code>{esc(kpi.formula)}</code><br>"
+                     f"<b>Unit:</b> {esc(unit)} · <b>Better:</b> {esc(kpi.better)}</dd>")
+    body = f"<dl class='defs'>{''.join(items)}</dl>" if items else "<p>No KPI is shown.</p>"
+    return f"<section class='page'><h2>Appendix: definitions of the KPIs shown</h2>{body}</section>"
