@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crm_metrics.data.inbox import InboxWorker, hand_over, inbox_dir
+from crm_metrics.data.handover import hand_over
+from crm_metrics.data.inbox import InboxWorker, inbox_dir
 from crm_metrics.data.ingest import load_file
 from crm_metrics.data.store import Store
 

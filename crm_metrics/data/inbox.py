@@ -2,7 +2,8 @@
 
 DuckDB lets one process open a database file for writing. When the app holds the store and a
 nightly ``python -m crm_metrics load`` cannot open it, the command hands its files to the app
-through an *inbox* folder next to the database (``<db>.inbox/``):
+through an *inbox* folder next to the database (``<db>.inbox/``). This module is the holder's
+side and the helpers both sides share; the sender's side is crm_metrics.data.handover.
 
 1. the command copies each file into ``<id>.files/<n>/<name>`` and then writes
    ``<id>.request.json`` (atomically: a temporary name, then ``os.replace``);
@@ -25,12 +26,10 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,14 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def _read_json(path: Path) -> Any | None:
+def read_json(path: Path) -> Any | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def _remove(*paths: Path) -> None:
+def remove_files(*paths: Path) -> None:
     for p in paths:
         try:
             if p.is_dir():
@@ -84,7 +83,7 @@ def _remove(*paths: Path) -> None:
             pass
 
 
-def _paths(inbox: Path, rid: str) -> dict[str, Path]:
+def request_paths(inbox: Path, rid: str) -> dict[str, Path]:
     return {k: inbox / f"{rid}.{k}.json" for k in ("request", "working", "result", "progress", "withdrawn")} | {
         "files": inbox / f"{rid}.files"}
 
@@ -96,7 +95,7 @@ def new_request_id() -> str:
 
 def worker_alive(inbox: Path, max_age: float = 5 * POLL_SECONDS) -> dict[str, Any] | None:
     """The worker's heartbeat (pid, db, at) when it was written in the last ``max_age`` seconds."""
-    hb = _read_json(inbox / HEARTBEAT)
+    hb = read_json(inbox / HEARTBEAT)
     if isinstance(hb, dict) and time.time() - float(hb.get("at", 0)) <= max_age:
         return hb
     return None
@@ -133,9 +132,9 @@ class InboxWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        hb = _read_json(self.inbox / HEARTBEAT)
+        hb = read_json(self.inbox / HEARTBEAT)
         if isinstance(hb, dict) and hb.get("pid") == os.getpid():
-            _remove(self.inbox / HEARTBEAT)
+            remove_files(self.inbox / HEARTBEAT)
 
     @property
     def running(self) -> bool:
@@ -159,14 +158,14 @@ class InboxWorker:
             if self._stop.is_set():
                 break
             rid = req.name[: -len(".request.json")]
-            p = _paths(self.inbox, rid)
+            p = request_paths(self.inbox, rid)
             try:
                 os.rename(req, p["working"])  # the claim; fails when the sender withdrew it
             except OSError:
                 continue
-            result = self._handle(rid, _read_json(p["working"]))
+            result = self._handle(rid, read_json(p["working"]))
             write_json_atomic(p["result"], result)
-            _remove(p["working"], p["files"], p["progress"])
+            remove_files(p["working"], p["files"], p["progress"])
             n += 1
             self.handled += 1
             self._heartbeat()
@@ -180,12 +179,12 @@ class InboxWorker:
         """Requests claimed by an earlier run of this holder that stopped before answering."""
         for w in self.inbox.glob("*.working.json"):
             rid = w.name[: -len(".working.json")]
-            p = _paths(self.inbox, rid)
+            p = request_paths(self.inbox, rid)
             write_json_atomic(p["result"], {
                 "id": rid, "ok": False, "files": [],
                 "error": "the app stopped while handling this request; an unfinished file was rolled back, "
                          "files finished before it stayed loaded (see the load history); send it again"})
-            _remove(w, p["files"], p["progress"])
+            remove_files(w, p["files"], p["progress"])
 
     def _sweep(self) -> None:
         now = time.time()
@@ -199,7 +198,7 @@ class InboxWorker:
             rid = p.name.split(".", 1)[0]
             if p.name.endswith(".files") and (self.inbox / f"{rid}.request.json").exists():
                 continue
-            _remove(p)
+            remove_files(p)
 
     # handling
     def _handle(self, rid: str, req: Any) -> dict[str, Any]:
@@ -226,7 +225,7 @@ class InboxWorker:
         return out
 
     def _progress(self, rid: str) -> Callable[[float, str], None]:
-        path = _paths(self.inbox, rid)["progress"]
+        path = request_paths(self.inbox, rid)["progress"]
 
         def say(frac: float, msg: str) -> None:
             try:
@@ -292,115 +291,5 @@ def serve(store: Any) -> InboxWorker | None:
         return w.start()
 
 
-# -- the sender's side ------------------------------------------------------------------------------
-class InboxTimeout(Exception):
-    """Nobody answered (or the holder did not finish) within the wait; nothing was loaded by us."""
-
-
-@dataclass
-class HandOver:
-    result: dict[str, Any] | None = None  # the holder's answer
-    store: Any = None                     # or: the store became free and we opened it ourselves
-
-
-def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: Sequence[str | os.PathLike[str]],
-              *, wait: float, opener: Callable[[], Any], log: Log | None = None,
-              progress: Log | None = None, poll: float = 0.2) -> HandOver:
-    """Send ``request`` (kind, table, mode, mapping, encoding, loaded_by, ...) with copies of ``files``
-    to the holder of ``db_path`` and wait for its answer, or open the store with ``opener`` as soon
-    as it is free. Raises InboxTimeout after ``wait`` seconds."""
-    log = log or (lambda m: print(m, file=sys.stderr))
-    inbox = inbox_dir(db_path)
-    inbox.mkdir(parents=True, exist_ok=True)
-    rid = new_request_id()
-    p = _paths(inbox, rid)
-    listed = []
-    try:
-        for i, f in enumerate(files):
-            src = Path(f)
-            dst = p["files"] / str(i) / src.name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-            listed.append({"path": str(dst.relative_to(inbox)), "name": src.name})
-        body = dict(request, id=rid, files=listed, pid=os.getpid(),
-                    sent_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        write_json_atomic(p["request"], body)
-    except BaseException:
-        _remove(p["request"], p["files"])
-        raise
-
-    what = "load " + ", ".join(x["name"] for x in listed) if listed else request.get("kind", "request")
-    hb = worker_alive(inbox)
-    holder = f"the app (pid {hb.get('pid')})" if hb else "the process holding it"
-    log(f"{db_path} is open in another process; waiting for the app to {what} "
-        f"(handed to {holder} through {inbox}; up to {wait:g} s)")
-    start = time.monotonic()
-    deadline = start + wait
-    next_open = start + 2 * POLL_SECONDS + 0.5  # give a live worker the first chance
-    last_msg = None
-    last_note = start
-    try:
-        while True:
-            if p["result"].exists():
-                result = _read_json(p["result"])
-                if result is not None:
-                    _remove(p["result"], p["files"], p["progress"])
-                    return HandOver(result=result)
-            if progress is not None:
-                pr = _read_json(p["progress"])
-                if isinstance(pr, dict) and pr.get("message") != last_msg:
-                    last_msg = pr.get("message")
-                    progress(f"[{int(float(pr.get('fraction', 0)) * 100):3d}%] {last_msg} (in the app)")
-            now = time.monotonic()
-            if now >= next_open:
-                next_open = now + POLL_SECONDS
-                try:
-                    store = opener()
-                except duckdb.IOException as e:
-                    if not is_lock_error(e):
-                        raise
-                else:
-                    # The store is free: nobody holds it, so nobody is handling the request (a holder
-                    # that claimed it and stopped rolled back its unfinished work).
-                    if p["result"].exists():
-                        continue  # answered just before the holder closed: use the answer
-                    if not _withdraw(p):
-                        _remove(p["working"], p["files"], p["progress"])
-                        log("the app stopped before answering; doing it directly")
-                    else:
-                        log("the store is free now; doing it directly")
-                    return HandOver(store=store)
-            if now >= deadline:
-                break
-            if now - last_note >= 30:
-                last_note = now
-                state = "the app is working on it" if p["working"].exists() else (
-                    "the app has not picked it up yet" if worker_alive(inbox) else
-                    "the process holding the store does not serve the inbox; waiting for it to close")
-                log(f"still waiting ({int(now - start)} s): {state}")
-            time.sleep(poll)
-    except BaseException:
-        _withdraw(p)  # interrupted: take the request back if nobody claimed it
-        raise
-    if _withdraw(p):
-        raise InboxTimeout(
-            f"nothing was loaded: {db_path} stayed open in another process for {wait:g} s and that process "
-            f"does not take loads (the app does; another command-line load or a Python session does not). "
-            f"Retry when it has finished, or wait longer with --wait SECONDS.")
-    raise InboxTimeout(
-        f"the app accepted the request but did not finish within {wait:g} s; it goes on in the app. "
-        f"Check the result later with `python -m crm_metrics status` (load history) or on the Data page.")
-
-
-def _withdraw(p: dict[str, Path]) -> bool:
-    """Take an unclaimed request back; True when it was still unclaimed (and is now gone)."""
-    try:
-        os.rename(p["request"], p["withdrawn"])
-    except OSError:
-        return False
-    _remove(p["withdrawn"], p["files"], p["progress"])
-    return True
-
-
-__all__ = ["InboxWorker", "serve", "hand_over", "HandOver", "InboxTimeout", "inbox_dir", "is_lock_error",
+__all__ = ["InboxWorker", "serve", "inbox_dir", "is_lock_error",
            "worker_alive", "write_json_atomic", "POLL_SECONDS"]

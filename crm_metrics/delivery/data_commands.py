@@ -37,7 +37,8 @@ def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files:
     through the inbox (crm_metrics.data.inbox): returns (store, None) or (None, result)."""
     import duckdb
 
-    from crm_metrics.data.inbox import InboxTimeout, hand_over, is_lock_error
+    from crm_metrics.data.handover import InboxTimeout, hand_over
+    from crm_metrics.data.inbox import is_lock_error
     try:
         return store_for(args), None
     except duckdb.IOException as e:

@@ -10,139 +10,25 @@ initiatives, the scorecard, the alignment table, KPI values) returning at least 
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Literal
-
-import pandas as pd
+from collections.abc import Iterable
+from typing import Any
 
 from crm_metrics.data import values
 from crm_metrics.data.store import Store
-from crm_metrics.judgement import scorecard as sc
-from crm_metrics.judgement import strategy
-from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
-
-Severity = Literal["ok", "warning", "critical"]
-SEVERITIES: tuple[str, ...] = ("ok", "warning", "critical")
-FINDING_FIELDS = ("id", "title", "severity", "subject", "finding", "next_step")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check_id: str
-    title: str
-    severity: Severity
-    finding: str
-    next_step: str
-    subject: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The finding with the spec's field names (id, title, severity, finding, next_step, subject)."""
-        return {"id": self.check_id, "title": self.title, "severity": self.severity,
-                "subject": self.subject, "finding": self.finding, "next_step": self.next_step}
-
-
-@dataclass
-class HealthContext:
-    """What checks look at. Shared values are computed once, on first use, and cached."""
-
-    store: Store
-    start: dt.date | None
-    end: dt.date | None
-    settings: dict[str, Any]
-    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
-
-    # -- generic lazy values ----------------------------------------------------------------------
-    def shared(self, name: Any, make: Callable[[], Any]) -> Any:
-        """The value cached under ``name``, made by ``make()`` the first time it is asked for."""
-        if name not in self._cache:
-            self._cache[name] = make()
-        return self._cache[name]
-
-    def kpi(self, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
-            segments: Iterable[str] = (), by: Iterable[str] = ()) -> pd.DataFrame | None:
-        """compute() over the context's window (or the given one); None when a table it needs is
-        empty (see :meth:`missing`)."""
-        s = start if start is not None else self.start
-        e = end if end is not None else self.end
-        key = ("kpi", kpi_id, s, e, tuple(channels), tuple(segments), tuple(by))
-
-        def make():
-            if s is None or e is None:
-                return None
-            try:
-                return compute(self.store, kpi_id, start=s, end=e, channels=tuple(channels),
-                               segments=tuple(segments), by=tuple(by), settings=self.settings)
-            except MissingDataError as err:
-                self._cache[("missing", kpi_id)] = str(err)
-                return None
-        return self.shared(key, make)
-
-    def value(self, kpi_id: str, **kw: Any) -> tuple[float | None, int]:
-        """(value, n) of a KPI without dimensions; (None, 0) when it cannot be computed."""
-        df = self.kpi(kpi_id, **kw)
-        if df is None or df.empty:
-            return None, 0
-        v = df["value"].iloc[0]
-        return (None if pd.isna(v) else float(v)), int(df["n"].iloc[0])
-
-    def missing(self, kpi_id: str) -> str | None:
-        """Why a KPI could not be computed (e.g. "Load interactions.csv to see ..."), else None."""
-        return self._cache.get(("missing", kpi_id))
-
-    def fmt(self, kpi_id: str, value: float | None) -> str:
-        kpi = KPIS.get(kpi_id)
-        return sc.format_value(value, kpi.unit if kpi else None, str(self.settings.get("currency", "")))
-
-    # -- shared tables -------------------------------------------------------------------------
-    @property
-    def window_text(self) -> str:
-        return f"{self.start}..{self.end}" if self.start else "no data"
-
-    @cached_property
-    def previous_window(self) -> tuple[dt.date, dt.date] | None:
-        if self.start is None or self.end is None:
-            return None
-        return sc.previous_period(self.start, self.end)
-
-    @cached_property
-    def goals(self) -> pd.DataFrame:
-        return strategy.goals(self.store)
-
-    @cached_property
-    def initiatives(self) -> pd.DataFrame:
-        cur = self.store.cursor()
-        try:
-            res = cur.execute("SELECT * FROM initiatives ORDER BY initiative_id")
-            return pd.DataFrame(res.fetchall(), columns=[d[0] for d in res.description])
-        finally:
-            cur.close()
-
-    @cached_property
-    def segments(self) -> pd.DataFrame:
-        return strategy.segments(self.store)
-
-    @cached_property
-    def scorecard(self) -> pd.DataFrame:
-        return sc.scorecard(self.store, self.start, self.end)
-
-    @cached_property
-    def alignment(self) -> pd.DataFrame:
-        return sc.alignment(self.store, self.start, self.end)
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    fails: str  # the failure it detects
-    run: Callable[[HealthContext], list[Finding]]
-
-    def finding(self, severity: Severity, finding: str, next_step: str, subject: str | None = None) -> Finding:
-        return Finding(self.id, self.title, severity, finding, next_step, subject)
+from crm_metrics.judgement.findings import (  # noqa: F401  (re-exported: the checks' vocabulary)
+    FINDING_FIELDS,
+    SEVERITIES,
+    Check,
+    Finding,
+    HealthContext,
+    Severity,
+    context,
+    findings_frame,
+    run_in,
+    worst,
+)
+from crm_metrics.metrics.kpis import KPIS
 
 
 def register(check: Check) -> Check:
@@ -158,43 +44,10 @@ def register(check: Check) -> Check:
     return check
 
 
-def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
-    s, e = sc.resolve_window(store, start, end)
-    return HealthContext(store=store, start=s, end=e, settings=store.settings())
-
-
 def run_checks(store: Store, start: Any = None, end: Any = None,
                checks: Iterable[Check] | None = None) -> list[Finding]:
     """``checks`` (default ``CHECKS``) over the window (default: the span of the loaded data)."""
     return run_in(context(store, start, end), checks if checks is not None else CHECKS)
-
-
-def run_in(ctx: HealthContext, checks: Iterable[Check]) -> list[Finding]:
-    """``checks`` over a context the caller shares (the report reuses its scorecard and alignment).
-
-    A check that fails unexpectedly yields a warning naming the error instead of stopping the
-    others; a check that finds nothing yields one ``ok`` finding."""
-    out: list[Finding] = []
-    for check in list(checks):
-        try:
-            found = check.run(ctx)
-        except (KpiError, ValueError) as e:
-            found = [check.finding("warning", f"the check could not run: {e}",
-                                   "Fix the data or settings named above, then re-run the checks.")]
-        if not found:
-            found = [check.finding("ok", "nothing to report", "-")]
-        out.extend(found)
-    return out
-
-
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
-    """Findings as a DataFrame with the spec's field names."""
-    return pd.DataFrame([f.record() for f in findings], columns=list(FINDING_FIELDS))
-
-
-def worst(findings: Iterable[Finding]) -> Severity:
-    level = max((SEVERITIES.index(f.severity) for f in findings), default=0)
-    return SEVERITIES[level]  # type: ignore[return-value]
 
 
 # -- helpers --------------------------------------------------------------------------------------
