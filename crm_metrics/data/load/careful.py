@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm_metrics.data import undo as safety
+from crm_metrics.data import undo
 from crm_metrics.data.audit import current_user
 from crm_metrics.data.load.columns import ColumnPlan, plan_column
 from crm_metrics.data.load.reading import csv_error, read_csv_sql
@@ -43,7 +43,7 @@ def load_careful(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 say(0.55, f"{report.file_name}: writing {tdef.name}")
                 load_id = next_load_id(cur)
                 _write(cur, stage, tdef, plans, report,
-                       snapshot=lambda kind, typed, same: safety.take_snapshot(
+                       snapshot=lambda kind, typed, same: undo.take_snapshot(
                            cur, tdef, load_id, kind, typed, same))
             except duckdb.Error as e:
                 # Data no rule foresaw: a refusal with DuckDB's reason, never a traceback; rolled back.

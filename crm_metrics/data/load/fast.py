@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm_metrics.data import undo as safety
+from crm_metrics.data import undo
 from crm_metrics.data.load.careful import apply_rows
 from crm_metrics.data.load.columns import ColumnPlan, plan_column, raw_cell
 from crm_metrics.data.load.reading import read_csv_sql
@@ -105,7 +105,7 @@ def load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, ta
                     if direct:
                         # straight into the table: it holds exactly this file's rows afterwards
                         report.removed = existing if report.mode == "replace" else 0
-                        safety.take_snapshot(cur, tdef, load_id, "replace")
+                        undo.take_snapshot(cur, tdef, load_id, "replace")
                         cur.execute(f"DELETE FROM {tdef.name}")
                         report.rows_read = int(cur.execute(f"INSERT INTO {tdef.name} ({cols}) {select}", args).fetchone()[0])
                         report.inserted = report.rows_read
@@ -117,7 +117,7 @@ def load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, ta
                     if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
                         raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
                     if not direct:
-                        apply_rows(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
+                        apply_rows(cur, typed, tdef, report, snapshot=lambda kind, t, same: undo.take_snapshot(
                             cur, tdef, load_id, kind, t, same))
                     finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
                             customer_id="s.customer_id")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import duckdb
 
-from crm_metrics.data import undo as safety
+from crm_metrics.data import undo
 from crm_metrics.data.audit import current_user
 from crm_metrics.data.load.report import LoadReport, Progress
 from crm_metrics.data.schema import Table
@@ -20,7 +20,7 @@ def finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: Lo
         say(at, f"{report.file_name}: computing derived facts")
         store.refresh_facts(cur, Store.facts_for([tdef.name]))
         store.bump_version(cur)
-    safety.after_load(cur, tdef.name, load_id, changed=changed)
+    undo.after_load(cur, tdef.name, load_id, changed=changed)
     if tdef.has_customer and tdef.name != "customers":
         report.unmatched = int(cur.execute(
             f"SELECT count(*) FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
