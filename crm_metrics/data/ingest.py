@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from crm_metrics.data.load.careful import load_careful
 from crm_metrics.data.load.columns import ColumnPlan, match_columns, plan_column
@@ -170,7 +171,7 @@ def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None =
                             prep.headers, prep.report.delimiter, loaded_by, say)
 
 
-def load_files(store: Store, paths: Sequence[str | os.PathLike[str]], **kwargs) -> list[LoadReport]:
+def load_files(store: Store, paths: Sequence[str | os.PathLike[str]], **kwargs: Any) -> list[LoadReport]:
     """Load several files; customers first so that unmatched counts are meaningful."""
     order = {"customers": 0}
 

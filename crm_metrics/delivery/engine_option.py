@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_metrics.delivery.cli_support import Refused
+
+if TYPE_CHECKING:
+    from crm_metrics.metrics.engines.base import Engine
 
 ENGINE_COMMANDS = ("kpi", "scorecard", "health", "impact", "report")
 
@@ -30,7 +33,7 @@ def add_engine_args(s: argparse.ArgumentParser) -> None:
                    help="Spark catalog tables, e.g. f_interactions=crm.f_interactions (default: env CRM_SPARK_TABLES)")
 
 
-def engine_from_args(args: argparse.Namespace):
+def engine_from_args(args: argparse.Namespace) -> Engine:
     """The engine the options (else the environment) select."""
     from crm_metrics.metrics.engines import get_engine
     spark_opts = any(getattr(args, k, None) for k in ("spark_master", "spark_data", "spark_tables"))

@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,8 @@ def _q(path: Path | str) -> str:
 
 
 def export_parquet(store: Store, out_dir: str | os.PathLike[str], tables: Iterable[str] | None = None,
-                   *, partition: bool = True, progress=None) -> dict[str, Any]:
+                   *, partition: bool = True,
+                   progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
     """Write the fact tables (partitioned by month), customers, initiatives, the strategy tables and
     the settings of ``store`` as Parquet under ``out_dir``; return the manifest."""
     names = list(tables) if tables is not None else list(EXPORT_TABLES)

@@ -2,6 +2,7 @@
 numbers; and the rules of the strategy tables that span columns or the KPI catalogue."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ from crm_metrics.data.schema import Table
 
 
 def strategy_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
-                    report: LoadReport, read_path: Path, delimiter: str):
+                   report: LoadReport, read_path: Path, delimiter: str) -> Callable[[str], None] | None:
     """Strategy tables (goals, segments, channels): the rules that span columns or the KPI
     catalogue (crm_metrics.judgement.strategy.staged_problems), refused with line numbers like any other
     problem. Returns the function that records the load's changes in the strategy audit log."""

@@ -7,7 +7,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -17,6 +17,9 @@ from crm_metrics.data.audit import (
 )
 from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
 from crm_metrics.data.store import Store
+
+if TYPE_CHECKING:
+    from crm_metrics.data.load.report import LoadReport
 from crm_metrics.judgement.strategy.edits import change, editor
 from crm_metrics.judgement.strategy.rules import (
     CONTRACT_TABLES,
@@ -112,7 +115,7 @@ def export_csv(store: Store, table: str) -> str:
 
 
 def import_csv(store: Store, table: str, source: bytes | str | os.PathLike[str], *, mode: str = "merge",
-               user: str | None = None, file_name: str | None = None):
+               user: str | None = None, file_name: str | None = None) -> LoadReport:
     """Load goals / segments / channels from CSV through ingest.load_file (the data contract's
     rules, plus :func:`staged_problems`). ``source``: a path (os.PathLike), the file's bytes, or
     CSV text (str). Returns the LoadReport; raises ingest.LoadRefused with line-numbered problems.

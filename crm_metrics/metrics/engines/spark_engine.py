@@ -58,7 +58,8 @@ def default_conf(master: str) -> dict[str, str]:
     return conf
 
 
-def create_session(master: str = "local[*]", conf: Mapping[str, str] | None = None, app_name: str = "crm_metrics"):
+def create_session(master: str = "local[*]", conf: Mapping[str, str] | None = None,
+                   app_name: str = "crm_metrics") -> tuple[Any, bool]:
     """A SparkSession for ``master`` (``sc://...`` = Spark Connect). Returns (session, created)."""
     try:
         from pyspark.sql import SparkSession

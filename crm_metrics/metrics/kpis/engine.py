@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crm_metrics.data.schema import SETTINGS_DEFAULTS
+from crm_metrics.data.store import Store
 from crm_metrics.metrics.engines.base import Engine, active_engine
 from crm_metrics.metrics.engines.duckdb_engine import DUCKDB
 from crm_metrics.metrics.kpis.model import DIMENSIONS, GRAINS, LOADED_CHECK, Kpi, KpiError, MissingDataError, Query
@@ -98,7 +99,7 @@ def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
     return f"Load {names} to see {kpi.label}."
 
 
-def compute(store, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
+def compute(store: Store | None, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
             segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
             settings: Mapping[str, Any] | None = None, engine: Any = None,
             use_summaries: bool = True) -> pd.DataFrame:

@@ -7,7 +7,7 @@ The result has one column per requested dimension (in the requested order), ``va
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from crm_metrics.data.schema import UNKNOWN
@@ -45,7 +45,7 @@ def _ev(expr: Expr, q: Query) -> str:
     return expr(q) if callable(expr) else expr
 
 
-def cols(*parts) -> str:
+def cols(*parts: str | Iterable[str] | None) -> str:
     """Comma-join non-empty column lists/strings."""
     out: list[str] = []
     for p in parts:
@@ -55,7 +55,7 @@ def cols(*parts) -> str:
     return ", ".join(out)
 
 
-def dim_exprs(q: Query, source: str, dims, day_expr: str | None = None) -> list[str]:
+def dim_exprs(q: Query, source: str, dims: Iterable[str], day_expr: str | None = None) -> list[str]:
     """``expr AS name`` for each dimension in ``dims`` (period from the row's day)."""
     out = []
     for d in dims:
@@ -80,7 +80,7 @@ def window(q: Query, source: str) -> str:
     return f"{DAY_SQL[source]} BETWEEN {q.p_start} AND {q.p_end}"
 
 
-def dim_groups(q: Query, source: str, dims, day_expr: str | None = None) -> list[str]:
+def dim_groups(q: Query, source: str, dims: Iterable[str], day_expr: str | None = None) -> list[str]:
     """The bare dimension expressions (for GROUP BY)."""
     return [e.rsplit(" AS ", 1)[0] for e in dim_exprs(q, source, dims, day_expr)]
 
