@@ -4,6 +4,10 @@ Okabe-Ito colours (colour-blind safe); every status also carries an icon and a w
 is never the only signal."""
 from __future__ import annotations
 
+# Fewer observations than this: a value is shown with the low-confidence mark. Declared where the
+# scorecard judges it (a layer below); re-exported here for the app and the report.
+from crm_metrics.judgement.scorecard import LOW_CONFIDENCE_N  # noqa: F401
+
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     "met": ("#009E73", "✔", "Met"),
     "at_risk": ("#E69F00", "▲", "At risk"),
@@ -16,7 +20,6 @@ SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
     "ok": ("#009E73", "✔", "OK"),
 }
 SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-LOW_CONFIDENCE_N = 30
 
 #: The relationship mix (spec: relationship, pseudo-relationship, encounter), in stacking order:
 #: KPI id -> (label, colour); the app's charts and the report's use these.
