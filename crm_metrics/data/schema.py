@@ -219,6 +219,9 @@ SETTINGS_DEFAULTS: dict[str, float | str] = {
     "margin": 1.0,
     "discount_rate": 0.10,
     "alignment_threshold": 50.0,
+    # alerts (foresight.md): a status flip caused only by a value this share of the target or less
+    # from the boundary it crossed is not reported (no flapping at equality)
+    "alert_deadband": 0.005,
     "currency": "USD",
 }
 
