@@ -18,7 +18,7 @@ import pytest
 from crm_metrics.data.store import close_all
 from crm_metrics.delivery.cli import main
 from crm_metrics.judgement import alert_state, alerts
-from tests.conftest import fill_store
+from conftest import fill_store
 
 D = dt.date
 MARCH = {"period_start": D(2026, 3, 1), "period_end": D(2026, 3, 31)}
