@@ -80,7 +80,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", 0))
                 hook.bodies.append((self.headers.get("Content-Type"), json.loads(self.rfile.read(n))))
                 self.send_response(hook.status)
@@ -197,6 +197,7 @@ def test_first_reports_once_every_repeats_what_is_still_bad(db, capsys):
     assert run(capsys, "--db", path)[1] == "no changes since the last run\n"
     code, out, _ = run(capsys, "--db", path, "--mode", "every", "--format", "json")
     # G1 (met) is not repeated; G2 is still missed
+    assert code == 0
     assert out == {"changes": [{
         "kind": "goal_still_bad", "id": "G2", "scope": "all", "period": "2026-03", "from": "missed",
         "to": "missed", "value": 300.0, "target": 250.0,
@@ -311,3 +312,48 @@ def test_pace_line_shows_the_forecast_and_its_interval():
                            "forecast": 16.2, "forecast_low": 15.1, "forecast_high": 17.4})
     assert alerts.goal_text(e, "on_track", "goal_changed") == \
         "Churn ≤ 15.0% (all, 2026): on track → off track; forecast 16.2% (80%: 15.1%–17.4%)"
+
+
+# -- the Scorecard panel's consumer ("app") --------------------------------------------------------------------
+def test_panel_shows_what_the_last_load_changed_without_consuming_the_cron_state(db, capsys):
+    from crm_metrics.data.store import open_store
+    path = db(G1)
+    store = open_store(path)
+    first = alert_state.changes_since_last_load(store)
+    assert (first.changes, first.baseline) == ((), True)  # nothing to compare with yet
+    # a load: (900 + 330) / 4 = 307.5 s -> at_risk, 7.5 s past 300 (> the dead band 1.5)
+    add(path, interactions=[contact("i4", "2026-03-20", 330)])
+    line = "Average handle time ≤ 300.0 s (all, 2026-03): met → at risk; actual 307.5 s"
+    after = alert_state.changes_since_last_load(store)
+    assert ([c.text for c in after.changes], after.baseline) == ([line], False)
+    assert after.since is not None  # when the state before the load was recorded
+    # every rerun until the next load shows the same changes (read back, not consumed)
+    again = alert_state.changes_since_last_load(store)
+    assert ([c.text for c in again.changes], again.data_version) == ([line], after.data_version)
+    # the cron job's state is its own: its first run still reports the at_risk row (as new)
+    assert run(capsys, "--db", path)[1] == \
+        "Average handle time ≤ 300.0 s (all, 2026-03): at risk (new); actual 307.5 s\n"
+    # a data change that changes no status: the panel is empty again
+    add(path, interactions=[contact("i5", "2026-04-06", None)])
+    assert alert_state.changes_since_last_load(store).changes == ()
+
+
+def test_worsened_finding_is_reported_once(db, capsys):
+    from crm_metrics.data.store import open_store
+    path = db(G1)
+    run(capsys, "--db", path)
+    # advisor_logged_rate: assisted contacts with an advisor. + 1 phone contact without one: 4 of 5 =
+    # 80.0 % (< 90: warning); + 3 more: 4 of 8 = 50.0 % (< 75: critical)
+    bare = {"customer_id": "c1", "channel": "phone", "reason": "service"}
+    add(path, interactions=[{"interaction_id": "x1", "occurred_at": ts("2026-04-06"), **bare}])
+    [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
+    assert (c["kind"], c["id"], c["scope"], c["from"], c["to"]) == (
+        "finding_new", "siloed_customer_data", None, None, "warning")
+    assert c["text"] == "Health · Siloed customer data: new warning — customer_match_rate 100.0%; " \
+                        "advisor_logged_rate 80.0% (< 90)"
+    add(path, interactions=[{"interaction_id": f"x{i}", "occurred_at": ts("2026-04-07"), **bare} for i in (2, 3, 4)])
+    [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
+    assert (c["kind"], c["from"], c["to"]) == ("finding_worsened", "warning", "critical")
+    assert c["text"].startswith("Health · Siloed customer data: warning → critical — ")
+    assert run(capsys, "--db", path)[1] == "no changes since the last run\n"
+    assert alert_state.recorded(open_store(path))[0] == 4
