@@ -357,3 +357,21 @@ def test_worsened_finding_is_reported_once(db, capsys):
     assert c["text"].startswith("Health · Siloed customer data: warning → critical — ")
     assert run(capsys, "--db", path)[1] == "no changes since the last run\n"
     assert alert_state.recorded(open_store(path))[0] == 4
+
+
+def test_panel_computes_its_inputs_only_when_the_data_changed(db):
+    from crm_metrics.data.store import open_store
+    from crm_metrics.judgement import health, scorecard
+    store = open_store(db(G2))
+    calls = []
+
+    def inputs():
+        calls.append(store.data_version())
+        return scorecard.scorecard(store), health.run_checks(store)
+
+    alert_state.changes_since_last_load(store, inputs)
+    alert_state.changes_since_last_load(store, inputs)
+    assert len(calls) == 1
+    add(store.path, interactions=[contact("i4", "2026-04-06", None)])
+    got = alert_state.changes_since_last_load(store, inputs)
+    assert (len(calls), got.changes) == (2, ())  # G2 still missed: nothing changed

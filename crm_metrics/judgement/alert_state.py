@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -159,20 +159,26 @@ class LoadChanges:
     baseline: bool              # True: no earlier state was recorded, so nothing to compare yet
 
 
-def changes_since_last_load(store: Store, *, card: pd.DataFrame | None = None,
-                            findings: Iterable[health.Finding] | None = None, _retry: bool = True) -> LoadChanges:
+Inputs = Callable[[], tuple[pd.DataFrame | None, Iterable[health.Finding] | None]]
+
+
+def changes_since_last_load(store: Store, inputs: Inputs | None = None, *, _retry: bool = True) -> LoadChanges:
     """What changed at the last change of the data (a load, an undo, a goal or setting edit).
 
     Consumer "app", separate from the cron job's "cli". The first call after the data version
     moved compares with the state recorded at the previous version and records the new one (with
     the changes); later calls at the same version read those recorded changes back. The first
-    call ever records a baseline and reports nothing."""
+    call ever records a baseline and reports nothing. ``inputs`` -> (scorecard, findings) over the
+    default window, called only when the state has to advance (the app passes its cached ones).
+    Who looks first after a load records the state: a viewer's session writes it too (two small
+    tables of alert bookkeeping, not data)."""
     run = last_run(store, "app")
     version = store.data_version()
     if run is not None and run["data_version"] == version:
         return LoadChanges(tuple(Change(c["kind"], c["id"], c["scope"], c["period"], c["from"], c["to"],
                                         c["value"], c["target"], c["text"]) for c in run["changes"]),
                            version, run["previous_at"], run["previous_at"] is None)
+    card, findings = inputs() if inputs is not None else (None, None)
     ev = evaluate(store, "app", "first", card=card, findings=findings)
     baseline = run is None
     if baseline:
@@ -184,7 +190,6 @@ def changes_since_last_load(store: Store, *, card: pd.DataFrame | None = None,
             return changes_since_last_load(store, _retry=False)
         raise
     return LoadChanges(ev.changes, ev.data_version, None if run is None else run["recorded_at"], baseline)
-
 
 
 __all__ = ["evaluate", "record", "recorded", "last_run", "changes_since_last_load", "Evaluation", "LoadChanges",
