@@ -26,7 +26,7 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
     from crm_metrics.data.bootstrap import ensure_sample
-    from crm_metrics.data.inbox import serve
+    from crm_metrics.delivery import remote
 
     store = open_store(path)
     if os.environ.get("CRM_ENGINE", "duckdb").lower() != "duckdb":
@@ -34,7 +34,7 @@ def _store_for(path: str) -> Store:
 
         configure_from_env()  # CRM_ENGINE=spark: every KPI of every page runs on Spark
     ensure_sample(store)
-    serve(store)  # take loads handed over by `python -m crm_metrics load` while the app holds the store
+    remote.serve(store)  # take loads and commands handed over by `python -m crm_metrics` while the app holds the store
     # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
     store.lock_down()
     return store
