@@ -375,3 +375,27 @@ def test_panel_computes_its_inputs_only_when_the_data_changed(db):
     add(store.path, interactions=[contact("i4", "2026-04-06", None)])
     got = alert_state.changes_since_last_load(store, inputs)
     assert (len(calls), got.changes) == (2, ())  # G2 still missed: nothing changed
+
+
+# -- cron while the app holds the store ----------------------------------------------------------------------
+def test_alerts_run_inside_the_app_holding_the_store(make_store, hook):
+    # DuckDB lets no other process open a file the app holds: the command runs inside the app
+    # (crm_metrics.delivery.remote), the app POSTs and records, the output comes back here.
+    from pathlib import Path
+
+    from test_concurrency import cli as run_cli
+    from test_concurrency import start_holder, stop
+    store = make_store(customers=CUSTOMERS, interactions=CONTACTS, goals=[G1, G2])
+    path = Path(store.path)
+    store.close()
+    close_all()
+    holder = start_holder(path, "app")
+    try:
+        code, out, err = run_cli(path, "alerts", "--webhook", hook.url, "--format", "json")
+        assert code == 0, err
+        assert json.loads(out) == {"changes": [G2_MISSED], "state_version": 1}
+        assert hook.bodies == [("application/json; charset=utf-8", {"text": G2_MISSED["text"], "changes": [G2_MISSED]})]
+        code, out, err = run_cli(path, "alerts", "--format", "json")
+        assert (code, json.loads(out)) == (0, {"changes": [], "state_version": 2}), err
+    finally:
+        stop(holder)

@@ -43,6 +43,7 @@ SEVERITY_RANK = {"ok": 0, "warning": 1, "critical": 2}
 DEFAULT_DEADBAND = 0.005
 Z80 = NormalDist().inv_cdf(0.9)  # half-width of an 80 % interval in standard deviations
 
+
 @dataclass(frozen=True)
 class Entry:
     """One goal row (source "goal") or non-ok health finding (source "finding") of a state."""
