@@ -11,9 +11,10 @@ from . import auth, state
 
 APP_TITLE = "CRM Success"
 
-# (script, label, icon): the sidebar navigation, the same whichever page was opened first.
+# (script, label, icon): every page, declared once. app.py hands this list to Streamlit's router
+# (st.navigation), and the sidebar links are drawn from it. The first page is the home page (at /).
 PAGES: tuple[tuple[str, str, str], ...] = (
-    ("app.py", "Scorecard", ":material/target:"),
+    ("pages/1_Scorecard.py", "Scorecard", ":material/target:"),
     ("pages/2_Channels.py", "Channels", ":material/call:"),
     ("pages/3_Segments.py", "Segments", ":material/group_work:"),
     ("pages/4_Relationships.py", "Relationships", ":material/handshake:"),
@@ -65,7 +66,7 @@ def fill_navigation(params: dict[str, str] | None) -> None:
                 st.page_link(script, label=label, icon=icon, query_params=params or None)
             except st.errors.StreamlitPageNotFoundError:
                 # Only when a page file itself is the entry point (AppTest): a plain link instead.
-                url = "/" if script == "app.py" else "/" + script.split("_", 1)[1].removesuffix(".py")
+                url = "/" if script == PAGES[0][0] else "/" + script.split("_", 1)[1].removesuffix(".py")
                 st.markdown(f"[{label}]({url})")
 
 
