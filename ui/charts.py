@@ -16,7 +16,7 @@ from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import SERIES_COLOURS
 from crm_metrics.metrics.views import cohort_retention, goals_in_view
 
-from . import state
+from . import precompute, state
 from .filters import Filters, cache_key
 from .formatting import fmt, kpi_label
 from .results import kpi
@@ -151,10 +151,11 @@ def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
 
 
+@precompute.remembered("cohorts")
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cohorts(path: str, version: int, start: dt.date, end: dt.date, segments: tuple[str, ...],
              channels: tuple[str, ...]) -> pd.DataFrame:
-    return cohort_retention(state.store(), start=start, end=end, segments=segments, channels=channels)
+    return cohort_retention(state.store_at(path), start=start, end=end, segments=segments, channels=channels)
 
 
 def cohort_heatmap(f: Filters) -> None:

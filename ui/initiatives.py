@@ -11,7 +11,7 @@ from crm_metrics.judgement.impact import impact, weekly_series
 from crm_metrics.metrics.kpis import KPIS
 from crm_metrics.delivery.presentation import SERIES_COLOURS
 
-from . import state
+from . import precompute, state
 from .charts import plotly_layout
 from .formatting import fmt, kpi_label
 from .widgets import download, missing
@@ -65,9 +65,10 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
     return df
 
 
+@precompute.remembered("impact")
 @st.cache_data(show_spinner=False, max_entries=32)
 def _impact_cached(path: str, version: int, window_days: int) -> pd.DataFrame:
-    return impact(state.store(), window_days=window_days)
+    return impact(state.store_at(path), window_days=window_days)
 
 
 def _impact(window_days: int) -> pd.DataFrame:
@@ -82,9 +83,10 @@ def initiative_name(table: pd.DataFrame, initiative_id: str) -> str:
     return str(table.loc[table["initiative_id"] == initiative_id, "name"].iloc[0])
 
 
+@precompute.remembered("initiative_weekly")
 @st.cache_data(show_spinner=False, max_entries=64)
 def _weekly(path: str, version: int, initiative_id: str, window_days: int) -> pd.DataFrame:
-    return weekly_series(state.store(), initiative_id, window_days=window_days)
+    return weekly_series(state.store_at(path), initiative_id, window_days=window_days)
 
 
 def initiative_detail(table: pd.DataFrame, initiative_id: str, window_days: int) -> None:

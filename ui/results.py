@@ -9,14 +9,15 @@ import streamlit as st
 
 from crm_metrics.metrics.kpis import KpiError, compute
 
-from . import state
+from . import precompute, state
 from .filters import Filters
 
 
+@precompute.remembered("kpi")
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _kpi(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date, channels: tuple[str, ...],
          segments: tuple[str, ...], by: tuple[str, ...], grain: str) -> pd.DataFrame:
-    return compute(state.store(), kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
+    return compute(state.store_at(path), kpi_id, start=start, end=end, channels=channels, segments=segments, by=by,
                    grain=grain)
 
 

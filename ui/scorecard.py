@@ -16,7 +16,7 @@ from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement.scorecard import objective_rollup, scorecard
 
-from . import state
+from . import precompute, state
 from .filters import Filters
 from .formatting import fmt, status_label
 from .widgets import download, missing
@@ -26,14 +26,16 @@ def health_panel(f: Filters) -> None:
     _health_view(*state.store_key(), f.start, f.end)
 
 
+@precompute.remembered("health_checks")
 @st.cache_data(show_spinner=False, max_entries=256)
 def _run_checks(path: str, version: int, start: dt.date, end: dt.date) -> list[Finding]:
-    return run_checks(state.store(), start, end)
+    return run_checks(state.store_at(path), start, end)
 
 
+@precompute.remembered("scorecard")
 @st.cache_data(show_spinner=False, max_entries=256)
 def _scorecard(path: str, version: int, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return scorecard(state.store(), start, end)
+    return scorecard(state.store_at(path), start, end)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -12,6 +12,8 @@ from crm_metrics.data.bootstrap import ensure_sample
 from crm_metrics.metrics.engines import configure_from_env
 from crm_metrics.data.inbox import inbox_dir, is_lock_error, worker_alive
 from crm_metrics.delivery import remote
+
+from . import precompute
 from crm_metrics.data.store import Store, default_db_path, open_store
 
 
@@ -24,6 +26,7 @@ def _store_for(path: str) -> Store:
     remote.serve(store)  # take loads and other commands handed over by `python -m crm_metrics` while the app holds the store
     # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
     store.lock_down()
+    precompute.start(store)  # after each load, recompute what the pages last asked for
     return store
 
 
@@ -96,6 +99,12 @@ def data_version() -> int:
     if v is None:
         v = m["version"] = store().data_version()
     return v
+
+
+def store_at(path: str) -> Store:
+    """The store at ``path`` (the process's one store for that file): for cached functions, which
+    get the path as an argument and may run outside a page (ui.precompute)."""
+    return open_store(path)
 
 
 def store_key() -> tuple[str, int]:

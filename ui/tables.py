@@ -14,7 +14,7 @@ from crm_metrics.metrics.kpis import KPIS
 from crm_metrics.judgement.scorecard import alignment
 from crm_metrics.metrics.views import kpi_matrix
 
-from . import state
+from . import precompute, state
 from .filters import Filters, cache_key
 from .results import kpi
 from .widgets import download, missing
@@ -57,9 +57,10 @@ def alignment_table(f: Filters, *, only_misaligned: bool = False) -> None:
         download(df, "alignment" + ("_misaligned" if only_misaligned else ""))
 
 
+@precompute.remembered("alignment")
 @st.cache_data(show_spinner=False, max_entries=256)
 def _alignment(path: str, version: int, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return alignment(state.store(), start, end)
+    return alignment(state.store_at(path), start, end)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
