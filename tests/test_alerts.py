@@ -399,3 +399,36 @@ def test_alerts_run_inside_the_app_holding_the_store(make_store, hook):
         assert (code, json.loads(out)) == (0, {"changes": [], "state_version": 2}), err
     finally:
         stop(holder)
+
+
+# -- the Scorecard page's panel (AppTest) ---------------------------------------------------------------------
+def test_scorecard_page_shows_what_the_last_load_changed(make_store, monkeypatch):
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    store = make_store(customers=CUSTOMERS, interactions=CONTACTS, goals=[{**G1, "objective": "Cost to serve"}])
+    monkeypatch.setenv("CRM_DB", store.path)
+    st.cache_data.clear()  # Streamlit's caches are process-wide
+    st.cache_resource.clear()
+    page = str(Path(__file__).resolve().parent.parent / "pages" / "1_Scorecard.py")
+    try:
+        at = AppTest.from_file(page, default_timeout=120).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "What changed since the last load" in [h.value for h in at.subheader]
+        assert any(c.value.startswith("Nothing to compare with yet") for c in at.caption)
+        # a load: (900 + 330) / 4 = 307.5 s -> G1 at_risk, 7.5 s past 300 (beyond the dead band 1.5 s)
+        add(store.path, interactions=[contact("i4", "2026-03-20", 330)])
+        at = AppTest.from_file(page, default_timeout=120).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = "\n".join(m.value for m in at.markdown)
+        assert "Average handle time ≤ 300.0 s (all, 2026-03): met → at risk; actual 307.5 s" in shown
+        assert any(c.value.startswith("Compared with the previous load (the state recorded ") for c in at.caption)
+        # the page again, same data: the same change is still shown (read back, not consumed)
+        at.run()
+        assert "met → at risk; actual 307.5 s" in "\n".join(m.value for m in at.markdown)
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        close_all()
