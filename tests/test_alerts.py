@@ -429,6 +429,10 @@ def test_scorecard_page_shows_what_the_last_load_changed(make_store, monkeypatch
         at.run()
         assert "met → at risk; actual 307.5 s" in "\n".join(m.value for m in at.markdown)
     finally:
+        from ui import precompute
+        for t in list(precompute._THREADS.values()):  # the app's recompute thread: stop it before closing
+            t.stop()
+            t.join(30)
         st.cache_data.clear()
         st.cache_resource.clear()
         close_all()
