@@ -420,6 +420,14 @@ def test_scorecard_page_shows_what_the_last_load_changed(make_store, monkeypatch
         assert any(c.value.startswith("Nothing to compare with yet") for c in at.caption)
         # a load: (900 + 330) / 4 = 307.5 s -> G1 at_risk, 7.5 s past 300 (beyond the dead band 1.5 s)
         add(store.path, interactions=[contact("i4", "2026-03-20", 330)])
+        # the app's background recompute (ui.precompute) records the app's state after the load,
+        # before anyone opens the page again
+        import time
+        version = store.data_version()
+        deadline = time.monotonic() + 60
+        while (alert_state.last_run(store, "app") or {}).get("data_version") != version:
+            assert time.monotonic() < deadline, "the app's state did not advance after the load"
+            time.sleep(0.2)
         at = AppTest.from_file(page, default_timeout=120).run()
         assert not at.exception, [e.value for e in at.exception]
         shown = "\n".join(m.value for m in at.markdown)
