@@ -141,8 +141,11 @@ def scope_label(channel: Any, segment: Any) -> str:
 def _is_final(row: Mapping[str, Any]) -> bool:
     """Whether the row's period is over; today's scorecard has no ``final`` (every row is judged)."""
     final = row.get("final")
-    if final is not None and not (isinstance(final, float) and math.isnan(final)):
-        return bool(final)
+    try:
+        if final is not None and not pd.isna(final):
+            return bool(final)
+    except (TypeError, ValueError):  # not a scalar: judge by the status below
+        pass
     return row.get("status") not in PACE_STATUSES and num(row.get("forecast")) is None
 
 
