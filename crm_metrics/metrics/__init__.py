@@ -1,0 +1,1 @@
+"""Metrics computed from the store: the KPI catalogue and the predictive customer-value models."""
