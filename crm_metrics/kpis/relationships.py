@@ -221,3 +221,19 @@ KPIS = [
         **_by_pairs(_share(lambda q: "c.n_tot = 1"), "COUNT(*)"),
     ),
 ]
+
+
+RELATIONSHIP_CLASSES = ("relationship", "pseudo-relationship", "encounter")
+
+
+def customer_class_sql() -> str:
+    """Each customer's relationship class from their assisted contacts with an advisor on or before a
+    day (parameters: that day, relationship_upc_threshold) — the definitions of the
+    relationship_share / pseudo_relationship_share / encounter_share KPIs above (MULTI, UPC), per
+    customer: relationship = N >= 2 and UPC >= threshold, pseudo-relationship = N >= 2 and UPC below
+    it, encounter = N = 1. Customers without such a contact have no row."""
+    return (f"WITH ca AS (SELECT customer_id, advisor_key, COUNT(*) AS n_a FROM {SRC}\n"
+            f"  WHERE kind = 'assisted' AND advisor_key IS NOT NULL AND day <= ? GROUP BY customer_id, advisor_key),\n"
+            "c AS (SELECT customer_id, SUM(n_a) AS n_tot, MAX(n_a) AS n_max FROM ca GROUP BY customer_id)\n"
+            f"SELECT c.customer_id, CASE WHEN {MULTI} AND {UPC} >= ? THEN 'relationship'\n"
+            f"  WHEN {MULTI} THEN 'pseudo-relationship' ELSE 'encounter' END AS relationship_class FROM c")

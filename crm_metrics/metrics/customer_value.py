@@ -140,7 +140,7 @@ def bgnbd_loglik_terms(params: tuple[float, float, float, float], x: np.ndarray,
     a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + np.asarray(T, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+        a4 = np.where(x > 0, np.log(a) - np.log(b + (x - 1))
                       - (r + x) * np.log(alpha + np.asarray(t_x, dtype=float)), -np.inf)
     return a1 + a2 + np.logaddexp(a3, a4)
 
@@ -218,7 +218,7 @@ def p_alive(fit: BgNbdFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.
     r, alpha, a, b = _params(fit)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300)
+        odds = np.where(x > 0, a / (b + (x - 1))
                         * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
     return 1.0 / (1.0 + odds)
 
@@ -232,9 +232,14 @@ def expected_purchases(fit: BgNbdFit, horizon: float, x: np.ndarray, t_x: np.nda
     if t < 0 or not math.isfinite(t):
         raise CustomerValueError(f"horizon: must be >= 0, got {horizon}")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        first = (a + b + x - 1) / (a - 1)
-        second = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+        # ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) with z = t/(alpha+T+t), rewritten by
+        # Euler's transformation 2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) as
+        # ((alpha+T)/(alpha+T+t))^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the same number, but scipy's
+        # hyp2f1 with A, B growing with x and z near 1 returns inf/NaN for frequent buyers
+        z = t / (alpha + T + t)
+        hyp = special.hyp2f1(a + b - 1 - r, a - 1, a + b + (x - 1), z)
+        first = (a + b + (x - 1)) / (a - 1)
+        second = 1 - np.exp((a - 1) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
         out = first * second * p_alive(fit, x, t_x, T)
     if not np.all(np.isfinite(out)):
         raise CustomerValueError(
