@@ -1,8 +1,9 @@
 """Customers & value: base, new, retention and churn over time, cohort retention, revenue, products
-per customer, cross-sell, NPS, CLV."""
+per customer, cross-sell, NPS, CLV; predicted value and churn risk (ui_customer_value)."""
 import streamlit as st
 
 import ui
+from ui_customer_value import customer_value_section
 
 ui.page_setup("Customers & value", ":material/payments:")
 st.title("Customers & value")
@@ -26,3 +27,5 @@ with left:
     ui.trend_chart("revenue", f, by="segment", title="Revenue by segment")
 with right:
     ui.trend_chart("nps", f, title="Net Promoter Score")
+
+customer_value_section(f)
