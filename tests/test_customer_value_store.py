@@ -147,3 +147,39 @@ def test_sample_company_fits_and_predicts(sample_store):
     assert np.isfinite(rows[["expected_purchases", "p_alive", "expected_spend", "clv"]].to_numpy(dtype=float)).all()
     assert ((rows["p_alive"] > 0) & (rows["p_alive"] <= 1)).all()
     assert 0 <= cs.value_at_risk(v).share <= 1
+
+
+def test_settings_margin_and_annual_discount_rate(make_store):
+    from crm_metrics import strategy
+    from crm_metrics.strategy import StrategyError
+
+    # 24 customers with 1 to 4 purchase days at varied gaps over up to 200 days
+    rows, i = [], 0
+    for c in range(24):
+        for d in (0, 5 + 3 * c, 40 + 7 * c, 200 - c)[: 1 + c % 4]:
+            rows.append(tx(i, f"K{c:02d}", (dt.date(2024, 1, 1) + dt.timedelta(days=d)).isoformat(), 10.0 + c + d))
+            i += 1
+    st_ = make_store(transactions=rows)
+    base = cs.customer_value(st_, horizon_weeks=52)
+    assert (base.margin, base.annual_discount_rate) == (1.0, 0.10)        # the defaults
+    strategy.set_setting(st_, "margin", 0.5)
+    strategy.set_setting(st_, "annual_discount_rate", 0.0)
+    changed = cs.customer_value(st_, horizon_weeks=52)
+    # same fits; CLV × 0.5 (margin) ÷ 1.1^-(364/365/2) (no discount any more) = × 0.5 × 1.1^0.49863
+    ratio = changed.customers["clv"] / base.customers["clv"]
+    assert np.allclose(ratio, 0.5 * 1.1 ** (364 / 365 / 2))
+    with pytest.raises(StrategyError, match="annual_discount_rate: must be >= 0"):
+        strategy.set_setting(st_, "annual_discount_rate", -0.1)
+
+
+def test_at_risk_csv_is_formula_escaped():
+    from crm_metrics import output
+
+    frame = pd.DataFrame({
+        "customer_id": ["=HYPERLINK(\"x\")", "K2"], "segment": ["+S", "S"], "relationship_class": ["encounter"] * 2,
+        "past_value": [10.0, 1.0], "p_alive": [0.1, 0.9], "clv": [1.0, 5.0], "expected_purchases": [0.1, 1.0],
+        "x": [1, 1], "t_x": [1.0, 1.0], "T": [9.0, 2.0]})
+    text = output.safe_csv(cs.at_risk_customers(_value(frame))).decode()
+    # one customer in the top quintile (past value >= 10) with P(alive) < 0.5; its text cells escaped
+    assert text.splitlines()[1].startswith('"\'=HYPERLINK(""x"")",')
+    assert ",'+S," in text.splitlines()[1]

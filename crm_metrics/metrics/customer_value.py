@@ -136,8 +136,8 @@ XIndex = tuple[np.ndarray, np.ndarray]
 
 
 def _x_index(x: np.ndarray) -> XIndex:
-    """The distinct values of x and where each customer's is: the special functions of x (gammaln,
-    digamma) are evaluated on a few dozen distinct counts instead of a million customers."""
+    """The distinct values of x (whole numbers) and where each customer's is: the terms that depend
+    on x alone are evaluated on a few dozen distinct counts instead of a million customers."""
     xs, inv = np.unique(np.asarray(x, dtype=float), return_inverse=True)
     return xs, inv.ravel()
 
@@ -146,22 +146,44 @@ def _of_x(values_on_distinct: np.ndarray, xi: XIndex) -> np.ndarray:
     return values_on_distinct[xi[1]]
 
 
+def _rising(c: float, xs: np.ndarray, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Σ_{k < x} f(c + k) for each distinct whole x in ``xs``: log Γ(c + x) − log Γ(c) with f = log,
+    ψ(c + x) − ψ(c) with f = 1/·. Summed rather than differenced because for large c (a nearly
+    homogeneous purchase rate drives r and alpha towards infinity) the difference of two gammaln
+    values loses every digit."""
+    top = int(xs[-1]) if xs.size else 0
+    cum = np.concatenate([[0.0], np.cumsum(f(c + np.arange(top, dtype=float)))])
+    return cum[xs.astype(np.int64)]
+
+
+def _recip(v: np.ndarray) -> np.ndarray:
+    return 1.0 / v
+
+
+def _bgnbd_branches(params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray,
+                    T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two branches of the BG/NBD likelihood besides the x-only terms: alive through T (a3) and
+    dropped out right after the last purchase at t_x (a4, only for x > 0). r·log(alpha) − (r + x)·
+    log(alpha + T) is written −r·log1p(T/alpha) − x·log(alpha + T), exact also for huge r and alpha."""
+    r, alpha, a, b = params
+    a3 = -r * np.log1p(T / alpha) - x * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(x > 0, np.log(a) - np.log(b + (x - 1)) - r * np.log1p(t_x / alpha)
+                      - x * np.log(alpha + t_x), -np.inf)
+    return a3, a4
+
+
 def bgnbd_loglik_terms(params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray,
                        T: np.ndarray, xi: XIndex | None = None) -> np.ndarray:
-    """Each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6), vectorised."""
-    r, alpha, a, b = params
-    x = np.asarray(x, dtype=float)
+    """Each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6), vectorised:
+    log Γ(r+x)/Γ(r) + log B(a, b+x)/B(a, b) + log(e^a3 + e^a4)."""
+    r, _alpha, a, b = params
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     xi = xi or _x_index(x)
     xs = xi[0]
-    gl = special.gammaln
-    a12 = _of_x(gl(r + xs) + gl(b + xs) - gl(a + b + xs), xi)
-    a1 = a12 - gl(r) + r * np.log(alpha)
-    a2 = gl(a + b) - gl(b)
-    a3 = -(r + x) * np.log(alpha + np.asarray(T, dtype=float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(b + (x - 1))
-                      - (r + x) * np.log(alpha + np.asarray(t_x, dtype=float)), -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
+    by_x = _of_x(_rising(r, xs, np.log) + _rising(b, xs, np.log) - _rising(a + b, xs, np.log), xi)
+    a3, a4 = _bgnbd_branches(params, x, t_x, T)
+    return by_x + np.logaddexp(a3, a4)
 
 
 def bgnbd_loglik(params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray,
@@ -181,7 +203,10 @@ def _maximise(fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], start:
     """Minimise a mean negative log-likelihood over log-parameters with its analytic gradient
     (L-BFGS-B). The mean, not the sum, keeps the gradient's scale independent of the number of
     customers, so one tolerance serves 2,000 customers and a million."""
-    res = optimize.minimize(fun_grad, start, jac=True, method="L-BFGS-B",
+    # log-parameters within ±30 (1e-13 .. 1e13): where the likelihood keeps rising towards a limit
+    # (e.g. r and alpha -> infinity for a homogeneous purchase rate) the fit stops at the bound,
+    # whose predictions equal the limit's to 13 digits, instead of overflowing
+    res = optimize.minimize(fun_grad, start, jac=True, method="L-BFGS-B", bounds=[(-30.0, 30.0)] * len(start),
                             options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10})
     if not np.all(np.isfinite(res.x)) or not np.isfinite(fun_grad(res.x)[0]):
         raise CustomerValueError("the maximum-likelihood search did not converge on these data")
@@ -190,25 +215,23 @@ def _maximise(fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], start:
 
 def bgnbd_gradient_terms(params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray,
                          T: np.ndarray, xi: XIndex | None = None) -> np.ndarray:
-    """d(log-likelihood)/d(r, alpha, a, b) per customer (4 × n), from bgnbd_loglik_terms' four parts:
-    A3 (alive through T) and A4 (dropped out after t_x) enter through their softmax weights."""
+    """d(log-likelihood)/d(r, alpha, a, b) per customer (4 × n): the two branches enter through their
+    softmax weights w3 (alive through T) and w4 (dropped out after t_x)."""
     r, alpha, a, b = params
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     rep = x > 0
-    bx1 = np.where(rep, b + (x - 1), 1.0)
-    a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.where(rep, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    a3, a4 = _bgnbd_branches(params, x, t_x, T)
     w4 = np.where(rep, special.expit(a4 - a3), 0.0)
     w3 = 1.0 - w4
-    dg = special.digamma
     xi = xi or _x_index(x)
     xs = xi[0]
-    dg_abx = dg(a + b + xs)
-    d_r = (_of_x(dg(r + xs), xi) - dg(r) + np.log(alpha) - w3 * np.log(alpha + T)
-           - w4 * np.log(np.where(rep, alpha + t_x, 1.0)))
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    d_a = _of_x(dg(a + b) - dg_abx, xi) + w4 / a
-    d_b = _of_x(dg(a + b) + dg(b + xs) - dg(b) - dg_abx, xi) - w4 / bx1
+    s_ab = _rising(a + b, xs, _recip)
+    d_r = _of_x(_rising(r, xs, _recip), xi) - w3 * np.log1p(T / alpha) - w4 * np.log1p(t_x / alpha)
+    # r/alpha − (r+x)/(alpha+T) = (r·T/alpha − x)/(alpha+T): no cancellation of large terms
+    d_alpha = w3 * (r * T / alpha - x) / (alpha + T) + w4 * (r * t_x / alpha - x) / (alpha + t_x)
+    bx1 = np.where(rep, b + (x - 1), 1.0)
+    d_a = -_of_x(s_ab, xi) + w4 / a
+    d_b = _of_x(_rising(b, xs, _recip) - s_ab, xi) - w4 / bx1
     return np.vstack([d_r, d_alpha, d_a, d_b])
 
 
@@ -220,6 +243,8 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, unit: Unit = "week"
         raise CustomerValueError(f"too few customers to fit the purchase model: {n} (at least {MIN_CUSTOMERS})")
     if not np.all(np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)):
         raise CustomerValueError("x, t_x and T must all be known numbers")
+    if np.any(x != np.round(x)):
+        raise CustomerValueError("x must be whole numbers (purchase days after the first)")
     if np.any(x < 0) or np.any(t_x < 0) or np.any(T < t_x):
         raise CustomerValueError("x and t_x must be >= 0 and t_x <= T for every customer")
     if not np.any(x > 0):
@@ -267,8 +292,10 @@ def p_alive(fit: BgNbdFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.
     r, alpha, a, b = _params(fit)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # ((alpha+T)/(alpha+t_x))^(r+x) through log1p: alpha + T and alpha + t_x may be equal in
+        # floating point when alpha is huge, their ratio is not
         odds = np.where(x > 0, a / (b + (x - 1))
-                        * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
+                        * np.exp((r + x) * np.log1p((T - t_x) / (alpha + t_x))), 0.0)
     return 1.0 / (1.0 + odds)
 
 
@@ -287,13 +314,20 @@ def expected_purchases(fit: BgNbdFit, horizon: float, x: np.ndarray, t_x: np.nda
         # hyp2f1 with A, B growing with x and z near 1 returns inf/NaN for frequent buyers
         z = t / (alpha + T + t)
         hyp = special.hyp2f1(a + b - 1 - r, a - 1, a + b + (x - 1), z)
+        # a nearly homogeneous purchase rate (r, alpha -> infinity, r/alpha fixed) puts the first
+        # parameter far below zero with z near 0, where hyp2f1 fails; there 2F1(A, B; C; z) tends to
+        # the confluent 1F1(B; C; A·z) (A -> -infinity, A·z fixed)
+        bad = ~np.isfinite(hyp)
+        if np.any(bad):
+            hyp = np.where(bad, special.hyp1f1(a - 1, a + b + (x - 1), (a + b - 1 - r) * z), hyp)
         first = (a + b + (x - 1)) / (a - 1)
-        second = 1 - np.exp((a - 1) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+        second = 1 - np.exp(-(a - 1) * np.log1p(t / (alpha + T))) * hyp
         out = first * second * p_alive(fit, x, t_x, T)
     if not np.all(np.isfinite(out)):
         raise CustomerValueError(
-            f"the expected purchases could not be computed for {int(np.sum(~np.isfinite(out))):,} customer(s) "
-            "(the fitted parameters are extreme for these data)")
+            f"the expected purchases could not be computed for {int(np.sum(~np.isfinite(out))):,} customer(s): "
+            f"the purchase model's fit is degenerate (r = {r:.3g}, alpha = {alpha:.3g}, a = {a:.3g}, b = {b:.3g}), "
+            "the customers differ too little for it to be identified; more customers or a longer history help")
     return out
 
 
