@@ -13,9 +13,9 @@ Models (maximum likelihood, closed-form likelihoods):
 - Gamma-Gamma: Fader, Hardie & Lee (2005), "RFM and CLV", JMR 42(4); Fader & Hardie (2013), "The
   Gamma-Gamma Model of Monetary Value".
 
-Why scipy and not a library: lifetimes is unmaintained and fails on pandas 2+/3, PyMC-Marketing pulls
-PyMC and its compiler stack (hundreds of MB, seconds to import); the likelihoods are a few lines of
-scipy.special (numbers in docs/customer-value.md).
+Why scipy and not a library: lifetimes has had no release since 2020 and already warns under pandas 3
+about an option pandas 4 removes; PyMC-Marketing pulls PyMC and PyTensor (+~460 MB, ~5 CPU s to
+import); the likelihoods are a few lines of scipy.special (measurements in docs/customer-value.md).
 """
 from __future__ import annotations
 
