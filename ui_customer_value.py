@@ -10,6 +10,7 @@ module does not depend on how ui.py is organised.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,36 @@ def _value(path: str, version: int, horizon_weeks: float) -> cs.CustomerValue | 
         return str(e)
 
 
+@dataclass(frozen=True)
+class _PageView:
+    """What the section shows for one segment filter: small frames only, so that a rerun does not
+    unpickle every customer's prediction from the cache."""
+    clv_total: float
+    customers: int
+    value_at_risk: cs.ValueAtRisk
+    by_segment: pd.DataFrame
+    by_class: pd.DataFrame
+    at_risk: pd.DataFrame
+    model: dict[str, Any]
+    margin: float
+    annual_discount_rate: float
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _page_view(path: str, version: int, horizon_weeks: float, segments: tuple[str, ...]) -> _PageView | str:
+    value = _value(path, version, horizon_weeks)
+    if isinstance(value, str):
+        return value
+    view = _only_segments(value, segments) if segments else value
+    order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    by_class = cs.clv_by(view, "relationship_class")
+    by_class = by_class.sort_values("relationship_class", key=lambda s: s.map(order)).reset_index(drop=True)
+    return _PageView(clv_total=float(view.customers["clv"].sum()), customers=len(view.customers),
+                     value_at_risk=cs.value_at_risk(view), by_segment=cs.clv_by(view, "segment"),
+                     by_class=by_class, at_risk=cs.at_risk_customers(view), model=cs.model_record(value.model),
+                     margin=value.margin, annual_discount_rate=value.annual_discount_rate)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _holdout(path: str, version: int) -> cs.CustomerValueModel | str:
     """The models fitted without the last HOLDOUT_DAYS of purchases, for the validation chart."""
@@ -57,15 +88,6 @@ def _key() -> tuple[str, int]:
 # -- formatting ------------------------------------------------------------------------------------
 def _money(v: float) -> str:
     return ui.fmt(v, "currency")
-
-
-def _by_table(value: cs.CustomerValue, dim: cs.ClvDimension, segments: tuple[str, ...]) -> pd.DataFrame:
-    view = value if not segments else _only_segments(value, segments)
-    df = cs.clv_by(view, dim)
-    if dim == "relationship_class":
-        order = {c: i for i, c in enumerate(CLASS_ORDER)}
-        df = df.sort_values(dim, key=lambda s: s.map(order)).reset_index(drop=True)
-    return df
 
 
 def _only_segments(value: cs.CustomerValue, segments: tuple[str, ...]) -> cs.CustomerValue:
@@ -128,18 +150,17 @@ def customer_value_section(filters: Any) -> None:
     st.caption(f"BG/NBD and Gamma-Gamma models fitted on every customer's purchase history; predictions "
                f"for the next {HORIZON_WEEKS:.0f} weeks after the last purchase day. The date filter does not "
                "apply: the models use the whole history.")
-    value = _value(*_key(), HORIZON_WEEKS)
-    if isinstance(value, str):
-        st.info(f"The customer-value models cannot be fitted: {value}", icon=":material/info:")
-        return
     segments = tuple(getattr(filters, "segments", ()) or ())
-    view = _only_segments(value, segments) if segments else value
-    var = cs.value_at_risk(view)
+    page = _page_view(*_key(), HORIZON_WEEKS, segments)
+    if isinstance(page, str):
+        st.info(f"The customer-value models cannot be fitted: {page}", icon=":material/info:")
+        return
+    var = page.value_at_risk
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Predicted CLV, next 52 weeks", _money(float(view.customers["clv"].sum())),
+    c1.metric("Predicted CLV, next 52 weeks", _money(page.clv_total),
               help="Expected purchases × expected spend per purchase × margin, discounted by the middle of the "
-                   f"horizon at annual_discount_rate ({value.annual_discount_rate:.0%}); margin {value.margin:g}.")
-    c2.metric("Customers modelled", f"{len(view.customers):,}",
+                   f"horizon at annual_discount_rate ({page.annual_discount_rate:.0%}); margin {page.margin:g}.")
+    c2.metric("Customers modelled", f"{page.customers:,}",
               help="Customers with a purchase (amount ≥ 0) on or before the last purchase day.")
     c3.metric("Value at risk", f"{var.share:.1%}",
               help="Share of the predicted CLV held by customers in the top quintile of past value whose "
@@ -149,19 +170,17 @@ def customer_value_section(filters: Any) -> None:
 
     left, right = st.columns(2)
     with left:
-        seg = _by_table(value, "segment", segments)
-        _bar(seg, "segment", "Predicted CLV by segment")
-        _table(seg, "segment", "Segment")
+        _bar(page.by_segment, "segment", "Predicted CLV by segment")
+        _table(page.by_segment, "segment", "Segment")
     with right:
-        rel = _by_table(value, "relationship_class", segments)
-        _bar(rel, "relationship_class", "Predicted CLV by relationship class")
-        _table(rel, "relationship_class", "Relationship class")
+        _bar(page.by_class, "relationship_class", "Predicted CLV by relationship class")
+        _table(page.by_class, "relationship_class", "Relationship class")
         st.caption("Relationship class from each customer's assisted contacts with an advisor "
                    "(relationship: N ≥ 2 and UPC ≥ relationship_upc_threshold; pseudo-relationship: N ≥ 2 "
                    "below it; encounter: N = 1).")
 
     st.markdown("**Customers at risk** — top quintile of past value, P(alive) < 0.5, highest past value first")
-    at_risk = cs.at_risk_customers(view)
+    at_risk = page.at_risk
     if at_risk.empty:
         st.caption("No customer in the top quintile of past value has a P(alive) below 0.5.")
     else:
@@ -188,7 +207,7 @@ def customer_value_section(filters: Any) -> None:
         _holdout_chart(model)
 
     with st.expander("Model parameters"):
-        rec = cs.model_record(value.model)
+        rec = page.model
         bg, gg = rec["bgnbd"], rec["gamma_gamma"]
         st.markdown(
             f"- **BG/NBD** (purchases and dropout, weeks): r = {bg['r']:.3f}, α = {bg['alpha']:.3f}, "
@@ -196,5 +215,5 @@ def customer_value_section(filters: Any) -> None:
             f"{bg['customers']:,} customers\n"
             f"- **Gamma-Gamma** (spend per purchase): p = {gg['p']:.3f}, q = {gg['q']:.3f}, γ = {gg['gamma']:.3f}; "
             f"log-likelihood {gg['loglik']:,.1f} over {gg['customers']:,} repeat customers\n"
-            f"- Calibration to {rec['calibration_end']}; margin {value.margin:g}, annual discount rate "
-            f"{value.annual_discount_rate:.0%}. Same numbers: `python -m crm_metrics clv-model`.")
+            f"- Calibration to {rec['calibration_end']}; margin {page.margin:g}, annual discount rate "
+            f"{page.annual_discount_rate:.0%}. Same numbers: `python -m crm_metrics clv-model`.")

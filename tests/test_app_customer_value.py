@@ -89,3 +89,16 @@ def test_a_model_that_cannot_be_fitted_shows_a_message(db):
     infos = [i.value for i in at.info]
     assert any(i.startswith("The customer-value models cannot be fitted: no repeat purchases among") for i in infos)
     assert not [m for m in at.metric if m.label == "Value at risk"]
+
+
+def test_segment_filter_narrows_the_tables_not_the_model(db):
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=180)
+    at.query_params["segment"] = "Premier"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    by_segment = next(d.value for d in at.dataframe if "Segment" in d.value.columns)
+    assert list(by_segment["Segment"]) == ["Premier"]
+    # the model is the one fitted on every customer: its parameters do not depend on the filter
+    full = open_page()
+    params = [m.value for m in at.markdown if "BG/NBD" in m.value]
+    assert params and params == [m.value for m in full.markdown if "BG/NBD" in m.value]
