@@ -232,8 +232,12 @@ def customer_class_sql() -> str:
     relationship_share / pseudo_relationship_share / encounter_share KPIs above (MULTI, UPC), per
     customer: relationship = N >= 2 and UPC >= threshold, pseudo-relationship = N >= 2 and UPC below
     it, encounter = N = 1. Customers without such a contact have no row."""
-    return (f"WITH ca AS (SELECT customer_id, advisor_key, COUNT(*) AS n_a FROM {SRC}\n"
-            f"  WHERE kind = 'assisted' AND advisor_key IS NOT NULL AND day <= ? GROUP BY customer_id, advisor_key),\n"
-            "c AS (SELECT customer_id, SUM(n_a) AS n_tot, MAX(n_a) AS n_max FROM ca GROUP BY customer_id)\n"
+    # grouped on the integer customer_key (one per customer_id), as the continuity KPIs do: faster
+    # than grouping ten million contacts on the text id
+    return (f"WITH ca AS (SELECT customer_key, advisor_key, ANY_VALUE(customer_id) AS customer_id, COUNT(*) AS n_a\n"
+            f"  FROM {SRC} WHERE kind = 'assisted' AND advisor_key IS NOT NULL AND day <= ?\n"
+            "  GROUP BY customer_key, advisor_key),\n"
+            "c AS (SELECT ANY_VALUE(customer_id) AS customer_id, SUM(n_a) AS n_tot, MAX(n_a) AS n_max FROM ca\n"
+            "  GROUP BY customer_key)\n"
             f"SELECT c.customer_id, CASE WHEN {MULTI} AND {UPC} >= ? THEN 'relationship'\n"
             f"  WHEN {MULTI} THEN 'pseudo-relationship' ELSE 'encounter' END AS relationship_class FROM c")
