@@ -77,7 +77,7 @@ def measure(db: Path, horizon_weeks: float) -> dict[str, object]:
     t5 = time.perf_counter()
     n_tx = st.cursor().execute("SELECT count(*) FROM transactions").fetchone()[0]
     out.update({
-        "customers_modelled": int(len(summary)), "transactions": int(n_tx),
+        "customers_modelled": len(summary), "transactions": int(n_tx),
         "repeat_customers": int(gg.customers),
         "read_summary_s": round(t1 - t0, 2), "fit_bgnbd_s": round(t2 - t1, 2), "fit_gamma_gamma_s": round(t3 - t2, 2),
         "predict_s": round(t4 - t3, 2), "views_s": round(t5 - t4, 2), "total_s": round(t5 - t0, 2),
