@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -108,3 +109,19 @@ def escape_cell(v: Any) -> Any:
 def safe_csv(df: pd.DataFrame) -> bytes:
     """A DataFrame as CSV bytes for download, escaped against formula injection."""
     return to_csv(records(df), list(df.columns), safe=True).encode("utf-8")
+
+
+# CommonMark renders any backslash-escaped ASCII punctuation as the character itself; escaping all
+# of it (not only []()*_#!<>|`) also stops what Streamlit adds to markdown: :color[...] and
+# :emoji: directives, $LaTeX$, ~strike~, bare-URL autolinks (https\://...), list and heading marks.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+
+def plain_text_markdown(text: Any) -> str:
+    """Text from data (a goal's objective, a segment's name...) for st.markdown / st.caption /
+    labels that parse markdown: every markdown character escaped so that it shows as written --
+    no link, image, emphasis, HTML or directive from a loaded value. Line breaks are kept as
+    markdown line breaks."""
+    s = "" if text is None else str(text)
+    s = _MARKDOWN_PUNCTUATION.sub(r"\\\1", s)
+    return s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "  \n")
