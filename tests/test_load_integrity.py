@@ -11,7 +11,7 @@ import pytest
 
 from crm_metrics import ingest
 from crm_metrics.cli import main
-from crm_metrics.ingest import LoadRefused, _Records, load_file
+from crm_metrics.ingest import LoadRefused, load_file
 from crm_metrics.store import Store
 
 HEADER = b"customer_id,segment,joined_on\n"
@@ -109,18 +109,18 @@ def test_record_count_matches_a_csv_reader_for_any_chunking(chunk):
         data = ("h1,h2,h3\n" + "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 20)))).encode()
         if data.count(b'"') % 2:
             continue  # an unterminated quote: a refused file, nothing to count
-        r = _Records()
+        r = ingest._Records()
         for i in range(0, len(data), chunk):
             r.feed(data[i:i + chunk])
         assert r.records() == reference_count(data), data
 
 
 def test_a_line_longer_than_the_limit_is_found_at_any_size():
-    r = _Records(max_line=10)
+    r = ingest._Records(max_line=10)
     for piece in (b"a,b\n", b"0123456789", b"0\nok\n"):  # line 2 has 11 bytes, across two chunks
         r.feed(piece)
     assert r.long_line_at == 4
-    r = _Records(max_line=10)
+    r = ingest._Records(max_line=10)
     r.feed(b"a,b\n0123456789\n")  # exactly 10 bytes: allowed
     assert r.long_line_at is None
 
