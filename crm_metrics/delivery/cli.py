@@ -204,7 +204,8 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str] | None = 
     if fmt == "json":
         print(output.to_json(json_obj if json_obj is not None else rows))
     elif fmt == "csv":
-        sys.stdout.write(output.to_csv(rows, columns))
+        # escaped like the app's downloads: CLI output is opened in spreadsheets too
+        sys.stdout.write(output.to_csv(rows, columns, safe=True))
     else:
         print(output.to_table(rows, columns))
 

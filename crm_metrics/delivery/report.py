@@ -437,7 +437,7 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
         target = _num(g["target"])
         if target is None:
             continue
-        data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} target", "x": [x0, x1],
+        data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} target"), "x": [x0, x1],
                      "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
                      "hovertemplate": esc(f"{g['goal_id']} target {_target(target, g['direction'], kpi.unit, d.currency)}")
                      + "<extra></extra>"})
@@ -446,7 +446,7 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
         a1 = min(x1, fmt_date(g["period_end"])) if g["period_end"] is not None else x1
         if actual is not None and a0 <= a1:
             colour = STATUS_STYLE.get(g["status"], STATUS_STYLE["no_data"])[0]
-            data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} over its period",
+            data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} over its period"),
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
                          "hovertemplate": esc(f"{g['goal_id']} over {g['period_start']} – {g['period_end']}: "
                                               f"{fmt_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
@@ -459,7 +459,8 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
 def _mix_chart(charts: _Charts, d: ReportData) -> str:
     mix = d.mix
     strategies = {r["segment"]: r["strategy"] for r in d.alignment.to_dict(orient="records")}
-    labels = [f"{s} ({strategies[s]})" if s in strategies else str(s) for s in mix["segment"]]
+    # escaped: plotly draws a subset of HTML (links among it) in labels, and segments are data
+    labels = [esc(f"{s} ({strategies[s]})" if s in strategies else str(s)) for s in mix["segment"]]
     data = []
     for k in MIX_KPIS:
         name, colour = MIX_STYLE[k]
