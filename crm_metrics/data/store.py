@@ -15,7 +15,8 @@ from typing import Any, Iterable
 
 import duckdb
 
-from crm_metrics.data.schema import FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, UNKNOWN
+from crm_metrics.data.schema import (FACT_TABLES, SELF_SERVICE_CHANNEL_NAMES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES,
+                                     UNKNOWN, parse_flag)
 from crm_metrics.data.summaries import SUMMARY_SOURCES, SUMMARY_SQL
 
 DEFAULT_DB = "data/crm.duckdb"
@@ -300,6 +301,8 @@ class Store:
         for key, value in c.execute("SELECT key, value FROM settings").fetchall():
             if key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], float):
                 out[key] = float(value)
+            elif key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], bool):
+                out[key] = parse_flag(key, value)
             else:
                 out[key] = value
         return out
@@ -307,7 +310,9 @@ class Store:
     def set_setting(self, key: str, value: Any) -> None:
         if key not in SETTINGS_DEFAULTS:
             raise ValueError(f"Unknown setting {key!r}; known: {', '.join(SETTINGS_DEFAULTS)}")
-        if isinstance(SETTINGS_DEFAULTS[key], float):
+        if isinstance(SETTINGS_DEFAULTS[key], bool):
+            value = "true" if parse_flag(key, value) else "false"
+        elif isinstance(SETTINGS_DEFAULTS[key], float):
             try:
                 value = float(value)
             except (TypeError, ValueError) as e:
