@@ -43,8 +43,9 @@ def no_records_reason(kpi: Kpi) -> str | None:
     """Why the KPI has no unit-level records (None when it has)."""
     if kpi.units is not None:
         return None
-    return (f"{kpi.label} ({kpi.id}) has no unit-level records: its value ({kpi.formula}) is not a sum or a "
-            f"mean over single {kpi.unit_of_count}s, so no list of rows adds up to it. "
+    return (f"{kpi.label} ({kpi.id}) has no unit-level records: its value ({kpi.formula}) is built from many "
+            f"rows per {kpi.unit_of_count} (pairs of contacts, product holdings, a cohort or several tables), so "
+            f"no list of one row per unit shows what decides it. "
             f"KPIs with records: {', '.join(k for k in _with_units())}.")
 
 
