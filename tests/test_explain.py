@@ -24,13 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 JAN = {"start": "2026-02-01", "end": "2026-02-28", "vs_start": "2026-01-01", "vs_end": "2026-01-31"}
 
 
-def contacts(month: int, spec: dict[str, tuple[int, int]], tag: str) -> list[dict]:
-    """``spec``: channel -> (contacts, complaints) in 2026-<month>; one customer per contact."""
+def contacts(month: int, spec: dict[str, tuple[int, int]], tag: str, first_day: int = 1) -> list[dict]:
+    """``spec``: channel -> (contacts, complaints) in 2026-<month> from ``first_day`` on; one customer
+    per contact."""
     rows = []
     for ch, (n, complaints) in spec.items():
         for i in range(n):
             rows.append({"interaction_id": f"{tag}{ch}{i}", "customer_id": f"{tag}{ch}{i}",
-                         "occurred_at": f"2026-{month:02d}-{1 + i:02d} 10:00:00", "channel": ch,
+                         "occurred_at": f"2026-{month:02d}-{first_day + i:02d} 10:00:00", "channel": ch,
                          "reason": "complaint" if i < complaints else "service"})
     return rows
 
@@ -129,6 +130,22 @@ def test_sentence_names_the_largest_rate_and_the_mix_shift(make_store):
                             "moved from phone to web, where Complaint rate is lower (−6.2).")
     assert contributions_sentence(ex) == ("Complaint rate fell 25.0 points against 2026-01-01 – 2026-01-31; largest "
                                           "contributions by channel: phone (−25.0).")
+
+
+def test_report_says_where_a_missed_goal_moved(make_store):
+    # Goal: complaint_rate ≤ 10 over February (28 days) -> previous period Jan 4 – Jan 31, which the
+    # data covers exactly (its first contact is on Jan 4: "on or after the data's first day").
+    # Jan (from the 4th): phone 2 (1 complaint), web 2 (0) -> R_A = 25
+    # Feb:                phone 6 (3), web 2 (0)           -> R_B = 37.5: missed, change +12.5
+    # phone: mix (0.75 − 0.5)(50 + 50)/2 = 12.5, rate 0; web: 0 (shown as zero, so not named)
+    from crm_metrics.delivery.report import render_html
+    st = make_store(interactions=contacts(1, {"phone": (2, 1), "web": (2, 0)}, "a", 4)
+                    + contacts(2, {"phone": (6, 3), "web": (2, 0)}, "b"),
+                    goals=[{"goal_id": "G1", "kpi": "complaint_rate", "target": 10.0, "direction": "at_most",
+                            "period_start": "2026-02-01", "period_end": "2026-02-28"}])
+    html = render_html(st)
+    assert ("<li data-why='G1'><b>G1</b>: Complaint rate rose 12.5 points against 2026-01-04 – 2026-01-31; "
+            "largest contributions by channel: phone (+12.5).</li>") in html
 
 
 # -- the property: contributions add up to the change on the sample ---------------------------------------
