@@ -16,7 +16,8 @@ import pytest
 from crm_metrics.data.pseudonyms import pseudonymise, reveal_customer_ids
 from crm_metrics.data.store import Store
 from crm_metrics.judgement.strategy import StrategyError, normalise_setting
-from crm_metrics.metrics.explain import contributions_sentence, decompose, explain, refusal, sentence
+from crm_metrics.metrics.explain import (contributions_sentence, decompose, explain, groups_table, refusal, sentence,
+                                         waterfall)
 from crm_metrics.metrics.kpis import KPIS, KpiError, compute
 from crm_metrics.metrics.records import mask_customer_ids, records
 
@@ -92,6 +93,19 @@ def test_group_present_in_one_period_only(make_store):
     assert g["web"] == {"channel": "web", "n_prev": 2, "n_cur": 0, "value_prev": 50.0, "value_cur": None,
                         "mix": -25.0, "rate": 0.0, "contribution": -25.0}
     assert ex.mix == pytest.approx(25.0) and ex.rate == pytest.approx(0.0)
+
+
+def test_waterfall_runs_from_previous_to_current_with_the_rest_summed(make_store):
+    # the one-period-only case: 50 -> branch +50, web −25, phone 0 -> 75
+    st = make_store(interactions=contacts(1, {"phone": (2, 1), "web": (2, 1)}, "a")
+                    + contacts(2, {"phone": (2, 1), "branch": (2, 2)}, "b"))
+    ex = explain(st, "complaint_rate", by=["channel"], **JAN)
+    w = waterfall(ex, top=1)
+    assert w["step"].tolist() == ["2026-01-01 – 2026-01-31", "branch", "the other 2", "2026-02-01 – 2026-02-28"]
+    assert w["value"].tolist() == pytest.approx([50.0, 50.0, -25.0, 75.0])
+    assert w["measure"].tolist() == ["absolute", "relative", "relative", "absolute"]
+    t = groups_table(ex).set_index("channel")
+    assert t.loc["web", ["weight_prev_pct", "weight_cur_pct"]].tolist() == pytest.approx([50.0, 0.0])
 
 
 def test_sum_kpi_contribution_is_the_change_of_each_group(make_store):

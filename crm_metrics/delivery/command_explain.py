@@ -27,7 +27,7 @@ def _dims(text: str) -> list[str]:
 
 # -- explain ---------------------------------------------------------------------------------------
 def cmd_explain(args: argparse.Namespace) -> int:
-    from crm_metrics.metrics.explain import explain, sentence
+    from crm_metrics.metrics.explain import explain, groups_table, sentence
     store = cli._store(args)
     ex = explain(store, args.id, by=_dims(args.by), start=args.start, end=args.end, vs_start=args.vs_start,
                  vs_end=args.vs_end, channels=tuple(args.channel or ()), segments=tuple(args.segment or ()))
@@ -44,13 +44,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"{k.label} ({k.id}, {k.unit}) by {' × '.join(ex.dims)}: {ex.vs_start} – {ex.vs_end} → {ex.start} – {ex.end}")
     print(sentence(ex, currency))
     print()
-    rows = []
-    for g in ex.groups.to_dict(orient="records"):
-        rows.append({**{d: g[d] for d in ex.dims}, "n_prev": int(g["n_prev"]), "n_cur": int(g["n_cur"]),
-                     "weight_prev": 100 * g["w_prev"], "weight_cur": 100 * g["w_cur"],
-                     "value_prev": g["value_prev"], "value_cur": g["value_cur"], "mix": g["mix"],
-                     "rate": g["rate"], "contribution": g["contribution"]})
-    print(output.to_table(rows))
+    print(output.to_table(output.records(groups_table(ex))))
     print()
     print(f"previous {ex.previous:,.4f}  current {ex.current:,.4f}  change {ex.change:+,.4f}"
           + (f"  (mix {ex.mix:+,.4f}, rate {ex.rate:+,.4f})" if k.kind == "ratio" else ""))

@@ -323,5 +323,31 @@ def contributions_sentence(ex: Explanation, k: int = 2, currency: str = "") -> s
     return head + (f"; largest contributions by {' × '.join(ex.dims)}" + top if top else "") + "."
 
 
-__all__ = ["Explanation", "explain", "decompose", "refusal", "resolve_periods", "previous_period",
+# -- for display (the app's why view) -----------------------------------------------------------------
+def waterfall(ex: Explanation, top: int = 6) -> pd.DataFrame:
+    """The bars of a waterfall from the previous value to the current one: ``step`` (a label),
+    ``value`` (the previous total, each of the ``top`` largest contributions, the rest summed, the
+    current total) and ``measure`` ("absolute" for the totals, "relative" for the steps)."""
+    steps = [(f"{ex.vs_start} – {ex.vs_end}", ex.previous, "absolute")]
+    g = ex.groups
+    for r in g.head(top).to_dict(orient="records"):
+        steps.append((group_name(r, ex.dims), float(r["contribution"]), "relative"))
+    if len(g) > top:
+        steps.append((f"the other {len(g) - top}", float(g["contribution"].iloc[top:].sum()), "relative"))
+    steps.append((f"{ex.start} – {ex.end}", ex.current, "absolute"))
+    return pd.DataFrame(steps, columns=["step", "value", "measure"])
+
+
+def groups_table(ex: Explanation) -> pd.DataFrame:
+    """The groups with their weights in % (previous, current), values, mix, rate and contribution."""
+    g = ex.groups
+    out = g[list(ex.dims)].copy()
+    out["weight_prev_pct"] = 100 * g["w_prev"]
+    out["weight_cur_pct"] = 100 * g["w_cur"]
+    for c in ("n_prev", "n_cur", "value_prev", "value_cur", "mix", "rate", "contribution"):
+        out[c] = g[c]
+    return out
+
+
+__all__ = ["Explanation", "waterfall", "groups_table", "explain", "decompose", "refusal", "resolve_periods", "previous_period",
            "default_window", "sentence", "contributions_sentence", "group_name", "EXPLAINABLE_KINDS"]
