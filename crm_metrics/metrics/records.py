@@ -82,7 +82,9 @@ def records(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
         units = kpi.units(q)
         agg = "SUM" if kpi.additive else "AVG"
         n, value = cur.execute(f"SELECT COUNT(*), {agg}(value) FROM ({units}) u", q.params).fetchone()
-        page = units + (f"\nLIMIT {int(limit)}" if limit is not None else "") + (f"\nOFFSET {int(offset)}" if offset else "")
+        # ordered by the unit's id (the first column): stable pages, and a top-N rather than a sort
+        page = (f"SELECT * FROM ({units}) u ORDER BY 1" + (f" LIMIT {int(limit)}" if limit is not None else "")
+                + (f" OFFSET {int(offset)}" if offset else ""))
         frame = cur.execute(page, q.params).df()
     finally:
         cur.close()

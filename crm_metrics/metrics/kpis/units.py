@@ -6,6 +6,8 @@ counts, in the request's window and filters (``q.by`` is ignored), with the colu
 or time, the deciding columns, and ``value`` (the unit's contribution: the KPI is the mean of
 ``value``, or its sum for additive KPIs). The window and filters are the ones the KPI's own query
 applies (:func:`crm_metrics.metrics.kpis.sql.window` / ``filters``), so the count equals ``n``.
+The SQL has no ORDER BY: counting ten million contacts must not sort them; the records view orders
+its page by the unit's id (a top-N, not a sort).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def fact_units(source: str, deciding: dict[str, Expr], value: Expr, where: Expr 
         sql = (f"SELECT {cols(unit_id, 'customer_id', dims, time_col, [f'{_ev(e, q)} AS {n}' for n, e in deciding.items()])}, "
                f"CAST({_ev(value, q)} AS DOUBLE) AS value\n"
                f"FROM {source}\nWHERE {window(q, source)}{filters(q, source)}{' AND ' + extra if extra else ''}")
-        return sql + f"\nORDER BY {time_col}, {unit_id}"
+        return sql
 
     return build
 
@@ -54,7 +56,7 @@ def per_customer_units(source: str, aggregates: dict[str, str], value: str) -> C
         inner = (f"SELECT {cols('customer_id', 'MIN(segment) AS segment', 'MIN(region) AS region', [f'{e} AS {n}' for n, e in aggregates.items()])}\n"
                  f"  FROM {source} WHERE {window(q, source)}{filters(q, source)} GROUP BY customer_id")
         return (f"SELECT {cols('customer_id', 'segment', 'region', list(aggregates))}, CAST({value} AS DOUBLE) AS value\n"
-                f"FROM ({inner}) c\nORDER BY customer_id")
+                f"FROM ({inner}) c")
 
     return build
 
@@ -67,7 +69,6 @@ def customer_units(cond: Expr, value: Expr) -> Callable[[Query], str]:
         d = DIM_SQL["customers"]
         return (f"SELECT {cols('customer_id', [f'{d[x]} AS {x}' for x in ('channel', 'segment', 'region')], 'joined_on', 'left_on')}, "
                 f"CAST({_ev(value, q)} AS DOUBLE) AS value\n"
-                f"FROM customers WHERE joined_on IS NOT NULL{filters(q, 'customers')} AND {_ev(cond, q)}\n"
-                f"ORDER BY joined_on, customer_id")
+                f"FROM customers WHERE joined_on IS NOT NULL{filters(q, 'customers')} AND {_ev(cond, q)}")
 
     return build
