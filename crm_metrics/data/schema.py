@@ -218,7 +218,11 @@ SETTINGS_DEFAULTS: dict[str, float | str | bool] = {
     "sla_wait_seconds": 60.0,
     "margin": 1.0,
     "discount_rate": 0.10,
+    "annual_discount_rate": 0.10,  # discounts the predicted CLV (customer-value.md)
     "alignment_threshold": 50.0,
+    # alerts (foresight.md): a status flip caused only by a value this share of the target or less
+    # from the boundary it crossed is not reported (no flapping at equality)
+    "alert_deadband": 0.005,
     "currency": "USD",
     # viewers see real customer ids in record views (else a keyed pseudonym; analysts always see them)
     "show_customer_ids": False,

@@ -227,3 +227,23 @@ KPIS = [
         unit_of_count="customer",
     ),
 ]
+
+
+RELATIONSHIP_CLASSES = ("relationship", "pseudo-relationship", "encounter")
+
+
+def customer_class_sql() -> str:
+    """Each customer's relationship class from their assisted contacts with an advisor on or before a
+    day (parameters: that day, relationship_upc_threshold) — the definitions of the
+    relationship_share / pseudo_relationship_share / encounter_share KPIs above (MULTI, UPC), per
+    customer: relationship = N >= 2 and UPC >= threshold, pseudo-relationship = N >= 2 and UPC below
+    it, encounter = N = 1. Customers without such a contact have no row."""
+    # grouped on the integer customer_key (one per customer_id), as the continuity KPIs do: faster
+    # than grouping ten million contacts on the text id
+    return (f"WITH ca AS (SELECT customer_key, advisor_key, ANY_VALUE(customer_id) AS customer_id, COUNT(*) AS n_a\n"
+            f"  FROM {SRC} WHERE kind = 'assisted' AND advisor_key IS NOT NULL AND day <= ?\n"
+            "  GROUP BY customer_key, advisor_key),\n"
+            "c AS (SELECT ANY_VALUE(customer_id) AS customer_id, SUM(n_a) AS n_tot, MAX(n_a) AS n_max FROM ca\n"
+            "  GROUP BY customer_key)\n"
+            f"SELECT c.customer_id, CASE WHEN {MULTI} AND {UPC} >= ? THEN 'relationship'\n"
+            f"  WHEN {MULTI} THEN 'pseudo-relationship' ELSE 'encounter' END AS relationship_class FROM c")
