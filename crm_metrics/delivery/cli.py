@@ -259,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _EXTRA_COMMANDS:
         register(sub, common)
+    from crm_metrics.delivery.command_explain import add_parser as add_explain  # explain, records
+    add_explain(sub, common)
     return p
 
 

@@ -32,6 +32,7 @@ from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement import health
 from crm_metrics.judgement import impact as impact_mod  # also registers the initiative health checks
 from crm_metrics.judgement import scorecard as sc
+from crm_metrics.judgement.why import goal_explanations
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
 from crm_metrics.data.store import Store
@@ -209,6 +210,7 @@ class ReportData:
     initiatives_note: str | None
     missing: list[str] = field(default_factory=list)
     kpis_shown: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # goal_id -> its two largest contributions
 
 
 def _run_checks(ctx: health.HealthContext) -> list[health.Finding]:
@@ -367,7 +369,8 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
         settings=settings, sample=showing_sample(store), counts=counts, span=store.data_span(),
         last_loads=last_loads, card=card, rollup=rollup, findings=findings, alignment=alignment,
         mix=mix, mix_note=mix_note, trends=list(trends.values()), initiatives=inits,
-        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown)
+        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown,
+        why=goal_explanations(store, card, currency))
 
 
 # -- charts ---------------------------------------------------------------------------------------------
@@ -681,6 +684,10 @@ def _section_scorecard(d: ReportData) -> str:
         out.append(_table([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
                            ("status", False), ("attainment", True), ("change", True), ("n", True),
                            ("owner", False)], rows, attrs, widths=(6, 22, 11, 11, 11, 9, 9, 8, 13)))
+        why = [(g, d.why[g]) for g in goals["goal_id"] if g in d.why]
+        if why:  # missed goals: where the change came from (explain.md)
+            out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(g)}</b>: {esc(t)}</li>"
+                                                     for g, t in why) + "</ul>")
     out.append("</section>")
     return "".join(out)
 

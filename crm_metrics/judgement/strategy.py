@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
+from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES, parse_flag
 from crm_metrics.data.store import Store
 
 EDITABLE_TABLES = ("goals", "segments", "channels", "settings")
@@ -492,6 +492,11 @@ def normalise_setting(key: str, value: Any) -> str | None:
     if _missing(value):
         return None
     default = SETTINGS_DEFAULTS[key]
+    if isinstance(default, bool):
+        try:
+            return "true" if parse_flag(key, value) else "false"
+        except ValueError as e:
+            raise StrategyError(f"{key}: {e}") from None
     if not isinstance(default, float):
         return str(value).strip()
     x = _number(key, value, "a number >= 0")

@@ -173,6 +173,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         **_by_pairs(_mean_multi(UPC), N_MULTI),
+        unit_of_count="customer",
     ),
     Kpi(
         id="coc", label="Continuity index (COC)",
@@ -182,6 +183,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         **_by_pairs(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / NULLIF(c.n_tot * (c.n_tot - 1), 0)"), N_MULTI),
+        unit_of_count="customer",
     ),
     Kpi(
         id="secon", label="Sequential continuity",
@@ -192,6 +194,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / NULLIF(c.n_tot - 1, 0)"), N_MULTI, secon=True),
+        unit_of_count="customer",
     ),
     Kpi(
         id="relationship_share", label="Relationship customers",
@@ -201,6 +204,7 @@ KPIS = [
         unit="%", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_relationship), "COUNT(*)"),
+        unit_of_count="customer",
     ),
     Kpi(
         id="pseudo_relationship_share", label="Pseudo-relationship customers",
@@ -211,6 +215,7 @@ KPIS = [
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_pseudo), "COUNT(*)"),
+        unit_of_count="customer",
     ),
     Kpi(
         id="encounter_share", label="Encounter customers",
@@ -219,6 +224,7 @@ KPIS = [
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1",
         **_by_pairs(_share(lambda q: "c.n_tot = 1"), "COUNT(*)"),
+        unit_of_count="customer",
     ),
 ]
 
