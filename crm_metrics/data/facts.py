@@ -41,6 +41,15 @@ FACT_SOURCE: dict[str, str] = {"f_interactions": "interactions", "f_transactions
 # Summary tables (crm_metrics.data.summaries) come after the fact table they are built from.
 FACT_DEPENDENCIES.update({name: FACT_DEPENDENCIES[src] for name, src in SUMMARY_SOURCES.items()})
 
+# Per fact table, the columns of the touched customers' old rows that the refresh needs: the keys
+# already given (f_interactions) and what the summary tables built from the fact read.
+OLD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "f_interactions": ("customer_id", "day", "segment", "region", "channel", "customer_key", "advisor_id",
+                       "advisor_key"),
+    "f_transactions": ("customer_id", "day", "segment", "region", "channel", "product"),
+    "f_surveys": (),
+}
+
 # A load touching more customers than this share of the customer base rebuilds in full (faster then).
 FULL_REBUILD_SHARE = 0.25
 
@@ -216,51 +225,58 @@ def _incremental(cur: duckdb.DuckDBPyConnection, names: list[str], touched: str,
     facts = [n for n in names if n in FACT_SOURCE]
     cubes = [n for n in names if n in CUBE_KEYS]
     bits = [n for n in names if n in BIT_TABLES]
-    # 1. the touched customers' contributions to the summaries, before their facts change
-    old: dict[str, str] = {}
-    for c in cubes:
-        old[c] = f"_crm_old_{c}_{tag}"
-        temps.append(old[c])
-        fact = SUMMARY_SOURCES[c]
-        cur.execute(f"CREATE TEMP TABLE {old[c]} AS "
-                    f"{summary_sql(c, f'(SELECT * FROM {fact} WHERE {mine})')}")
-    # 2. their fact rows, afresh
+
+    def temp(kind: str, name: str, select: str) -> str:
+        t = f"_crm_{kind}_{name}_{tag}"
+        temps.append(t)
+        cur.execute(f"CREATE TEMP TABLE {t} AS {select}")
+        return t
+
+    # 1. the touched customers' fact rows as they are, and afresh from their source rows (each big
+    #    table is read once, here; everything after works on these small tables)
+    old_rows: dict[str, str] = {}
+    new_rows: dict[str, str] = {}
     for f in facts:
-        src = f"(SELECT * FROM {FACT_SOURCE[f]} WHERE {mine})"
-        keys = _FULL_KEYS
-        if f == "f_interactions":
-            keys = _incremental_keys(cur, src, mine, tag, temps)
+        # only the columns the keys and the summaries read: the matching rows are spread over the
+        # whole table, so every column read here is decompressed for nearly all of it
+        if OLD_COLUMNS.get(f):
+            old_rows[f] = temp("old", f, f"SELECT {', '.join(OLD_COLUMNS[f])} FROM {f} WHERE {mine}")
+        src = temp("src", f, f"SELECT * FROM {FACT_SOURCE[f]} WHERE {mine}")
+        keys = _incremental_keys(cur, src, old_rows[f], tag, temps) if f == "f_interactions" else _FULL_KEYS
+        new_rows[f] = temp("new", f, fact_select(f, src, keys))
+    # 2. their old contributions to the summaries, before their facts change
+    old = {c: temp("oldc", c, summary_sql(c, old_rows[SUMMARY_SOURCES[c]])) for c in cubes}
+    # 3. their fact rows replaced
+    for f in facts:
         cur.execute(f"DELETE FROM {f} WHERE {mine}")
-        cur.execute(f"INSERT INTO {f} {fact_select(f, src, keys)}")
-    # 3. channel bits: unchanged unless the load added or removed a channel (then rebuild the cubes)
+        cur.execute(f"INSERT INTO {f} SELECT * FROM {new_rows[f]}")
+    # 4. channel bits: unchanged unless the load added or removed a channel (then rebuild the cubes)
     rebuilt: set[str] = set()
     for b in bits:
         fact = SUMMARY_SOURCES[b]
-        same = cur.execute(f"""
-            SELECT count(*) = 0 FROM (
-                (SELECT DISTINCT channel FROM {fact} EXCEPT SELECT channel FROM {b})
-                UNION ALL (SELECT channel FROM {b} EXCEPT SELECT DISTINCT channel FROM {fact}))""").fetchone()[0]
-        if not same:
+        added = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT channel FROM {new_rows[fact]} "
+                            f"EXCEPT SELECT channel FROM {b})").fetchone()[0]
+        # a channel of the old rows that no row has any more (checked only for those few channels)
+        gone = cur.execute(f"""SELECT count(*) FROM (SELECT DISTINCT channel FROM {old_rows[fact]}
+                                EXCEPT SELECT DISTINCT channel FROM {new_rows[fact]}) g
+                               WHERE NOT EXISTS (SELECT 1 FROM {fact} f WHERE f.channel = g.channel)""").fetchone()[0]
+        if added or gone:
             cur.execute(FACT_SQL[b])
             rebuilt.add(fact)
-    # 4. cubes: add the difference of new and old contributions
+    # 5. cubes: add the difference of new and old contributions
     for c in cubes:
         fact = SUMMARY_SOURCES[c]
         if fact in rebuilt:
             cur.execute(FACT_SQL[c])
             continue
-        new = f"_crm_new_{c}_{tag}"
-        merged = f"_crm_merged_{c}_{tag}"
-        temps += [new, merged]
-        cur.execute(f"CREATE TEMP TABLE {new} AS {summary_sql(c, f'(SELECT * FROM {fact} WHERE {mine})')}")
+        new = temp("newc", c, summary_sql(c, new_rows[fact]))
         keys, measures = CUBE_KEYS[c]
         k = ", ".join(keys)
         sums = ", ".join(f"SUM({m}) AS {m}" for m in measures)
         neg = ", ".join(f"-{m}" for m in measures)
         pos = ", ".join(measures)
         nonzero = " OR ".join(f"SUM({m}) <> 0" for m in measures)
-        cur.execute(f"""
-            CREATE TEMP TABLE {merged} AS
+        merged = temp("merged", c, f"""
             SELECT {k}, {sums} FROM (
                 SELECT {k}, {pos} FROM {c}
                 UNION ALL SELECT {k}, {neg} FROM {old[c]}
@@ -270,14 +286,15 @@ def _incremental(cur: duckdb.DuckDBPyConnection, names: list[str], touched: str,
         cur.execute(f"INSERT INTO {c} ({k}, {pos}) SELECT {k}, {pos} FROM {merged}")
 
 
-def _incremental_keys(cur: duckdb.DuckDBPyConnection, src: str, mine: str, tag: str, temps: list[str]) -> str:
-    """Key CTEs for the touched customers' rows: the numbers already given, the next free ones for
-    customers and advisors new to f_interactions."""
+def _incremental_keys(cur: duckdb.DuckDBPyConnection, src: str, old_rows: str, tag: str, temps: list[str]) -> str:
+    """Key CTEs for the touched customers' rows (``src``): the numbers already given (from their old
+    fact rows ``old_rows``; an advisor new to these customers is looked up in f_interactions), the
+    next free ones for customers and advisors new to the store."""
     ck, ak = f"_crm_ckeys_{tag}", f"_crm_akeys_{tag}"
     temps += [ck, ak]
     cur.execute(f"""
         CREATE TEMP TABLE {ck} AS
-        WITH old AS (SELECT DISTINCT customer_id, customer_key FROM f_interactions WHERE {mine}),
+        WITH old AS (SELECT DISTINCT customer_id, customer_key FROM {old_rows}),
              fresh AS (SELECT DISTINCT customer_id FROM {src} s
                        WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.customer_id = s.customer_id)),
              base AS (SELECT coalesce(max(customer_key), 0) AS m FROM f_interactions)
@@ -288,13 +305,18 @@ def _incremental_keys(cur: duckdb.DuckDBPyConnection, src: str, mine: str, tag: 
         CREATE TEMP TABLE {ak} AS
         WITH used AS (SELECT DISTINCT nullif(trim(advisor_id), '') AS advisor_id FROM {src} s
                       WHERE nullif(trim(advisor_id), '') IS NOT NULL),
-             old AS (SELECT DISTINCT advisor_id, advisor_key FROM f_interactions
-                     WHERE advisor_id IN (SELECT advisor_id FROM used)),
-             fresh AS (SELECT advisor_id FROM used
-                       WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.advisor_id = used.advisor_id)),
-             base AS (SELECT coalesce(max(advisor_key), 0) AS m FROM f_interactions)
-        SELECT advisor_id, advisor_key FROM old
+             mine AS (SELECT DISTINCT advisor_id, advisor_key FROM {old_rows} WHERE advisor_id IS NOT NULL),
+             other AS (SELECT advisor_id FROM used WHERE advisor_id NOT IN (SELECT advisor_id FROM mine))
+        SELECT advisor_id, advisor_key FROM mine WHERE advisor_id IN (SELECT advisor_id FROM used)
         UNION ALL
+        SELECT advisor_id, any_value(advisor_key) FROM f_interactions
+        WHERE advisor_id IN (SELECT advisor_id FROM other) GROUP BY advisor_id""")
+    cur.execute(f"""
+        INSERT INTO {ak}
+        WITH fresh AS (SELECT DISTINCT nullif(trim(advisor_id), '') AS advisor_id FROM {src} s
+                       WHERE nullif(trim(advisor_id), '') IS NOT NULL
+                         AND nullif(trim(advisor_id), '') NOT IN (SELECT advisor_id FROM {ak})),
+             base AS (SELECT coalesce(max(advisor_key), 0) AS m FROM f_interactions)
         SELECT advisor_id, CAST(base.m + ROW_NUMBER() OVER (ORDER BY advisor_id) AS INTEGER) FROM fresh, base""")
     return (f"        ckeys AS (SELECT customer_id, customer_key FROM {ck}),\n"
             f"        akeys AS (SELECT advisor_id, advisor_key FROM {ak}),\n")

@@ -1146,21 +1146,29 @@ def _apply(cur: duckdb.DuckDBPyConnection, typed: str, tdef: Table, report: Load
         FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}""").fetchone()
     report.inserted, report.updated, report.unchanged = int(row[0]), int(row[1]), int(row[2])
     touched = None
+    # Every staged row is a new key (the nightly append): no row of the table changes, so nothing in
+    # it needs reading -- the cost is the file's, not the store's.
+    only_new = report.updated == 0 and report.unchanged == 0
     if report.inserted or report.updated:
         if tdef.has_customer:
             touched = f"{typed}_touched"
-            cur.execute(f"""CREATE TEMP TABLE {touched} AS SELECT DISTINCT customer_id FROM (
+            cur.execute(f"CREATE TEMP TABLE {touched} AS SELECT DISTINCT customer_id FROM {typed}" if only_new else
+                        f"""CREATE TEMP TABLE {touched} AS SELECT DISTINCT customer_id FROM (
                 SELECT s.customer_id FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}
                 WHERE t.{key} IS NULL OR NOT ({same})
                 UNION ALL
                 SELECT t.customer_id FROM {typed} s JOIN {tdef.name} t ON t.{key} = s.{key}
                 WHERE NOT ({same})) u""")
         if snapshot is not None:
-            snapshot("merge", typed, same)
-        cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
-            SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
-        cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
-            WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
+            snapshot("append" if only_new else "merge", typed, same)
+        if report.updated:
+            cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
+                SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
+        if only_new:
+            cur.execute(f"INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed}")
+        else:
+            cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
+                WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
     return touched
 
 
