@@ -186,3 +186,29 @@ def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple])
 
 
 __all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]
+
+
+def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
+          by: Iterable[str] | str = (), settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The records behind a KPI's number: one entry per unit its n counts (see ``Kpi.units``), as
+    numpy arrays keyed by column (customer_id, value, day when the unit has one, the dimensions in
+    ``by``). The mean of ``value`` is the KPI over the same window and scope. KpiError when the KPI
+    is not a mean of unit values; MissingDataError when a table it needs is empty."""
+    kpi, dims = resolve_request(kpi_id, by=by, grain="day")
+    if kpi.units is None:
+        raise KpiError(f"{_kpi_name(kpi)} is not a mean of unit values (a count, total, level or survival): "
+                       f"it has no units.")
+    s, e = _as_date(start, "start"), _as_date(end, "end")
+    if s is None or e is None or s > e:
+        raise KpiError(f"{_kpi_name(kpi)}: units need a window with a start on or before its end.")
+    cur = store.cursor()
+    try:
+        missing, _ = _missing_tables(cur, kpi)
+        if missing:
+            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments),
+                  by=tuple(d for d in dims if d != "period"), grain="day",
+                  settings=_settings(store.settings(cur), settings))
+        return dict(cur.execute(kpi.units(q), q.params).fetchnumpy())
+    finally:
+        cur.close()

@@ -168,6 +168,11 @@ def next_period(key: date, grain: str) -> date:
 
 QueryBuilder = Callable[[Query], str]
 SummaryBuilder = Callable[[Query], "str | None"]
+# The records behind a number: SQL with one row per unit the KPI's n counts (contact, answer,
+# transaction or customer), columns ``customer_id``, ``value`` (the unit's value: 100/0 for a share,
+# the amount, the seconds ...), the dimensions in ``q.by`` except period, and ``day`` for units that
+# happen on one day (per-customer units have none). The KPI's value is the mean of ``value``.
+UnitsBuilder = Callable[[Query], str]
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,9 @@ class Kpi:
     # when the request cannot be answered from them exactly. ``summary_tables`` must all have rows.
     summary: SummaryBuilder | None = field(default=None, repr=False, compare=False)
     summary_tables: tuple[str, ...] = ()
+    # The KPI as a mean of unit values (None for counts, totals, levels and survival: those have no
+    # units whose mean is the value). Used by initiative impact (unit-level regression) and explain.
+    units: UnitsBuilder | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         assert self.unit in UNITS, self.unit

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
-from crm_metrics.metrics.kpis.sql import MULTI_CHANNEL, count_if, per_customer, per_customer_summary, ratio, rows
+from crm_metrics.metrics.kpis.sql import (MULTI_CHANNEL, count_if, per_customer, per_customer_summary, ratio, rows,
+                                         unit_customers, unit_rows)
 
 SRC = "f_interactions"
 TABLES = ("interactions",)
@@ -45,6 +46,7 @@ KPIS = [
         unit="ratio", better="neutral", kind="distinct", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="distinct customers",
         query=per_customer(SRC, "COUNT(*) AS contacts", ratio("SUM(contacts)", "COUNT(*)"), "COUNT(*)"),
+        units=unit_customers(SRC, "COUNT(*)"),
         summary=per_customer_summary(SRC, {"customers": "c.customers"}, ratio("num.contacts", "den.customers"),
                                      "COALESCE(den.customers, 0)", row_measures={"contacts": "COUNT(*)"}),
         summary_tables=CUBE,
@@ -62,6 +64,7 @@ KPIS = [
         query=rows(SRC, {"resolved_first": lambda q: count_if(f"resolved AND {_not_repeated(q)}"),
                          "with_outcome": "COUNT(resolved)"},
                    ratio("resolved_first", "with_outcome", "100.0"), "with_outcome"),
+        units=unit_rows(SRC, lambda q: f"CASE WHEN resolved AND {_not_repeated(q)} THEN 100 ELSE 0 END", "resolved IS NOT NULL"),
     ),
     Kpi(
         id="repeat_contact_rate", label="Repeat contacts",
@@ -73,6 +76,7 @@ KPIS = [
         n_label="contacts", settings=("fcr_window_days",),
         query=rows(SRC, {"repeated": lambda q: count_if(_repeated(q)), "contacts": "COUNT(*)"},
                    ratio("repeated", "contacts", "100.0"), "contacts"),
+        units=unit_rows(SRC, lambda q: f"CASE WHEN {_repeated(q)} THEN 100 ELSE 0 END"),
     ),
     Kpi(
         id="avg_handle_time", label="Average handle time",
@@ -82,6 +86,7 @@ KPIS = [
         n_label="contacts with handle_seconds",
         query=rows(SRC, {"total": "SUM(handle_seconds)", "answered": "COUNT(handle_seconds)"},
                    ratio("total", "answered"), "answered"),
+        units=unit_rows(SRC, "handle_seconds", "handle_seconds IS NOT NULL"),
     ),
     Kpi(
         id="avg_wait_time", label="Average wait",
@@ -91,6 +96,7 @@ KPIS = [
         n_label="contacts with wait_seconds",
         query=rows(SRC, {"total": "SUM(wait_seconds)", "answered": "COUNT(wait_seconds)"},
                    ratio("total", "answered"), "answered"),
+        units=unit_rows(SRC, "wait_seconds", "wait_seconds IS NOT NULL"),
     ),
     Kpi(
         id="sla_attainment", label="Answered within SLA",
@@ -101,6 +107,8 @@ KPIS = [
         query=rows(SRC, {"within": lambda q: count_if(f"wait_seconds <= {q.setting('sla_wait_seconds')}"),
                          "answered": "COUNT(wait_seconds)"},
                    ratio("within", "answered", "100.0"), "answered"),
+        units=unit_rows(SRC, lambda q: f"CASE WHEN wait_seconds <= {q.setting('sla_wait_seconds')} THEN 100 ELSE 0 END",
+                        "wait_seconds IS NOT NULL"),
     ),
     Kpi(
         id="csat", label="CSAT (top-2-box)",
@@ -110,6 +118,7 @@ KPIS = [
         n_label="answers",
         query=rows(SRC, {"top2": count_if("csat >= 4"), "answers": "COUNT(csat)"},
                    ratio("top2", "answers", "100.0"), "answers"),
+        units=unit_rows(SRC, "CASE WHEN csat >= 4 THEN 100 ELSE 0 END", "csat IS NOT NULL"),
     ),
     Kpi(
         id="ces", label="Customer effort score",
@@ -118,6 +127,7 @@ KPIS = [
         unit="score", better="higher", kind="ratio", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="answers",
         query=rows(SRC, {"total": "SUM(ces)", "answers": "COUNT(ces)"}, ratio("total", "answers"), "answers"),
+        units=unit_rows(SRC, "ces", "ces IS NOT NULL"),
     ),
     Kpi(
         id="complaint_rate", label="Complaint rate",
@@ -127,6 +137,7 @@ KPIS = [
         n_label="contacts",
         query=rows(SRC, {"complaints": count_if("reason = 'complaint'"), "contacts": "COUNT(*)"},
                    ratio("complaints", "contacts", "100.0"), "contacts"),
+        units=unit_rows(SRC, "CASE WHEN reason = 'complaint' THEN 100 ELSE 0 END"),
     ),
     Kpi(
         id="self_service_share", label="Self-service share",
@@ -137,6 +148,7 @@ KPIS = [
         n_label="contacts",
         query=rows(SRC, {"self_service": count_if("kind = 'self_service'"), "contacts": "COUNT(*)"},
                    ratio("self_service", "contacts", "100.0"), "contacts"),
+        units=unit_rows(SRC, "CASE WHEN kind = 'self_service' THEN 100 ELSE 0 END"),
     ),
     Kpi(
         id="advisor_logged_rate", label="Advisor recorded",
@@ -150,6 +162,7 @@ KPIS = [
         query=rows(SRC, {"logged": count_if("kind = 'assisted' AND advisor_key IS NOT NULL"),
                          "assisted": count_if("kind = 'assisted'")},
                    ratio("logged", "assisted", "100.0"), "assisted"),
+        units=unit_rows(SRC, "CASE WHEN advisor_key IS NOT NULL THEN 100 ELSE 0 END", "kind = 'assisted'"),
     ),
     Kpi(
         id="multichannel_rate", label="Multichannel customers",
@@ -162,6 +175,7 @@ KPIS = [
         # two or more distinct channels <=> the smallest and largest channel label differ
         query=per_customer(SRC, "CASE WHEN MIN(channel) < MAX(channel) THEN 1 ELSE 0 END AS multi",
                            ratio("SUM(multi)", "COUNT(*)", "100.0"), "COUNT(*)"),
+        units=unit_customers(SRC, "CASE WHEN MIN(channel) < MAX(channel) THEN 100 ELSE 0 END"),
         summary=per_customer_summary(
             SRC, {"customers": "c.customers", "multi": f"CASE WHEN {MULTI_CHANNEL} THEN c.customers ELSE 0 END"},
             ratio("den.multi", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),

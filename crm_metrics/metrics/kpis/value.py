@@ -5,7 +5,7 @@ from typing import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import (MULTI_CHANNEL, cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer,
-                  per_customer_summary, ratio, rows)
+                  per_customer_summary, ratio, rows, unit_customers, unit_rows)
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
@@ -81,6 +81,7 @@ KPIS = [
         unit="currency", better="higher", kind="distinct", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction",
         query=per_customer(TX, "SUM(amount) AS revenue", ratio("SUM(revenue)", "COUNT(*)"), "COUNT(*)"),
+        units=unit_customers(TX, "SUM(amount)"),
         summary=per_customer_summary(TX, {"customers": "c.customers"}, ratio("num.revenue", "den.customers"),
                                      "COALESCE(den.customers, 0)", row_measures={"revenue": "SUM(amount)"}),
         summary_tables=CUBE,
@@ -93,6 +94,7 @@ KPIS = [
         n_label="transactions",
         query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, ratio("revenue", "transactions"),
                    "transactions"),
+        units=unit_rows(TX, "amount"),
     ),
     Kpi(
         id="repeat_purchase_rate", label="Repeat purchase rate",
@@ -102,6 +104,7 @@ KPIS = [
         unit="%", better="higher", kind="distinct", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with ≥ 1 transaction",
         query=per_customer(TX, "COUNT(*) AS n_tx", ratio(count_if("n_tx >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
+        units=unit_customers(TX, "CASE WHEN COUNT(*) >= 2 THEN 100 ELSE 0 END"),
         summary=per_customer_summary(TX, {"customers": "c.customers", "repeaters": REPEAT},
                                      ratio("den.repeaters", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
         summary_tables=CUBE,
@@ -141,5 +144,6 @@ KPIS = [
         query=rows("f_surveys", {"promoters": count_if("nps >= 9"), "detractors": count_if("nps <= 6"),
                                  "answers": "COUNT(nps)"},
                    ratio("promoters - detractors", "answers", "100.0"), "answers"),
+        units=unit_rows("f_surveys", "CASE WHEN nps >= 9 THEN 100 WHEN nps <= 6 THEN -100 ELSE 0 END", "nps IS NOT NULL"),
     ),
 ]
