@@ -30,7 +30,7 @@ import pandas as pd
 
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement import health
-from crm_metrics.judgement import impact as impact_mod  # also registers the initiative health checks
+from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
