@@ -413,6 +413,9 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
         extra.pop("effect", None)
         out.update(extra)
 
+    if provisional and out["verdict"] is None and status in ("ok", "no_data", "missing_data"):
+        out["verdict"] = "provisional"  # the after window is incomplete: whatever was measured may still move
+
     # -- cost vs budget
     budget = r["budget"]
     if cost is not None and budget is not None:
