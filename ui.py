@@ -884,7 +884,7 @@ def health_panel(f: Filters) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _health_view(path: str, version: int, start: dt.date, end: dt.date) -> None:
-    findings = call("crm_metrics.judgement.health:run_checks", start, end)
+    findings = call("crm_metrics.judgement.checks:run_checks", start, end)
     st.subheader("Health checks")
     counts = {s: sum(1 for x in findings if x.severity == s) for s in ("critical", "warning", "ok")}
     cols = st.columns(3)

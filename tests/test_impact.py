@@ -12,7 +12,7 @@ import pytest
 
 from crm_metrics.judgement import strategy
 from crm_metrics.delivery.cli import main
-from crm_metrics.judgement.health import CHECKS, run_checks
+from crm_metrics.judgement.checks import CHECKS, run_checks
 from crm_metrics.judgement.impact import ImpactError, UnknownInitiativeError, go_live, impact, weekly_series
 from crm_metrics.data.store import Store, close_all
 

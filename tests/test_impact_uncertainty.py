@@ -199,6 +199,6 @@ def test_refused_kpi_in_its_own_scope(make_store, capsys):
     r = _cli_rows(st, capsys)["APP"]
     assert r["status"] == "refused" and r["effect"] is None
     assert "self_service_share cannot move within the channel 'mobile'" in r["notes"]
-    from crm_metrics.judgement.health import run_checks
+    from crm_metrics.judgement.checks import run_checks
     [f] = [f for f in run_checks(st) if f.check_id == "impact_in_doubt"]
     assert f.severity == "warning" and f.subject == "APP" and "is not measured" in f.finding

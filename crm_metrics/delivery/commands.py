@@ -112,7 +112,8 @@ cli._EXTRA_COMMANDS.append(_register_scorecard)
 
 # -- health ----------------------------------------------------------------------------------------
 def cmd_health(args: argparse.Namespace) -> int:
-    from crm_metrics.judgement.health import FINDING_FIELDS, run_checks
+    from crm_metrics.judgement.checks import run_checks
+    from crm_metrics.judgement.health import FINDING_FIELDS
     from crm_metrics.judgement.scorecard import resolve_window
     store = cli._store(args)
     start, end = resolve_window(store, args.start, args.end)

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
-from crm_metrics.judgement import health
+from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS, KpiError
@@ -211,22 +211,6 @@ class ReportData:
     kpis_shown: list[str] = field(default_factory=list)
 
 
-def _run_checks(ctx: health.HealthContext) -> list[health.Finding]:
-    """health.run_checks over a context the report shares (the same loop and error handling), so the
-    scorecard, alignment and impact the checks compute are computed once."""
-    out: list[health.Finding] = []
-    for check in list(health.CHECKS):
-        try:
-            found = check.run(ctx)
-        except (KpiError, ValueError) as e:
-            found = [check.finding("warning", f"the check could not run: {e}",
-                                   "Fix the data or settings named above, then re-run the checks.")]
-        if not found:
-            found = [check.finding("ok", "nothing to report", "-")]
-        out.extend(found)
-    return out
-
-
 def _missing_tables(counts: dict[str, int], kpi_id: str) -> tuple[str, ...]:
     kpi = KPIS.get(kpi_id)
     return tuple(t for t in kpi.tables if counts.get(t, 0) == 0) if kpi else ()
@@ -246,7 +230,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
         last_loads.setdefault(str(h.get("table_name")), h)
     from crm_metrics.data.bootstrap import showing_sample
 
-    findings = _run_checks(ctx)
+    findings = health.run_in(ctx, checks.CHECKS)
     card = ctx.scorecard
     rollup = sc.objective_rollup(card)
     alignment = ctx.alignment

@@ -1,7 +1,9 @@
 """Health checks: the known ways CRM programmes fail, turned into checks on the data (strategy.md).
 
-``CHECKS`` lists every check explicitly, in display order: the four below and the initiative checks
-of :mod:`crm_metrics.judgement.impact_checks` (imported here; impact never imports health). A check is a function of a :class:`HealthContext`
+This module's checks are listed in ``HEALTH_CHECKS``; the list of every check (these and the
+initiative checks of crm_metrics.judgement.impact_checks) is crm_metrics.judgement.checks.CHECKS.
+Neither impact nor impact_checks imports this module (the types are in judgement.finding), and this
+module imports neither. A check is a function of a :class:`HealthContext`
 (the store, the window, the settings, and shared values computed once on first use: goals,
 initiatives, the scorecard, the alignment table, KPI values) returning at least one
 :class:`Finding`; ``ok`` findings say what was checked, with the numbers.
@@ -21,7 +23,6 @@ import pandas as pd
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.judgement.finding import FINDING_FIELDS, SEVERITIES, Check, Finding, Severity
-from crm_metrics.judgement.impact_checks import INITIATIVE_CHECKS
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
 from crm_metrics.data.store import Store
 
@@ -121,13 +122,18 @@ def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
 
 def run_checks(store: Store, start: Any = None, end: Any = None,
                checks: Iterable[Check] | None = None) -> list[Finding]:
-    """Every check in CHECKS over the window (default: the span of the loaded data).
+    """``checks`` (default ``HEALTH_CHECKS``; every check: crm_metrics.judgement.checks.run_checks) over
+    the window (default: the span of the loaded data)."""
+    return run_in(context(store, start, end), checks if checks is not None else HEALTH_CHECKS)
+
+
+def run_in(ctx: HealthContext, checks: Iterable[Check]) -> list[Finding]:
+    """``checks`` over a context the caller shares (the report reuses its scorecard and alignment).
 
     A check that fails unexpectedly yields a warning naming the error instead of stopping the
-    others."""
-    ctx = context(store, start, end)
+    others; a check that finds nothing yields one ``ok`` finding."""
     out: list[Finding] = []
-    for check in list(checks if checks is not None else CHECKS):
+    for check in list(checks):
         try:
             found = check.run(ctx)
         except (KpiError, ValueError) as e:
@@ -354,7 +360,7 @@ def _share(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}%"
 
 
-# -- the checks, in display order ----------------------------------------------------------------------------
+# -- the checks of this module, listed once ----------------------------------------------------------------
 NO_MEASUREMENT = Check(
     "no_measurement", "No measurement", "no reporting, no way to judge success", check_no_measurement)
 SILOED = Check(
@@ -367,10 +373,10 @@ RELATIONSHIP_ON_ENCOUNTERS = Check(
     "relationship_strategy_on_encounters", "Relationship strategy on encounters",
     "relationship strategy, transactional behaviour", check_relationship_strategy_on_encounters)
 
-CHECKS: tuple[Check, ...] = (NO_MEASUREMENT, SILOED, WORK_SHIFTED, RELATIONSHIP_ON_ENCOUNTERS, *INITIATIVE_CHECKS)
+HEALTH_CHECKS: tuple[Check, ...] = (NO_MEASUREMENT, SILOED, WORK_SHIFTED, RELATIONSHIP_ON_ENCOUNTERS)
 
 
 __all__ = [
-    "Finding", "Check", "Severity", "HealthContext", "CHECKS", "run_checks", "context", "findings_frame",
+    "Finding", "Check", "Severity", "HealthContext", "HEALTH_CHECKS", "run_checks", "run_in", "context", "findings_frame",
     "worst", "SEVERITIES", "FINDING_FIELDS",
 ]
