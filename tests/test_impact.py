@@ -401,7 +401,10 @@ def test_cli_impact(make_store, capsys):
         assert lines[0].startswith("initiative_id,name,go_live") and len(lines) == 2
 
         assert main(["impact", "--db", db, "--initiative", "I1", "--window-days", "10"]) == 0
-        assert "Project I1" in capsys.readouterr().out
+        text = capsys.readouterr().out
+        assert "Project I1" in text and "ROI annualised" in text
+        # effect 80 with its interval -231.27 .. 391.27 (3 significant digits), and the verdict
+        assert "[-231, +391]" in text and "no detectable effect" in text and "roi_annualised" in text
 
         assert main(["impact", "--db", db, "--initiative", "NOPE"]) == 1
         assert "unknown initiative 'NOPE'" in capsys.readouterr().err
