@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from crm_metrics.judgement.finding import Check, CheckContext, Finding
-from crm_metrics.judgement.impact import (COST_CRITICAL_PCT, DEFAULT_WINDOW_DAYS, _fmt_money, _fmt_pct, _num,
-                                          impact, initiatives)
+from crm_metrics.judgement.impact import COST_CRITICAL_PCT, DEFAULT_WINDOW_DAYS, _fmt_money, _fmt_pct, impact
+from crm_metrics.judgement.impact_scope import _num, initiatives
 from crm_metrics.metrics.kpis import KPIS
 
 
