@@ -89,8 +89,11 @@ def did_units(y: np.ndarray, after: np.ndarray, treated: np.ndarray, cluster: np
         raise ValueError("fewer than two customers: no clustered standard error")
     sm = _ols()
     x = np.column_stack([np.ones_like(y), a, t, a * t])
-    res = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
-    return _estimate(float(res.params[3]), float(res.bse[3]), g - 1, g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a degenerate variance is reported as ValueError below
+        res = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
+        se = float(res.bse[3])
+    return _estimate(float(res.params[3]), se, g - 1, g)
 
 
 def classic_se(y: np.ndarray, after: np.ndarray, treated: np.ndarray) -> tuple[float, float]:
