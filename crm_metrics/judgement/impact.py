@@ -32,7 +32,7 @@ import pandas as pd
 
 from crm_metrics.judgement import impact_evidence as evidence
 from crm_metrics.judgement.impact_scope import (ImpactError, Scope, Scopes, UnknownInitiativeError, _check_window,
-                                                _date, _initiative, dimension_values, go_live,
+                                                _date, _initiative, dimension_values, go_live, go_lives,
                                                 initiatives, scopes)
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
 
@@ -380,6 +380,6 @@ def weekly_series(store, initiative_id: str, window_days: int = DEFAULT_WINDOW_D
 
 
 __all__ = [
-    "impact", "weekly_series", "counterfactual", "cannot_move", "CANNOT_MOVE", "go_live", "initiatives", "scopes", "dimension_values", "ImpactError",
+    "impact", "weekly_series", "counterfactual", "go_lives", "cannot_move", "CANNOT_MOVE", "go_live", "initiatives", "scopes", "dimension_values", "ImpactError",
     "UnknownInitiativeError", "COLUMNS", "SERIES_COLUMNS", "DEFAULT_KPI", "DEFAULT_WINDOW_DAYS",
 ]

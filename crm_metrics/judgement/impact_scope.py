@@ -175,3 +175,21 @@ def scopes(store, channel: str | None, segment: str | None) -> Scopes:
     if missing:
         return Scopes(treated, None, notes)
     return Scopes(treated, Scope(channels=other_ch, segments=other_sg), notes)
+
+
+def go_lives(store, kpi_id: str, channels: tuple[str, ...] = (), segments: tuple[str, ...] = (),
+             default_kpi: str = "revenue_per_customer") -> list[dict[str, Any]]:
+    """The initiatives a trend chart of ``kpi_id`` over ``channels`` / ``segments`` should mark:
+    those measured on that KPI (no KPI stated: ``default_kpi``) whose scope the chart shows — an
+    initiative on channel X fits a chart of all channels or of channels including X (the same for
+    segments). Records of initiative_id, name, go_live, channel, segment, ordered by go-live."""
+    out = []
+    for r in initiatives(store):
+        if (r["kpi"] or default_kpi) != kpi_id:
+            continue
+        if r["channel"] and channels and r["channel"] not in channels:
+            continue
+        if r["segment"] and segments and r["segment"] not in segments:
+            continue
+        out.append({k: r[k] for k in ("initiative_id", "name", "go_live", "channel", "segment")})
+    return sorted(out, key=lambda x: (x["go_live"], x["initiative_id"]))
