@@ -62,16 +62,17 @@ def unit_sample(store, plan: Plan, windows: list[tuple[int, dt.date, dt.date]]) 
     parts: dict[str, list[np.ndarray]] = {"y": [], "after": [], "treated": [], "customer": []}
     lo, hi = min(w[1] for w in windows), max(w[2] for w in windows)
     for flag, (ch, sg) in plan.groups():
-        got = units(store, plan.kpi, start=lo, end=hi, channels=ch, segments=sg, settings=plan.settings)
+        got = units(store, plan.kpi, start=lo, end=hi, channels=ch, segments=sg, settings=plan.settings,
+                    hashed_customers=True)
         if "day" in got:
-            day = pd.to_datetime(got["day"]).date if len(got["day"]) else np.array([])
-            days = np.asarray(day, dtype="datetime64[D]")
+            days = np.asarray(got["day"]).astype("datetime64[D]")
             for a_flag, a, b in windows:
                 m = (days >= np.datetime64(a)) & (days <= np.datetime64(b))
                 _add(parts, got["value"][m], got["customer_id"][m], a_flag, flag)
         else:
             for a_flag, a, b in windows:
-                g = units(store, plan.kpi, start=a, end=b, channels=ch, segments=sg, settings=plan.settings)
+                g = units(store, plan.kpi, start=a, end=b, channels=ch, segments=sg, settings=plan.settings,
+                          hashed_customers=True)
                 _add(parts, g["value"], g["customer_id"], a_flag, flag)
     return {k: (np.concatenate(v) if v else np.array([])) for k, v in parts.items()}
 
@@ -80,7 +81,7 @@ def _add(parts: dict[str, list[np.ndarray]], y: np.ndarray, cust: np.ndarray, af
     y = np.asarray(y, dtype="float64")
     keep = np.isfinite(y)
     parts["y"].append(y[keep])
-    parts["customer"].append(np.asarray(cust, dtype="object")[keep])
+    parts["customer"].append(np.asarray(cust)[keep])
     parts["after"].append(np.full(int(keep.sum()), after, dtype="int8"))
     parts["treated"].append(np.full(int(keep.sum()), treated, dtype="int8"))
 
@@ -101,8 +102,10 @@ def customer_revenue(store, plan: Plan, scope: tuple[tuple[str, ...], tuple[str,
     ch, sg = scope
     sides = []
     for a, b in (plan.before, plan.after):
-        g = units(store, "revenue_per_customer", start=a, end=b, channels=ch, segments=sg, settings=plan.settings)
-        sides.append(pd.Series(g["value"], index=pd.Index(g["customer_id"], dtype="object")).groupby(level=0).sum())
+        g = units(store, "revenue_per_customer", start=a, end=b, channels=ch, segments=sg, settings=plan.settings,
+                  hashed_customers=True)
+        sides.append(pd.Series(np.asarray(g["value"], dtype="float64"), index=np.asarray(g["customer_id"]))
+                     .groupby(level=0).sum())
     both = pd.concat(sides, axis=1).fillna(0.0)
     return both.iloc[:, 0].to_numpy(dtype="float64"), both.iloc[:, 1].to_numpy(dtype="float64")
 

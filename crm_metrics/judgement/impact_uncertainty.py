@@ -109,7 +109,9 @@ def classic_se(y: np.ndarray, after: np.ndarray, treated: np.ndarray) -> tuple[f
 def _codes(cluster: np.ndarray) -> np.ndarray:
     """Integer cluster codes; a missing customer id is its own cluster."""
     import pandas as pd
-    codes, uniques = pd.factorize(pd.Series(cluster, dtype="object"), use_na_sentinel=True)
+    arr = np.asarray(cluster)
+    codes, uniques = pd.factorize(arr if arr.dtype != object else pd.Series(arr, dtype="object"),
+                                  use_na_sentinel=True)
     codes = np.asarray(codes, dtype="int64")
     na = codes < 0
     if na.any():
