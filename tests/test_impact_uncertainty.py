@@ -73,6 +73,19 @@ def test_wooldridge_example_13_4_through_the_cli(make_store, kentucky, capsys):
     assert round(effect, 3) == 0.191 and round(se, 3) == 0.069 and se == pytest.approx(0.068509, abs=1e-6)
 
 
+def test_closed_form_equals_statsmodels_cluster_cr1():
+    # the product's closed form against statsmodels' OLS with cluster-robust errors (CR1 correction)
+    import statsmodels.api as sm
+    rng = np.random.default_rng(7)
+    y, after, treated, cust = _simulate(rng, 0.8)
+    e = did_units(y, after, treated, cust)
+    x = np.column_stack([np.ones_like(y), after, treated, after * treated]).astype(float)
+    ref = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": cust, "use_correction": True})
+    assert e.effect == pytest.approx(ref.params[3], abs=1e-12)
+    assert e.se == pytest.approx(ref.bse[3], rel=1e-10)
+    assert e.n_clusters == 80
+
+
 # -- calibration by simulation ----------------------------------------------------------------------------------
 def _simulate(rng: np.random.Generator, effect: float) -> tuple[np.ndarray, ...]:
     """One synthetic initiative: 40 treated and 40 control customers, each with a persistent customer
