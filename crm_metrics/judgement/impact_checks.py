@@ -106,8 +106,10 @@ def check_no_return(ctx: CheckContext) -> list[Finding]:
         if roi is None:
             unknown.append(r["initiative_id"])
             continue
-        if high is None or high >= 0:
-            (positive if roi >= 0 else unsure).append(f"{r['initiative_id']} {roi:+.2f}")
+        if roi >= 0 or high is None or high >= 0:
+            # not shown to lose money: positive, or an interval reaching zero, or no interval to judge by
+            (positive if roi >= 0 else unsure).append(
+                f"{r['initiative_id']} {roi:+.2f}" + ("" if roi >= 0 or high is not None else " (no interval)"))
             continue
         margin = _num(r["margin"])
         prov = f"; provisional: the after-window runs to {r['after_end']}, past the data" if r["provisional"] else ""
@@ -125,7 +127,7 @@ def check_no_return(ctx: CheckContext) -> list[Finding]:
         if positive:
             parts.append("first-year ROI (annualised, 90 days) ≥ 0: " + ", ".join(positive))
         if unsure:
-            parts.append("negative but with a 95 % interval reaching zero (not shown to lose money): "
+            parts.append("negative but not shown to lose money (the 95 % interval reaches zero, or there is none): "
                          + ", ".join(unsure))
         if unknown:
             parts.append("ROI not computable for " + ", ".join(unknown) + " (see the Initiatives page notes)")
