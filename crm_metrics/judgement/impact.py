@@ -199,12 +199,16 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
                 notes.append(f"{kpi_id} has no value for: {', '.join(empty)}")
 
     # -- revenue: incremental revenue and ROI
+    # each customer's revenue in the scope before and after (the revenue totals are their sums; the
+    # bootstrap of incremental revenue and ROI resamples them)
+    plan = _plan(sc, kpi_id, g, w, settings)
+    pairs: dict[str, tuple[Any, Any]] = {}
     try:
-        groups = [("treated", sc.treated)] + ([("control", sc.control)] if has_control else [])
-        for grp, scope in groups:
-            for phase, a, b in windows:
-                v, _ = _value(store, "revenue", scope, a, b, settings)
-                out[f"revenue_{phase}_{grp}"] = v
+        pairs["treated"] = evidence.customer_revenue(store, plan, plan.treated)
+        if has_control:
+            pairs["control"] = evidence.customer_revenue(store, plan, plan.control)
+        for grp, (before, after) in pairs.items():
+            out[f"revenue_before_{grp}"], out[f"revenue_after_{grp}"] = float(before.sum()), float(after.sum())
         revenue_ok = True
     except MissingDataError as e:
         revenue_ok = False
@@ -237,11 +241,14 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
             out["roi"] = (inc * 365.0 / w * margin - cost) / cost
 
     # -- how sure are we?
+    if out["incremental_revenue"] is not None and pairs:
+        t, c = pairs["treated"], pairs.get("control", (None, None))
+        lo_, hi_, rlo, rhi = evidence.u.bootstrap_revenue(t[0], t[1], c[0], c[1], annual_factor=365.0 / w,
+                                                         margin=margin, cost=cost if cost else None)
+        out.update(incremental_revenue_low=lo_, incremental_revenue_high=hi_, roi_low=rlo, roi_high=rhi)
     measurable = status == "ok" and not (no_after_data or no_before_data)
     if measurable and (out["effect"] is not None or not has_control):
-        plan = _plan(sc, kpi_id, g, w, settings)
-        extra = evidence.uncertainty(store, plan, effect=out["effect"], values=out, provisional=bool(provisional),
-                                     cost=cost, margin=margin, notes=notes)
+        extra = evidence.uncertainty(store, plan, effect=out["effect"], provisional=bool(provisional), notes=notes)
         if not has_control:
             if extra.get("effect") is not None:
                 notes.append(f"no control group: effect = mean(actual − counterfactual) of an interrupted time "

@@ -58,23 +58,31 @@ class Plan:
 # -- reading -------------------------------------------------------------------------------------
 def unit_sample(store, plan: Plan, windows: list[tuple[int, dt.date, dt.date]]) -> dict[str, np.ndarray]:
     """y, after, treated and customer of every unit of the KPI in the given (after flag, start, end)
-    windows, for treated and control. Units with a day are read once over the span and split by day."""
-    parts: dict[str, list[np.ndarray]] = {"y": [], "after": [], "treated": [], "customer": []}
-    lo, hi = min(w[1] for w in windows), max(w[2] for w in windows)
+    windows, for treated and control."""
+    return unit_samples(store, plan, [windows])[0]
+
+
+def unit_samples(store, plan: Plan, sets: list[list[tuple[int, dt.date, dt.date]]]) -> list[dict[str, np.ndarray]]:
+    """:func:`unit_sample` for several sets of windows (the main analysis and the placebo). Units
+    with a day are read once per group over the span of every window and split by day in numpy;
+    per-customer units (a customer's value over a window) are read per window."""
+    parts = [{"y": [], "after": [], "treated": [], "customer": []} for _ in sets]
+    every = [w for ws in sets for w in ws]
+    lo, hi = min(w[1] for w in every), max(w[2] for w in every)
     for flag, (ch, sg) in plan.groups():
         got = units(store, plan.kpi, start=lo, end=hi, channels=ch, segments=sg, settings=plan.settings,
                     hashed_customers=True)
-        if "day" in got:
-            days = np.asarray(got["day"]).astype("datetime64[D]")
-            for a_flag, a, b in windows:
-                m = (days >= np.datetime64(a)) & (days <= np.datetime64(b))
-                _add(parts, got["value"][m], got["customer_id"][m], a_flag, flag)
-        else:
-            for a_flag, a, b in windows:
-                g = units(store, plan.kpi, start=a, end=b, channels=ch, segments=sg, settings=plan.settings,
-                          hashed_customers=True)
-                _add(parts, g["value"], g["customer_id"], a_flag, flag)
-    return {k: (np.concatenate(v) if v else np.array([])) for k, v in parts.items()}
+        days = np.asarray(got["day"]).astype("datetime64[D]") if "day" in got else None
+        for out, ws in zip(parts, sets):
+            for a_flag, a, b in ws:
+                if days is not None:
+                    m = (days >= np.datetime64(a)) & (days <= np.datetime64(b))
+                    _add(out, got["value"][m], got["customer_id"][m], a_flag, flag)
+                else:
+                    g = units(store, plan.kpi, start=a, end=b, channels=ch, segments=sg, settings=plan.settings,
+                              hashed_customers=True)
+                    _add(out, g["value"], g["customer_id"], a_flag, flag)
+    return [{k: (np.concatenate(v) if v else np.array([])) for k, v in p.items()} for p in parts]
 
 
 def _add(parts: dict[str, list[np.ndarray]], y: np.ndarray, cust: np.ndarray, after: int, treated: int) -> None:
@@ -115,12 +123,12 @@ def empty() -> dict[str, Any]:
     return {f: None for f in FIELDS}
 
 
-def uncertainty(store, plan: Plan, *, effect: float | None, values: dict[str, float | None],
-                provisional: bool, cost: float | None, margin: float, notes: list[str]) -> dict[str, Any]:
-    """The spec's uncertainty fields for one measured initiative. ``effect`` is the four-group DiD
-    (with control) or None (without: the ITS effect is returned in ``effect``); ``values`` the
-    window values used for the placebo; problems become ``notes``, never exceptions."""
-    out = empty()
+def uncertainty(store, plan: Plan, *, effect: float | None, provisional: bool, notes: list[str]) -> dict[str, Any]:
+    """The spec's uncertainty fields of the KPI effect for one measured initiative (the revenue and
+    ROI intervals are bootstrapped by the caller from :func:`customer_revenue`). ``effect`` is the
+    four-group DiD (with control) or None (without: the ITS effect is returned in ``effect``);
+    problems become ``notes``, never exceptions."""
+    out = {f: None for f in FIELDS if not f.startswith(("incremental_revenue_", "roi_"))}
     kpi = KPIS[plan.kpi]
     try:
         if plan.control is not None:
@@ -129,14 +137,6 @@ def uncertainty(store, plan: Plan, *, effect: float | None, values: dict[str, fl
             _without_control(store, plan, out, notes)
     except (KpiError, ValueError, np.linalg.LinAlgError) as e:
         notes.append(f"no uncertainty for the effect: {e}")
-    try:
-        t = customer_revenue(store, plan, plan.treated)
-        c = customer_revenue(store, plan, plan.control) if plan.control is not None else (None, None)
-        lo, hi, rlo, rhi = u.bootstrap_revenue(t[0], t[1], c[0], c[1], annual_factor=365.0 / plan.window_days,
-                                               margin=margin, cost=cost)
-        out.update(incremental_revenue_low=lo, incremental_revenue_high=hi, roi_low=rlo, roi_high=rhi)
-    except KpiError as e:
-        notes.append(f"no interval for incremental revenue: {e}")
     e = out.get("effect", effect)
     out["verdict"] = u.verdict(provisional=provisional, pre_trend_p=out["pre_trend_p"], placebo_p=out["placebo_p"],
                                significant=out["significant"], effect=e, better=kpi.better)
@@ -163,11 +163,10 @@ def _with_control(store, plan: Plan, effect: float | None, out: dict[str, Any], 
     d_pb = d_before[[k >= b0 and k + dt.timedelta(days=6) < p for k in d_before.index]]
     d_pa = d_before[[k >= p for k in d_before.index]]
     if KPIS[plan.kpi].units is not None:
-        s = unit_sample(store, plan, [(0, b0, b1), (1, a0, a1)])
+        s, pl = unit_samples(store, plan, [[(0, b0, b1), (1, a0, a1)], [(0, b0, p - DAY), (1, p, b1)]])
         est = u.did_units(s["y"], s["after"], s["treated"], s["customer"])
         _fill(out, est, "units_cluster_cr1")
         try:
-            pl = unit_sample(store, plan, [(0, b0, p - DAY), (1, p, b1)])
             pe = u.did_units(pl["y"], pl["after"], pl["treated"], pl["customer"])
             out.update(placebo_effect=pe.effect, placebo_p=pe.p_value)
         except ValueError as e:
@@ -233,4 +232,4 @@ def counterfactual(store, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame({"period": weeks, "value": fit.counterfactual, "low": fit.low, "high": fit.high})
 
 
-__all__ = ["Plan", "FIELDS", "uncertainty", "counterfactual", "unit_sample", "weekly", "customer_revenue", "empty"]
+__all__ = ["Plan", "FIELDS", "uncertainty", "counterfactual", "unit_sample", "unit_samples", "weekly", "customer_revenue", "empty"]
