@@ -177,17 +177,13 @@ def _with_control(store, plan: Plan, effect: float | None, out: dict[str, Any], 
     d_after = _diffs(weekly(store, plan, plan.treated, a0, a1), weekly(store, plan, plan.control, a0, a1))
     _fill(out, u.did_weekly(effect, d_before.to_numpy(), d_after.to_numpy(), plan.scale), "weekly_hac")
     try:
-        vals = {}
-        for name, scope in (("t", plan.treated), ("c", plan.control)):
-            for ph, (a, b) in (("b", (b0, p - DAY)), ("a", (p, b1))):
-                df = compute(store, plan.kpi, start=a, end=b, channels=scope[0], segments=scope[1],
-                             settings=plan.settings)
-                vals[name + ph] = float(df["value"].iloc[0]) if not df.empty else float("nan")
-        pe_effect = (vals["ta"] - vals["tb"]) - (vals["ca"] - vals["cb"])
-        if not np.isfinite(pe_effect):
-            raise ValueError("a group has no value in half of the before window")
+        # the placebo in the weekly method: the same regression on the weekly differences with the
+        # go-live moved to P (δ = mean after P − mean before P, HAC errors), in the window's units
         pscale = (plan.window_days // 2) / 7.0 if KPIS[plan.kpi].kind == "sum" else 1.0
-        pe = u.did_weekly(pe_effect, d_pb.to_numpy(), d_pa.to_numpy(), pscale)
+        if len(d_pb) < u.MIN_WEEKS or len(d_pa) < u.MIN_WEEKS:
+            raise ValueError(f"fewer than {u.MIN_WEEKS} full weeks on one side of the pretend go-live")
+        coef, se = u.hac_mean_shift(d_pb.to_numpy(), d_pa.to_numpy())
+        pe = u.did_weekly(coef * pscale, d_pb.to_numpy(), d_pa.to_numpy(), pscale)
         out.update(placebo_effect=pe.effect, placebo_p=pe.p_value)
     except ValueError as e:
         notes.append(f"no placebo test: {e}")
