@@ -215,3 +215,12 @@ def test_refused_kpi_in_its_own_scope(make_store, capsys):
     from crm_metrics.judgement.checks import run_checks
     [f] = [f for f in run_checks(st) if f.check_id == "impact_in_doubt"]
     assert f.severity == "warning" and f.subject == "APP" and "is not measured" in f.finding
+
+
+def test_counterfactual_band_only_without_control(sample_store):
+    from crm_metrics.judgement.impact import counterfactual
+    band = counterfactual(sample_store, "INI-03")          # no scope: no control group
+    assert len(band) >= 10 and list(band.columns) == ["period", "value", "low", "high"]
+    assert ((band["low"] < band["value"]) & (band["value"] < band["high"])).all()
+    assert min(band["period"]) >= dt.date(2025, 3, 3)     # forecast over the after window only
+    assert counterfactual(sample_store, "INI-01").empty   # phone has a control group

@@ -306,9 +306,10 @@ def counterfactual(store, initiative_id: str, window_days: int = DEFAULT_WINDOW_
     kpi_id = r["kpi"] or DEFAULT_KPI
     sc = scopes(store, r["channel"], r["segment"])
     plan = _plan(sc, kpi_id, r["go_live"], w, store.settings())
-    if sc.control is not None or kpi_id not in KPIS or _unsupported(kpi_id, r["channel"], r["segment"]):
-        return evidence.counterfactual(store, plan)[0:0] if kpi_id in KPIS else pd.DataFrame(
-            columns=["period", "value", "low", "high"])
+    if (sc.control is not None or kpi_id not in KPIS or _unsupported(kpi_id, r["channel"], r["segment"])
+            or cannot_move(kpi_id, r["channel"], r["segment"])):
+        return pd.DataFrame({"period": pd.Series(dtype=object), "value": pd.Series(dtype="float64"),
+                             "low": pd.Series(dtype="float64"), "high": pd.Series(dtype="float64")})
     return evidence.counterfactual(store, plan)
 
 
