@@ -1,8 +1,8 @@
 """Customers & value: base, new, retention and churn over time, cohort retention, revenue, products
-per customer, cross-sell, NPS, CLV."""
+per customer, cross-sell, NPS, CLV; predicted value and churn risk (ui.customer_value)."""
 import streamlit as st
 
-from ui import cards, charts, filters, page
+from ui import cards, charts, customer_value, filters, page
 
 page.page_setup("Customers & value", ":material/payments:")
 st.title("Customers & value")
@@ -26,3 +26,5 @@ with left:
     charts.trend_chart("revenue", f, by="segment", title="Revenue by segment")
 with right:
     charts.trend_chart("nps", f, title="Net Promoter Score")
+
+customer_value.customer_value_section(f)

@@ -22,6 +22,7 @@ PAGES = {
     "pages/6_Initiatives.py": "Initiatives",
     "pages/7_Data.py": "Data",
     "pages/8_Strategy.py": "Strategy",
+    "pages/9_Why.py": "Why did it move?",
 }
 TIMEOUT = 120
 

@@ -2,7 +2,8 @@
 
 Dependencies run one way (no cycles): ``state``, ``auth`` and ``widgets`` at the bottom; then
 ``page`` (the frame), ``filters``, ``formatting`` and ``results`` (cached KPI results); then the
-panels (``cards``, ``charts``, ``tables``, ``scorecard``, ``initiatives``, ``loads``,
-``strategy_editors``), of which only ``initiatives`` uses another panel module (``charts``). Pages import the
-modules they need (``from ui import page, filters, cards``) and stay thin.
+panels (``cards``, ``charts``, ``tables``, ``scorecard``, ``changes``, ``initiatives``, ``loads``,
+``strategy_editors``), of which only ``initiatives`` (``charts``) and ``changes`` (``scorecard``'s
+cached results) use another panel module. Pages import the modules they need (``from ui import
+page, filters, cards``) and stay thin.
 """

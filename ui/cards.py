@@ -20,7 +20,7 @@ from crm_metrics.delivery import output
 from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N
 
-from . import state
+from . import state, why
 from .filters import Filters, cache_key, choices
 from .formatting import fmt, kpi_help
 from .results import kpi
@@ -79,4 +79,11 @@ def _card(kpi_id: str, f: Filters, target: Any) -> None:
     colour = "normal" if k.better == "higher" else ("inverse" if k.better == "lower" else "off")
     target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color=colour, help=kpi_help(kpi_id))
     mark = " · ⚠ low confidence (n < 30)" if n < LOW_CONFIDENCE_N else ""
-    target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else ""))
+    target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else "")
+                   + _why_link(kpi_id, f))
+
+
+def _why_link(kpi_id: str, f: Filters) -> str:
+    """" · why?" (the decomposition) or " · records" (the units behind the number), as a link."""
+    label = "why?" if why.explainable(kpi_id) else ("records" if get_kpi(kpi_id).units is not None else None)
+    return f" · [{label}]({why.why_url(kpi_id, f.start, f.end, f.channels, f.segments)})" if label else ""

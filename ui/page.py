@@ -22,6 +22,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/6_Initiatives.py", "Initiatives", ":material/rocket_launch:"),
     ("pages/7_Data.py", "Data", ":material/database:"),
     ("pages/8_Strategy.py", "Strategy", ":material/explore:"),
+    ("pages/9_Why.py", "Why did it move?", ":material/troubleshoot:"),
 )
 
 # session-state keys: the navigation's reserved container, and this session's last filter choices

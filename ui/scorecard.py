@@ -16,8 +16,9 @@ from crm_metrics.judgement.health import Finding
 from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement.scorecard import objective_rollup, scorecard
+from crm_metrics.judgement.why import split_for
 
-from . import precompute, state
+from . import precompute, state, why
 from .filters import Filters
 from .formatting import fmt, status_label
 from .widgets import download, missing
@@ -130,6 +131,7 @@ def _goal_table(goals: pd.DataFrame) -> None:
             "Period": f"{g['period_start']} – {g['period_end']}",
             "Owner": output.plain(g.get("owner")) or "",
             "Definition": k.formula,
+            "Why": _why(g),
         })
     view = pd.DataFrame(rows)
 
@@ -141,7 +143,20 @@ def _goal_table(goals: pd.DataFrame) -> None:
 
     st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
                  column_config={"Definition": st.column_config.TextColumn("Definition", width="medium"),
-                                "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)")})
+                                "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)"),
+                                "Why": st.column_config.LinkColumn("Why", display_text="why?",
+                                                                   help="where the change against the previous "
+                                                                        "period came from")})
+
+
+def _why(g: Any) -> str | None:
+    """The why view of a goal's KPI over its period and scope, split by what the scope leaves open."""
+    channel, segment = output.plain(g.get("channel")), output.plain(g.get("segment"))
+    by = split_for(str(g["kpi"]), channel, segment)
+    if by is None:
+        return None
+    return why.why_url(str(g["kpi"]), g["period_start"], g["period_end"], (channel,) if channel else (),
+                       (segment,) if segment else (), by=by)
 
 
 def report_download(f: Filters) -> None:

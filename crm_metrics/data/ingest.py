@@ -19,11 +19,13 @@ import re
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 import duckdb
+import numpy as np
 
 from crm_metrics.data import undo as safety
 from crm_metrics.data.schema import TABLES, Column, Table, normalise_name, table_for_file
@@ -50,12 +52,37 @@ ENCODING_NAMES = {
 
 
 # -- results -------------------------------------------------------------------------------------
+SHOWN_CHARS = 80  # of one value or name from a file in a message
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A value from a file cut to a readable length for a message: a 1 MB cell (or a 1 GB line)
+    must not become a 1 MB message."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text):,} characters)"
+
+
+def _names(headers: Sequence[str], limit: int = MAX_EXTRA_SHOWN) -> str:
+    """Header names for a message: each clipped, at most ``limit`` of them."""
+    shown = ", ".join(clip(h) for h in headers[:limit])
+    more = len(headers) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 @dataclass(frozen=True)
 class Problem:
     line: int | None
     column: str | None
     value: str | None
     rule: str
+
+    def __post_init__(self) -> None:
+        # cut once here, so that every view of a problem (message, the app's table) is short
+        if self.value is not None:
+            object.__setattr__(self, "value", clip(str(self.value)))
+        if self.column is not None:
+            object.__setattr__(self, "column", clip(str(self.column)))
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "file"
@@ -104,9 +131,7 @@ class LoadReport:
         if self.unmatched:
             parts.append(f"{self.unmatched} rows with a customer_id not in customers (kept, counted)")
         if self.extra_columns:
-            shown = ", ".join(self.extra_columns[:MAX_EXTRA_SHOWN])
-            more = len(self.extra_columns) - MAX_EXTRA_SHOWN
-            parts.append("ignored extra columns: " + shown + (f" and {more} more" if more > 0 else ""))
+            parts.append("ignored extra columns: " + _names(self.extra_columns))
         return "; ".join(parts) + "."
 
 
@@ -140,17 +165,176 @@ def size_problem(path: str | os.PathLike[str]) -> str | None:
 
 
 # -- encoding and dialect --------------------------------------------------------------------
-def _scan(path: Path) -> tuple[str, int | None, bool]:
-    """One read of the file: its SHA-256, the offset of its first NUL byte (None when there is none)
-    and whether it is valid UTF-8 (ASCII chunks skip the decoder: most exports are ASCII)."""
+@dataclass(frozen=True)
+class Scan:
+    """What one read of a file's bytes found (see :func:`_scan`)."""
+    sha256: str
+    nul: int | None          # offset of the first NUL byte
+    utf8: bool               # the whole file is valid UTF-8
+    records: int             # non-empty CSV records, the header included (see _Records)
+    long_line_at: int | None  # offset where the first line longer than MAX_LINE_BYTES starts
+
+
+class _Records:
+    """Counts a CSV file's records as DuckDB's reader returns them, independently of that reader,
+    so that a row it drops unannounced is noticed (DuckDB 2.0 silently drops a last line over
+    ~200 MB). Fed the raw bytes chunk by chunk; they are cut after the chunk's last line break, so
+    that each piece starts at a line start. A record ends at a line break (\\n, \\r\\n or a
+    lone \\r) outside a quoted value; empty lines are not records (DuckDB skips them). As in
+    DuckDB, a quote opens a value only at the start of a field (a quote inside an unquoted value,
+    like 55" screen, is a character) and "" inside a quoted value is a quote. Quote, CR, LF and the
+    delimiter are the same bytes in UTF-8, windows-1251 and windows-1252.
+    Also finds the first physical line longer than ``max_line`` bytes.
+
+    Cheap for the usual files: C-level bytes and numpy operations, no Python loop per line or per
+    value. Only a piece where a quote stands inside an unquoted value or a quoted value spans
+    pieces is walked quote by quote."""
+
+    _QUOTED = re.compile(rb'"[^"]*"')
+    _BREAKS = re.compile(rb"[\r\n]+")
+    _ONLY_QUOTES_AND_BREAKS = bytes(b for b in range(256) if b not in b'"\r\n')
+
+    def __init__(self, delimiter: str = ",", max_line: int = MAX_LINE_BYTES) -> None:
+        self.delim = ord(delimiter)
+        self.max_line = max_line
+        self.count = 0
+        self.in_quote = False     # the previous piece ended inside a quoted value
+        self.after_break = True   # the last byte counted ended a line (or nothing was counted yet)
+        self.carry = b""          # the chunk's last, unfinished line
+        self.pos = 0              # offset of the next chunk
+        self.line_start = 0       # offset where the current physical line starts
+        self.long_line_at: int | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        if self.long_line_at is None:
+            self._lines(chunk)
+        self.pos += len(chunk)
+        if self.long_line_at is not None:
+            self.carry = b""
+            return  # the file is refused for its long line; its records no longer matter
+        cut = _last_break(chunk, 0, len(chunk)) + 1
+        if cut == 0:
+            self.carry += chunk
+            return
+        piece = b"".join((self.carry, memoryview(chunk)[:cut])) if self.carry else chunk[:cut]
+        self.carry = chunk[cut:]
+        self._records(piece)
+
+    def records(self) -> int:
+        if self.carry:
+            self._records(self.carry)
+            self.carry = b""
+        return self.count + (0 if self.after_break else 1)
+
+    def _records(self, t: bytes) -> None:
+        if self.in_quote or b'"' in t:
+            if not self.in_quote and self._quotes_are_plain(t):
+                if not self._quotes_hold_no_break(t):
+                    t = self._QUOTED.sub(b"q", t)  # a quoted value (its line breaks included): content
+            else:
+                t = self._unquote_walk(t)
+        if b"\r" in t:
+            if t.count(b"\r") != t.count(b"\r\n") or b"\n\r\n" in t or b"\n\n" in t:
+                t = self._BREAKS.sub(b"\n", t)  # lone CRs or empty lines: one break per run
+            # else: CRLF lines, none of them empty; each \n ends one
+        elif b"\n\n" in t:
+            t = self._BREAKS.sub(b"\n", t)
+        n = t.count(b"\n")
+        if n and self.after_break and t[:1] in (b"\n", b"\r"):
+            n -= 1  # it ends an empty line
+        self.count += n
+        if t:
+            self.after_break = t[-1:] in (b"\n", b"\r")
+
+    def _quotes_are_plain(self, t: bytes) -> bool:
+        """True when the piece's quotes pair up in order as quoted values and "" escapes: every
+        odd quote follows a delimiter, a line break or a quote (or starts the piece, a line
+        start), every even one is followed by one (or ends the piece). Then pairing quotes by
+        their order is exactly DuckDB's reading."""
+        a = np.frombuffer(t, dtype=np.uint8)
+        pos = np.flatnonzero(a == 34)
+        if len(pos) % 2:
+            return False
+        opening, closing = pos[0::2], pos[1::2]
+        before = a[np.maximum(opening - 1, 0)]
+        before[opening == 0] = 10  # the piece starts at a line start
+        after = a[np.minimum(closing + 1, len(a) - 1)]
+        after[closing == len(a) - 1] = 10  # the piece ends at a line end
+        ok = np.array([10, 13, 34, self.delim], dtype=np.uint8)
+        return bool(np.isin(before, ok).all() and np.isin(after, ok).all())
+
+    @classmethod
+    def _quotes_hold_no_break(cls, t: bytes) -> bool:
+        """With plain quotes: True when no quoted value holds a line break, so the quotes change no
+        count. Keep only quotes and breaks: every quote then pairs with the next one with nothing
+        between (they all vanish when the pairs are removed) exactly when no value holds a break."""
+        return b'"' not in t.translate(None, cls._ONLY_QUOTES_AND_BREAKS).replace(b'""', b"")
+
+    def _unquote_walk(self, t: bytes) -> bytes:
+        """The piece with each quoted value replaced by one byte of content, walking its quotes as
+        DuckDB's reader does (the piece starts at a line start or inside a value)."""
+        out: list[bytes] = []
+        start, in_q, n = 0, self.in_quote, len(t)
+        i = t.find(b'"')
+        while i >= 0:
+            if not in_q:
+                if i == 0 or t[i - 1] in (10, 13, self.delim):
+                    out.append(t[start:i])
+                    in_q = True
+                i = t.find(b'"', i + 1)
+            elif i + 1 < n and t[i + 1] == 34:
+                i = t.find(b'"', i + 2)  # "" inside a value
+            else:
+                out.append(b"q")
+                in_q, start = False, i + 1
+                i = t.find(b'"', i + 1)
+        out.append(b"q" if in_q else t[start:])
+        self.in_quote = in_q
+        return b"".join(out)
+
+    def _lines(self, chunk: bytes) -> None:
+        """Look for a physical line (between \\n or \\r breaks) longer than max_line: a window of
+        max_line + 1 bytes without a break is one. The last break in each window starts the next,
+        so a chunk takes a few find calls, not one per line."""
+        i, n, base = 0, len(chunk), self.pos
+        while True:
+            end = max(i, min(n, self.line_start + self.max_line + 1 - base))
+            last = _last_break(chunk, i, end)
+            if last >= 0:
+                self.line_start = base + last + 1
+                i = last + 1
+                continue
+            if self.line_start + self.max_line + 1 - base <= n:
+                self.long_line_at = self.line_start
+            return
+
+
+def _last_break(chunk: bytes, start: int, end: int) -> int:
+    """The offset of the last \\n or \\r in chunk[start:end], or -1. The \\r search starts
+    after the last \\n: most files have no lone CR, and a search for one would read it all."""
+    lf = chunk.rfind(b"\n", start, end)
+    return max(lf, chunk.rfind(b"\r", max(start, lf + 1), end))
+
+
+def _scan(path: Path, delimiter: str = ",") -> Scan:
+    """One read of the file: its SHA-256, the offset of its first NUL byte, whether it is valid
+    UTF-8 (ASCII chunks skip the decoder: most exports are ASCII), its record count and its first
+    over-long line."""
     h = hashlib.sha256()
     dec = codecs.getincrementaldecoder("utf-8")()
+    records = _Records(delimiter)
     nul = None
     utf8 = True
     pos = 0
-    with open(path, "rb") as f:
+    # The hash runs in a second thread (hashlib lets go of the GIL on large buffers) while this one
+    # counts records: the count then costs little more wall time than the hash alone.
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed = None
         for chunk in iter(lambda: f.read(CHUNK), b""):
-            h.update(chunk)
+            if hashed is not None:
+                hashed.result()  # in order, and at most two chunks in memory
+            hashed = hasher.submit(h.update, chunk)
+            records.feed(chunk)
             if nul is None and (i := chunk.find(b"\x00")) >= 0:
                 nul = pos + i
             if utf8:
@@ -163,12 +347,27 @@ def _scan(path: Path) -> tuple[str, int | None, bool]:
                 except UnicodeDecodeError:
                     utf8 = False
             pos += len(chunk)
+        if hashed is not None:
+            hashed.result()
     if utf8:
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return h.hexdigest(), nul, utf8
+    return Scan(h.hexdigest(), nul, utf8, records.records(), records.long_line_at)
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The 1-based physical line (\\n, \\r\\n or a lone \\r ends one) that holds byte ``offset``."""
+    breaks, prev_cr, left = 0, False, offset
+    with open(path, "rb") as f:
+        while left > 0 and (chunk := f.read(min(CHUNK, left))):
+            left -= len(chunk)
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if prev_cr and chunk[:1] == b"\n":
+                breaks -= 1
+            prev_cr = chunk[-1:] == b"\r"
+    return breaks + 1
 
 
 def file_sha256(path: Path) -> str:
@@ -206,6 +405,57 @@ def detect_encoding(path: Path, is_utf8: bool | None = None) -> str:
     with open(path, "rb") as f:
         sample = f.read(1024 * 1024)
     return _guess_single_byte(sample)
+
+
+# A well-formed multi-byte UTF-8 sequence. In windows-1251/1252 text such pairs are rare (an
+# upper-case accented letter followed by a symbol), so a file that is not UTF-8 but has one is
+# looked at line by line.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+@dataclass(frozen=True)
+class MixedEncoding:
+    """A file whose lines are in two encodings: some UTF-8, some not."""
+    first_line: int     # the first line with a non-ASCII character
+    first_utf8: bool    # whether that line is UTF-8
+    changed_line: int   # the first line encoded the other way
+
+    def message(self, single_byte: str) -> str:
+        utf8, other = "UTF-8", f"not UTF-8 (it reads as {single_byte})"
+        a, b = (utf8, other) if self.first_utf8 else (other, utf8)
+        return (f"the file mixes two encodings: line {self.first_line} is {a} but line {self.changed_line} "
+                f"is {b}, so one of them would be stored garbled (e.g. Zürich as ZÃ¼rich); save the whole "
+                f"file in one encoding (UTF-8), or name the encoding if the file really is {single_byte}")
+
+
+def mixed_encoding(path: Path) -> MixedEncoding | None:
+    """For a file that is not valid UTF-8: the first line whose encoding differs from the first
+    non-ASCII line's (UTF-8 or not), or None when no line is UTF-8 with non-ASCII text (a plain
+    single-byte file). Run only on files that are not UTF-8; a quick search for any UTF-8 sequence
+    spares the line-by-line pass for ordinary windows-125x files."""
+    tail = b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            if _UTF8_SEQUENCE.search(tail + chunk):
+                break
+            tail = chunk[-3:]  # a sequence cut at the chunk's end
+        else:
+            return None
+    first: tuple[int, bool] | None = None
+    with open(path, "rb") as f:
+        for no, line in enumerate(f, 1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8 = True
+            except UnicodeDecodeError:
+                utf8 = False
+            if first is None:
+                first = (no, utf8)
+            elif utf8 != first[1]:
+                return MixedEncoding(first[0], first[1], no)
+    return None
 
 
 def _transcode(path: Path, encoding: str, tmpdir: str) -> Path:
@@ -270,14 +520,14 @@ def match_columns(table: Table, headers: Sequence[str], mapping: dict[str, str] 
         dst_n = normalise_name(dst)
         if dst_n not in table.column_names:
             problems.append(Problem(None, dst, None,
-                                    f"mapping {src}={dst}: {table.name} has no column {dst!r} "
+                                    f"mapping {clip(src)}={clip(dst)}: {table.name} has no column {clip(dst)!r} "
                                     f"(columns: {', '.join(table.column_names)})"))
             continue
         src_n = normalise_name(src)
         if src_n not in norm:
             problems.append(Problem(None, src, None,
-                                    f"mapping {src}={dst}: the file has no column {src!r} "
-                                    f"(headers: {', '.join(headers)})"))
+                                    f"mapping {clip(src)}={clip(dst)}: the file has no column {clip(src)!r} "
+                                    f"(headers: {_names(headers)})"))
             continue
         i = norm.index(src_n)
         targets[dst_n] = i
@@ -301,7 +551,7 @@ def match_columns(table: Table, headers: Sequence[str], mapping: dict[str, str] 
     for col in table.columns:
         if col.required and col.name not in targets:
             problems.append(Problem(1, col.name, None,
-                                    f"required column {col.name!r} is missing (headers: {', '.join(headers)}); "
+                                    f"required column {col.name!r} is missing (headers: {_names(headers)}); "
                                     f"rename it or map it, e.g. --map \"YOUR NAME={col.name}\""))
     extra = [headers[i] for i in range(len(headers)) if i not in used]
     return targets, extra, problems
@@ -495,6 +745,14 @@ def _duckdb_csv_error(e: Exception) -> Problem:
     return Problem(line, None, None, f"the file is not a well-formed CSV: {text}")
 
 
+def _lost_rows(report: LoadReport, data_rows: int) -> LoadRefused:
+    """DuckDB's reader returned another number of rows than the file has records: never load a
+    file with rows silently missing (or invented)."""
+    return _refuse(report, f"the file has {data_rows:,} data row{'s' if data_rows != 1 else ''} but the CSV "
+                           f"reader read {report.rows_read:,}; nothing was loaded rather than a partial file "
+                           f"(check the end of the file and any very long line)")
+
+
 def _refuse(report: LoadReport, rule: str, line: int | None = None, column: str | None = None) -> LoadRefused:
     report.problems = [Problem(line, column, None, rule)]
     report.problem_count = 1
@@ -509,6 +767,7 @@ class Prepared:
     read_path: Path
     headers: list[str]
     targets: dict[str, int]
+    data_rows: int  # the file's records after the header, counted without DuckDB (see _Records)
 
 
 def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[str, str] | None,
@@ -532,13 +791,20 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
     try:
         with open(path, "rb") as f:
             start = f.read(4)
-        report.sha256, nul, utf8 = _scan(path)
+        raw_delimiter = detect_delimiter(_head_text(path))  # for the record count (see _Records)
+        scan = _scan(path, raw_delimiter)
     except OSError as e:
         raise _refuse(report, f"cannot read the file: {e.strerror or e}") from None
+    report.sha256, nul, utf8 = scan.sha256, scan.nul, scan.utf8
     if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise _refuse(report, "the file is UTF-16 text; save it as UTF-8 (or windows-1251 / windows-1252) CSV")
     if nul is not None:
         raise _refuse(report, f"this is a binary file, not a CSV text file (a NUL byte at byte {nul + 1:,})")
+    if scan.long_line_at is not None:
+        # refused here, at any size: beyond ~200 MB DuckDB's reader drops such a last line silently
+        raise _refuse(report, f"the line is longer than {MAX_LINE_BYTES // 1_000_000} MB, the most one line "
+                              f"may hold (a cell this large, or a file without line breaks)",
+                      line=_line_at(path, scan.long_line_at))
     if start.startswith(b"\xef\xbb\xbf") and not _head_text(path, 4096).strip():
         raise _refuse(report, "the file is empty (only a byte-order mark)")
     if encoding:
@@ -550,6 +816,8 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
                                   "out to detect it, or name windows-1251 / windows-1252")
     else:
         enc = detect_encoding(path, utf8)
+        if enc != "utf-8" and (mixed := mixed_encoding(path)) is not None:
+            raise _refuse(report, mixed.message(enc), line=mixed.changed_line)
     report.encoding = enc
     read_path = path
     if enc != "utf-8":
@@ -558,6 +826,9 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
         except UnicodeDecodeError as e:
             raise _refuse(report, f"cannot be read as {enc}: {e.reason}") from None
     report.delimiter = detect_delimiter(_head_text(read_path))
+    data_rows = scan.records - 1
+    if report.delimiter != raw_delimiter:  # the same ASCII structure gives the same; never trust it blindly
+        data_rows = _scan(read_path, report.delimiter).records - 1
     headers = read_header(read_path, report.delimiter)
     if not any(h.strip() for h in headers):
         raise _refuse(report, "the first line (the header row) is empty or unreadable; "
@@ -572,7 +843,7 @@ def _prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[
         report.problems = problems[:MAX_PROBLEMS_SHOWN]
         report.problem_count = len(problems)
         raise LoadRefused(report)
-    return Prepared(report, tdef, read_path, headers, targets)
+    return Prepared(report, tdef, read_path, headers, targets, max(data_rows, 0))
 
 
 @dataclass
@@ -624,11 +895,11 @@ def load_file(store: Store, path: str | os.PathLike[str], *, table: str | None =
             read_path = read_path.resolve()
         if _fast_eligible(prep.table, prep.report.delimiter):
             report = _load_fast(store, prep.table, read_path, prep.report, prep.targets, prep.headers,
-                                prep.report.delimiter, loaded_by, say)
+                                prep.report.delimiter, loaded_by, say, prep.data_rows)
             if report is not None:
                 return report
         return _load_staged(store, prep.table, read_path, path, prep.report, prep.targets,
-                            prep.headers, prep.report.delimiter, loaded_by, say)
+                            prep.headers, prep.report.delimiter, loaded_by, say, prep.data_rows)
 
 
 def _read_csv_sql(headers: list[str], targets: dict[str, int]) -> str:
@@ -643,7 +914,7 @@ def _read_csv_sql(headers: list[str], targets: dict[str, int]) -> str:
 
 def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, report: LoadReport,
                  targets: dict[str, int], headers: list[str], delimiter: str,
-                 loaded_by: str | None, say: Progress) -> LoadReport:
+                 loaded_by: str | None, say: Progress, data_rows: int) -> LoadReport:
     stage = f"_stage_{uuid.uuid4().hex[:12]}"
     with store.write_lock:
         cur = store.cursor()
@@ -659,6 +930,8 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 raise LoadRefused(report) from None
             try:
                 report.rows_read = int(cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0])
+                if report.rows_read != data_rows:
+                    raise _lost_rows(report, data_rows)
                 say(0.35, f"{report.file_name}: validating {report.rows_read:,} rows")
                 plans = [plan_column(cur, stage, tdef.column(c), delimiter, report.file_name)
                          for c in targets]
@@ -925,7 +1198,8 @@ class _NotFast(Exception):
 
 
 def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, targets: dict[str, int],
-               headers: list[str], delimiter: str, loaded_by: str | None, say: Progress) -> LoadReport | None:
+               headers: list[str], delimiter: str, loaded_by: str | None, say: Progress,
+               data_rows: int) -> LoadReport | None:
     """Load a clean file in one pass; None (nothing changed) when the careful path must run."""
     src = _read_csv_sql(headers, targets)
     args = [str(read_path), delimiter]
@@ -963,6 +1237,8 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
                 cur.execute(f"CREATE TEMP TABLE {typed} AS {select}", args)
                 report.rows_read = int(cur.execute(f"SELECT count(*) FROM {typed}").fetchone()[0])
                 written = typed
+            if report.rows_read != data_rows:
+                raise _NotFast  # the careful path reads the file again and refuses it if it still differs
             if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
                 raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
             touched = None

@@ -17,7 +17,7 @@ import duckdb
 
 from crm_metrics.data import facts
 from crm_metrics.data.facts import FACT_SQL, FACTS_VERSION
-from crm_metrics.data.schema import FACT_TABLES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES
+from crm_metrics.data.schema import FACT_TABLES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, parse_flag
 
 DEFAULT_DB = "data/crm.duckdb"
 
@@ -179,6 +179,8 @@ class Store:
         for key, value in c.execute("SELECT key, value FROM settings").fetchall():
             if key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], float):
                 out[key] = float(value)
+            elif key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], bool):
+                out[key] = parse_flag(key, value)
             else:
                 out[key] = value
         return out
@@ -186,7 +188,9 @@ class Store:
     def set_setting(self, key: str, value: Any) -> None:
         if key not in SETTINGS_DEFAULTS:
             raise ValueError(f"Unknown setting {key!r}; known: {', '.join(SETTINGS_DEFAULTS)}")
-        if isinstance(SETTINGS_DEFAULTS[key], float):
+        if isinstance(SETTINGS_DEFAULTS[key], bool):
+            value = "true" if parse_flag(key, value) else "false"
+        elif isinstance(SETTINGS_DEFAULTS[key], float):
             try:
                 value = float(value)
             except (TypeError, ValueError) as e:

@@ -204,7 +204,8 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str] | None = 
     if fmt == "json":
         print(output.to_json(json_obj if json_obj is not None else rows))
     elif fmt == "csv":
-        sys.stdout.write(output.to_csv(rows, columns))
+        # escaped like the app's downloads: CLI output is opened in spreadsheets too
+        sys.stdout.write(output.to_csv(rows, columns, safe=True))
     else:
         print(output.to_table(rows, columns))
 
@@ -258,10 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _EXTRA_COMMANDS:
         register(sub, common)
+    from crm_metrics.delivery.command_explain import add_parser as add_explain  # explain, records
+    add_explain(sub, common)
     return p
 
 
-# Further commands register themselves here (kpis, scorecard, health, impact, report).
+# Further commands register themselves here (kpis, scorecard, health, impact, report, alerts).
 _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 
@@ -275,7 +278,7 @@ def add_format_arg(s: argparse.ArgumentParser, choices: Sequence[str] = ("table"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from crm_metrics.delivery import commands  # noqa: F401  (registers the analysis commands)
+    from crm_metrics.delivery import command_alerts, commands  # noqa: F401  (register the analysis commands, alerts)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "db"):

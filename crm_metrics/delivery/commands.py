@@ -250,3 +250,78 @@ def _register_engine_options(sub: Any, common: argparse.ArgumentParser) -> None:
 
 cli._EXTRA_COMMANDS.append(_register_export)
 cli._EXTRA_COMMANDS.append(_register_engine_options)
+
+
+# -- customer value (customer-value.md) ------------------------------------------------------------
+def _positive_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return v
+
+
+def _customer_value(args: argparse.Namespace, **kw: Any):
+    from crm_metrics.metrics.customer_value import CustomerValueError
+    from crm_metrics.metrics.customer_value_store import customer_value
+    try:
+        return customer_value(cli._store(args), calibration_end=args.calibration_end, **kw)
+    except CustomerValueError as e:
+        raise cli.Refused(str(e)) from None
+
+
+def cmd_clv_model(args: argparse.Namespace) -> int:
+    from crm_metrics.metrics.customer_value_store import model_record
+    value = _customer_value(args, unit=args.unit, segments=tuple(args.segment or ()))
+    rec = model_record(value.model)
+    if args.format == "json":
+        cli._emit([], "json", json_obj=rec)
+        return cli.EXIT_OK
+    bg, gg = rec["bgnbd"], rec["gamma_gamma"]
+    print(f"customer value models, calibration to {rec['calibration_end']}, times in {rec['unit']}s")
+    print(f"BG/NBD (purchases, dropout): r {bg['r']:.4f}, alpha {bg['alpha']:.4f}, a {bg['a']:.4f}, "
+          f"b {bg['b']:.4f}; log-likelihood {bg['loglik']:.2f} over {bg['customers']:,} customers")
+    print(f"Gamma-Gamma (spend per purchase): p {gg['p']:.4f}, q {gg['q']:.4f}, gamma {gg['gamma']:.4f}; "
+          f"log-likelihood {gg['loglik']:.2f} over {gg['customers']:,} repeat customers")
+    h = rec["holdout"]
+    if h is None:
+        print("holdout: none (give --calibration-end before the last purchase day to validate)")
+        return cli.EXIT_OK
+    print(f"holdout {h['start']} .. {h['end']}: predicted {h['predicted']:,.1f} repeat purchases, "
+          f"actual {h['actual']:,.0f}, {h['customers']:,} customers")
+    print("mean repeat purchases in the holdout by purchases in calibration (x):")
+    cli._emit(h["by_x"], "table", ["x", "customers", "predicted", "actual"])
+    return cli.EXIT_OK
+
+
+def cmd_clv_predict(args: argparse.Namespace) -> int:
+    from crm_metrics.metrics.customer_value_store import PREDICT_COLUMNS, prediction_rows
+    value = _customer_value(args, horizon_weeks=args.horizon_weeks)
+    rows = output.records(prediction_rows(value))
+    cli._emit(rows, args.format, list(PREDICT_COLUMNS))
+    return cli.EXIT_OK
+
+
+def _register_customer_value(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("clv-model", parents=[common],
+                       help="fit the purchase (BG/NBD) and spend (Gamma-Gamma) models; holdout validation")
+    s.add_argument("--calibration-end", dest="calibration_end", type=cli._date, default=None, metavar="D",
+                   help="last day of the calibration period (default: the last purchase day; an earlier day "
+                        "keeps the days after it as the holdout)")
+    s.add_argument("--unit", choices=("week", "day"), default="week", help="time unit of t_x, T and alpha")
+    s.add_argument("--segment", action="append", metavar="Y", help="only customers of this segment (repeatable)")
+    cli.add_format_arg(s, ("table", "json"))
+    s.set_defaults(func=cmd_clv_model)
+    s = sub.add_parser("clv-predict", parents=[common],
+                       help="per customer: expected purchases, P(alive), expected spend and CLV over a horizon")
+    s.add_argument("--calibration-end", dest="calibration_end", type=cli._date, default=None, metavar="D",
+                   help="the models see purchases up to this day and predict from it (default: the last purchase day)")
+    s.add_argument("--horizon-weeks", dest="horizon_weeks", type=_positive_number, default=52.0, metavar="H",
+                   help="weeks after the calibration end to predict over (default 52)")
+    s.add_argument("--format", choices=("csv", "json"), default="csv")
+    s.set_defaults(func=cmd_clv_predict)
+
+
+cli._EXTRA_COMMANDS.append(_register_customer_value)

@@ -32,6 +32,7 @@ from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
+from crm_metrics.judgement.why import goal_explanations
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
 from crm_metrics.data.store import Store
@@ -209,6 +210,7 @@ class ReportData:
     initiatives_note: str | None
     missing: list[str] = field(default_factory=list)
     kpis_shown: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # goal_id -> its two largest contributions
 
 
 def _missing_tables(counts: dict[str, int], kpi_id: str) -> tuple[str, ...]:
@@ -351,7 +353,8 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
         settings=settings, sample=showing_sample(store), counts=counts, span=store.data_span(),
         last_loads=last_loads, card=card, rollup=rollup, findings=findings, alignment=alignment,
         mix=mix, mix_note=mix_note, trends=list(trends.values()), initiatives=inits,
-        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown)
+        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown,
+        why=goal_explanations(store, card, currency))
 
 
 # -- charts ---------------------------------------------------------------------------------------------
@@ -421,7 +424,7 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
         target = _num(g["target"])
         if target is None:
             continue
-        data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} target", "x": [x0, x1],
+        data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} target"), "x": [x0, x1],
                      "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
                      "hovertemplate": esc(f"{g['goal_id']} target {_target(target, g['direction'], kpi.unit, d.currency)}")
                      + "<extra></extra>"})
@@ -430,7 +433,7 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
         a1 = min(x1, fmt_date(g["period_end"])) if g["period_end"] is not None else x1
         if actual is not None and a0 <= a1:
             colour = STATUS_STYLE.get(g["status"], STATUS_STYLE["no_data"])[0]
-            data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} over its period",
+            data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} over its period"),
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
                          "hovertemplate": esc(f"{g['goal_id']} over {g['period_start']} – {g['period_end']}: "
                                               f"{fmt_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
@@ -443,7 +446,8 @@ def _trend_chart(charts: _Charts, t: Trend, d: ReportData) -> str:
 def _mix_chart(charts: _Charts, d: ReportData) -> str:
     mix = d.mix
     strategies = {r["segment"]: r["strategy"] for r in d.alignment.to_dict(orient="records")}
-    labels = [f"{s} ({strategies[s]})" if s in strategies else str(s) for s in mix["segment"]]
+    # escaped: plotly draws a subset of HTML (links among it) in labels, and segments are data
+    labels = [esc(f"{s} ({strategies[s]})" if s in strategies else str(s)) for s in mix["segment"]]
     data = []
     for k in MIX_KPIS:
         name, colour = MIX_STYLE[k]
@@ -664,6 +668,10 @@ def _section_scorecard(d: ReportData) -> str:
         out.append(_table([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
                            ("status", False), ("attainment", True), ("change", True), ("n", True),
                            ("owner", False)], rows, attrs, widths=(6, 22, 11, 11, 11, 9, 9, 8, 13)))
+        why = [(g, d.why[g]) for g in goals["goal_id"] if g in d.why]
+        if why:  # missed goals: where the change came from (explain.md)
+            out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(g)}</b>: {esc(t)}</li>"
+                                                     for g, t in why) + "</ul>")
     out.append("</section>")
     return "".join(out)
 

@@ -55,6 +55,14 @@ class Plan:
         return [(1, self.treated)] + ([(0, self.control)] if self.control is not None else [])
 
 
+def mean_of_units(kpi_id: str) -> bool:
+    """Whether the KPI is the mean of its units' values (a ratio, share or per-customer mean): then
+    the unit-level regression applies. Counts, totals and levels (additive KPIs: the sum of their
+    units) and KPIs without units use the weekly series."""
+    k = KPIS[kpi_id]
+    return k.units is not None and not k.additive
+
+
 # -- reading -------------------------------------------------------------------------------------
 def unit_sample(store, plan: Plan, windows: list[tuple[int, dt.date, dt.date]]) -> dict[str, np.ndarray]:
     """y, after, treated and customer of every unit of the KPI in the given (after flag, start, end)
@@ -162,7 +170,7 @@ def _with_control(store, plan: Plan, effect: float | None, out: dict[str, Any], 
     out["pre_trend_p"] = u.pre_trend(d_before.to_numpy())
     d_pb = d_before[[k >= b0 and k + dt.timedelta(days=6) < p for k in d_before.index]]
     d_pa = d_before[[k >= p for k in d_before.index]]
-    if KPIS[plan.kpi].units is not None:
+    if mean_of_units(plan.kpi):
         s, pl = unit_samples(store, plan, [[(0, b0, b1), (1, a0, a1)], [(0, b0, p - DAY), (1, p, b1)]])
         est = u.did_units(s["y"], s["after"], s["treated"], s["customer"])
         _fill(out, est, "units_cluster_cr1")

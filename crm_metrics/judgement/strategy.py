@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
+from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES, parse_flag
 from crm_metrics.data.store import Store
 
 EDITABLE_TABLES = ("goals", "segments", "channels", "settings")
@@ -53,7 +53,7 @@ CHANGE_COLUMNS = ("change_id", "changed_at", "changed_by", "table_name", "key", 
                   "after", "source")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
-_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0}
+_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0}
 _SETTING_POSITIVE = ("fcr_window_days",)
 
 
@@ -492,6 +492,11 @@ def normalise_setting(key: str, value: Any) -> str | None:
     if _missing(value):
         return None
     default = SETTINGS_DEFAULTS[key]
+    if isinstance(default, bool):
+        try:
+            return "true" if parse_flag(key, value) else "false"
+        except ValueError as e:
+            raise StrategyError(f"{key}: {e}") from None
     if not isinstance(default, float):
         return str(value).strip()
     x = _number(key, value, "a number >= 0")

@@ -189,18 +189,16 @@ __all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]
 
 
 def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
-          by: Iterable[str] | str = (), settings: Mapping[str, Any] | None = None,
-          hashed_customers: bool = False) -> dict[str, Any]:
-    """The records behind a KPI's number: one entry per unit its n counts (see ``Kpi.units``), as
-    numpy arrays keyed by column (customer_id, value, day when the unit has one, the dimensions in
-    ``by``). The mean of ``value`` is the KPI over the same window and scope. KpiError when the KPI
-    is not a mean of unit values; MissingDataError when a table it needs is empty.
+          settings: Mapping[str, Any] | None = None, hashed_customers: bool = False) -> dict[str, Any]:
+    """The KPI's units (``Kpi.units``, explain.md "The records behind a number") over a window and
+    scope, as numpy arrays: ``customer_id``, ``value`` and, for units that happen on a day (contacts,
+    answers, transactions), ``day``. The KPI is the mean of ``value`` (its sum for additive KPIs).
+    KpiError when the KPI has no units; MissingDataError when a table it needs is empty.
     ``hashed_customers``: customer_id as a 64-bit hash (cheap to fetch and group millions of units
     by; collisions are negligible at 2⁻⁶⁴) instead of the text."""
-    kpi, dims = resolve_request(kpi_id, by=by, grain="day")
+    kpi, _ = resolve_request(kpi_id)
     if kpi.units is None:
-        raise KpiError(f"{_kpi_name(kpi)} is not a mean of unit values (a count, total, level or survival): "
-                       f"it has no units.")
+        raise KpiError(f"{_kpi_name(kpi)} has no unit-level records.")
     s, e = _as_date(start, "start"), _as_date(end, "end")
     if s is None or e is None or s > e:
         raise KpiError(f"{_kpi_name(kpi)}: units need a window with a start on or before its end.")
@@ -209,12 +207,13 @@ def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] =
         missing, _ = _missing_tables(cur, kpi)
         if missing:
             raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
-        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments),
-                  by=tuple(d for d in dims if d != "period"), grain="day",
+        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), grain="day",
                   settings=_settings(store.settings(cur), settings))
         sql = kpi.units(q)
-        if hashed_customers:
-            sql = f"SELECT * REPLACE (hash(customer_id) AS customer_id) FROM ({sql}) u"
-        return dict(cur.execute(sql, q.params).fetchnumpy())
+        names = [d[0] for d in cur.execute(f"SELECT * FROM ({sql}) u LIMIT 0", q.params).description]
+        when = next((c for c in ("occurred_at", "occurred_on", "day") if c in names), None)
+        cust = "hash(customer_id)" if hashed_customers else "customer_id"
+        day = f", CAST({when} AS DATE) AS day" if when else ""
+        return dict(cur.execute(f"SELECT {cust} AS customer_id, value{day} FROM ({sql}) u", q.params).fetchnumpy())
     finally:
         cur.close()

@@ -149,32 +149,6 @@ def per_customer(source: str, inner: Expr, value: Expr, n: Expr,
     return build
 
 
-def unit_rows(source: str, value: Expr, where: Expr = "") -> Callable[[Query], str]:
-    """The units of a KPI over the rows of a fact table: one row per fact row counted in n
-    (``where`` restricts to them, e.g. answers only), its ``value``, customer_id, day and the
-    requested non-period dimensions. The mean of ``value`` is the KPI's value."""
-
-    def build(q: Query) -> str:
-        g = [d for d in q.by if d != "period"]
-        return (f"SELECT {cols('customer_id', 'day', dim_exprs(q, source, g), f'CAST({_ev(value, q)} AS DOUBLE) AS value')}\n"
-                f"FROM {source}\n{_where(q, source, _ev(where, q))}")
-
-    return build
-
-
-def unit_customers(source: str, value: Expr, where: Expr = "") -> Callable[[Query], str]:
-    """The units of a per-customer KPI: one row per customer with rows in the window and scope,
-    ``value`` an aggregate over the customer's rows (e.g. SUM(amount)). The mean is the KPI's value."""
-
-    def build(q: Query) -> str:
-        g = [d for d in q.by if d != "period"]
-        return (f"SELECT {cols('customer_id', dim_exprs(q, source, g), f'CAST({_ev(value, q)} AS DOUBLE) AS value')}\n"
-                f"FROM {source}\n{_where(q, source, _ev(where, q))}\n"
-                f"GROUP BY {cols('customer_id', dim_groups(q, source, g))}")
-
-    return build
-
-
 def ratio(num: str, den: str, scale: str = "") -> str:
     """``[scale *] num / NULLIF(den, 0)`` as DOUBLE (null when the denominator is 0)."""
     head = f"{scale} * " if scale else ""

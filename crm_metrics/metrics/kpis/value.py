@@ -5,12 +5,14 @@ from typing import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import (MULTI_CHANNEL, cols, count_if, cumulative, dim_exprs, filters, finish_cum, per_customer,
-                  per_customer_summary, ratio, rows, unit_customers, unit_rows)
+                  per_customer_summary, ratio, rows)
+from crm_metrics.metrics.kpis.units import fact_units, flag, per_customer_units
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
 CUBE = ("f_buyer_channels",)
 DIMS = ("channel", "segment", "period", "region")
+_TX_COLS = {"product": "product", "amount": "amount"}
 
 
 def _holdings(value: str, n: str, cross_sell: bool = False) -> Callable[[Query], str]:
@@ -72,6 +74,7 @@ KPIS = [
         n_label="transactions",
         query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, "CAST(revenue AS DOUBLE)",
                    "transactions"),
+        unit_of_count="transaction", units=fact_units(TX, _TX_COLS, "amount"),
     ),
     Kpi(
         id="revenue_per_customer", label="Revenue per buying customer",
@@ -81,10 +84,11 @@ KPIS = [
         unit="currency", better="higher", kind="distinct", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with a transaction",
         query=per_customer(TX, "SUM(amount) AS revenue", ratio("SUM(revenue)", "COUNT(*)"), "COUNT(*)"),
-        units=unit_customers(TX, "SUM(amount)"),
         summary=per_customer_summary(TX, {"customers": "c.customers"}, ratio("num.revenue", "den.customers"),
                                      "COALESCE(den.customers, 0)", row_measures={"revenue": "SUM(amount)"}),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(TX, {"transactions": "COUNT(*)", "revenue": "SUM(amount)"}, "revenue"),
     ),
     Kpi(
         id="avg_order_value", label="Average order value",
@@ -94,7 +98,7 @@ KPIS = [
         n_label="transactions",
         query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, ratio("revenue", "transactions"),
                    "transactions"),
-        units=unit_rows(TX, "amount"),
+        unit_of_count="transaction", units=fact_units(TX, _TX_COLS, "amount"),
     ),
     Kpi(
         id="repeat_purchase_rate", label="Repeat purchase rate",
@@ -104,10 +108,11 @@ KPIS = [
         unit="%", better="higher", kind="distinct", family="value", tables=TX_TABLES, dimensions=DIMS,
         n_label="customers with ≥ 1 transaction",
         query=per_customer(TX, "COUNT(*) AS n_tx", ratio(count_if("n_tx >= 2"), "COUNT(*)", "100.0"), "COUNT(*)"),
-        units=unit_customers(TX, "CASE WHEN COUNT(*) >= 2 THEN 100 ELSE 0 END"),
         summary=per_customer_summary(TX, {"customers": "c.customers", "repeaters": REPEAT},
                                      ratio("den.repeaters", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(TX, {"transactions": "COUNT(*)"}, flag("transactions >= 2")),
     ),
     Kpi(
         id="products_per_customer", label="Products per customer",
@@ -121,6 +126,7 @@ KPIS = [
         query=_holdings(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
         summary=_holdings_summary(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
         summary_tables=("f_holding_events",),
+        unit_of_count="customer",
     ),
     Kpi(
         id="cross_sell_rate", label="Cross-sell rate",
@@ -133,6 +139,7 @@ KPIS = [
         query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
         summary=_holdings_summary(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
         summary_tables=("f_holding_events",),
+        unit_of_count="customer",
     ),
     Kpi(
         id="nps", label="Net Promoter Score",
@@ -144,6 +151,8 @@ KPIS = [
         query=rows("f_surveys", {"promoters": count_if("nps >= 9"), "detractors": count_if("nps <= 6"),
                                  "answers": "COUNT(nps)"},
                    ratio("promoters - detractors", "answers", "100.0"), "answers"),
-        units=unit_rows("f_surveys", "CASE WHEN nps >= 9 THEN 100 WHEN nps <= 6 THEN -100 ELSE 0 END", "nps IS NOT NULL"),
+        unit_of_count="answer",
+        units=fact_units("f_surveys", {"nps": "nps"}, "CASE WHEN nps >= 9 THEN 100.0 WHEN nps <= 6 THEN -100.0 ELSE 0.0 END",
+                         "nps IS NOT NULL"),
     ),
 ]
