@@ -68,7 +68,7 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
 
 
 def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from crm_metrics.judgement import health
+    from crm_metrics.judgement import checks
     from crm_metrics.judgement import impact
     from crm_metrics.judgement import scorecard
     from crm_metrics.data.store import Store
@@ -81,7 +81,7 @@ def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, A
     calls: list[tuple[str, Callable[[], Any]]] = [
         ("scorecard.scorecard", lambda: scorecard.scorecard(store)),
         ("scorecard.alignment", lambda: scorecard.alignment(store)),
-        ("health.run_checks", lambda: health.run_checks(store)),
+        ("checks.run_checks", lambda: checks.run_checks(store)),
         ("impact.impact (90 days)", lambda: impact.impact(store)),
     ] + [(f"impact.weekly_series({i})", (lambda i=i: impact.weekly_series(store, i))) for i in inits]
     n = max(3, min(cfg.repeats, 5))

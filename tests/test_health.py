@@ -11,7 +11,8 @@ from conftest import fill_store
 from crm_metrics.judgement import health
 from crm_metrics.judgement import strategy
 from crm_metrics.delivery.cli import main
-from crm_metrics.judgement.health import CHECKS, Check, Finding, HealthContext, register, run_checks
+from crm_metrics.judgement.checks import CHECKS, run_checks
+from crm_metrics.judgement.health import HEALTH_CHECKS, Check, Finding, HealthContext
 from crm_metrics.data.store import close_all
 
 D = dt.date
@@ -287,8 +288,9 @@ def test_every_check_returns_at_least_one_finding_on_an_empty_store(make_store):
     assert all(f.severity in ("ok", "warning", "critical") for f in found)
 
 
-def test_register_extends_and_replaces(make_store, monkeypatch):
-    monkeypatch.setattr(health, "CHECKS", list(CHECKS))
+def test_checks_are_an_explicit_tuple_and_a_custom_check_shares_values(make_store):
+    # the list of checks is explicit (no registration at import time): a tuple, ids unique
+    assert isinstance(CHECKS, tuple) and len({c.id for c in CHECKS}) == len(CHECKS)
     calls = []
 
     def run(ctx: HealthContext):
@@ -298,19 +300,16 @@ def test_register_extends_and_replaces(make_store, monkeypatch):
         v, n = ctx.value("csat")
         return [Finding("custom", "Custom", "warning", f"{a} {b} {v} {n}", "look", subject="x")]
 
-    register(Check("custom", "Custom", "nothing", run))
-    register(Check("custom", "Custom", "nothing", run))                    # same id: replaced, not added
-    assert [c.id for c in health.CHECKS].count("custom") == 1
     store = make_store(customers=CUSTOMERS, interactions=INTERACTIONS)
-    f = one(health.run_checks(store, *MARCH), "custom")
+    f = one(health.run_checks(store, *MARCH, (*HEALTH_CHECKS, Check("custom", "Custom", "nothing", run))), "custom")
     assert f.finding == "42 42 100.0 2" and calls == [1]                   # csat: 5 and 4 -> 2 of 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.severity = "ok"  # type: ignore[misc]
 
 
-def test_a_check_returning_nothing_reports_ok(make_store, monkeypatch):
-    monkeypatch.setattr(health, "CHECKS", [Check("quiet", "Quiet", "nothing", lambda ctx: [])])
-    assert [(f.check_id, f.severity) for f in health.run_checks(make_store())] == [("quiet", "ok")]
+def test_a_check_returning_nothing_reports_ok(make_store):
+    quiet = Check("quiet", "Quiet", "nothing", lambda ctx: [])
+    assert [(f.check_id, f.severity) for f in health.run_checks(make_store(), checks=[quiet])] == [("quiet", "ok")]
 
 
 # -- command line ------------------------------------------------------------------------------------------------------

@@ -86,6 +86,16 @@ def test_html_shows_every_goal_with_its_status_and_the_scorecard_numbers(sample)
     assert "First-contact resolution" in sample.html and "Formula:" in sample.html
 
 
+def test_initiative_section_shows_the_interval_the_verdict_and_annualised_roi(sample):
+    # strategy.md, "How sure are we?": effect with its interval, the verdict in words, ROI annualised
+    sec = sample.html[sample.html.index("Initiatives: what moved after go-live"):]
+    sec = sec[:sec.index("</section>")]
+    assert "first-year ROI (annualised)" in sec and "First-year ROI, annualised" in sec
+    for word in ("improved", "worsened", "no detectable effect", "doubtful"):   # the sample's verdicts
+        assert f"<b>{word}</b>" in sec
+    assert sec.count("95 %: ") >= 12          # six effects and six ROIs with their intervals
+
+
 def test_html_is_self_contained(sample):
     html = sample.html
     remote = re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from crm_metrics.judgement.impact import go_lives
 from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import SERIES_COLOURS
 from crm_metrics.metrics.views import cohort_retention, goals_in_view
@@ -75,9 +76,18 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
         fig.add_hline(y=g["target"], line_dash="dash", line_color="#444",
                       annotation_text=f"goal {g['goal_id']}: {fmt(g['target'], k.unit)}",
                       annotation_position="top left")
+    mark_go_lives(fig, kpi_id, f)
     plotly_layout(fig, height=height, title=title or k.label)
     fig.update_yaxes(title=k.unit)
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+
+
+def mark_go_lives(fig: Any, kpi_id: str, f: Filters) -> None:
+    """Every initiative measured on this KPI whose scope the chart shows: its go-live as a marker."""
+    for g in go_lives(state.store(), kpi_id, tuple(f.channels), tuple(f.segments)):
+        if f.start <= g["go_live"] <= f.end:
+            fig.add_vline(x=pd.Timestamp(g["go_live"]).timestamp() * 1000, line_dash="dot", line_color="#D55E00",
+                          annotation_text=f"{g['initiative_id']} go-live", annotation_position="top right")
 
 
 def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:

@@ -11,7 +11,8 @@ import streamlit as st
 
 from crm_metrics.delivery import output
 from crm_metrics.delivery import report
-from crm_metrics.judgement.health import Finding, run_checks
+from crm_metrics.judgement.checks import run_checks
+from crm_metrics.judgement.health import Finding
 from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.judgement.scorecard import objective_rollup, scorecard

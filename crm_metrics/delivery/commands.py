@@ -112,7 +112,8 @@ cli._EXTRA_COMMANDS.append(_register_scorecard)
 
 # -- health ----------------------------------------------------------------------------------------
 def cmd_health(args: argparse.Namespace) -> int:
-    from crm_metrics.judgement.health import FINDING_FIELDS, run_checks
+    from crm_metrics.judgement.checks import run_checks
+    from crm_metrics.judgement.health import FINDING_FIELDS
     from crm_metrics.judgement.scorecard import resolve_window
     store = cli._store(args)
     start, end = resolve_window(store, args.start, args.end)
@@ -143,8 +144,27 @@ cli._EXTRA_COMMANDS.append(_register_health)
 
 # -- impact ----------------------------------------------------------------------------------------
 _IMPACT_TABLE = ["initiative_id", "name", "go_live", "channel", "segment", "kpi", "treated_before",
-                 "treated_after", "control_before", "control_after", "effect", "incremental_revenue",
-                 "cost", "budget", "over_budget_pct", "roi", "provisional", "status"]
+                 "treated_after", "control_before", "control_after", "effect", "effect_95ci", "p_value", "verdict",
+                 "incremental_revenue", "cost", "budget", "over_budget_pct", "roi_annualised", "roi_95ci", "status"]
+
+
+def _interval(lo, hi, fmt: str) -> str | None:
+    """"[low, high]" of a 95 % interval, or None when there is none."""
+    if lo is None or hi is None:
+        return None
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def _impact_table_rows(rows: list[dict]) -> list[dict]:
+    """The table's view: the effect with its 95 % interval, the verdict, ROI labelled annualised."""
+    out = []
+    for r in rows:
+        t = dict(r)
+        t["effect_95ci"] = _interval(r.get("effect_ci_low"), r.get("effect_ci_high"), "+.3g")
+        t["roi_annualised"] = r.get("roi")
+        t["roi_95ci"] = _interval(r.get("roi_low"), r.get("roi_high"), "+.2f")
+        out.append(t)
+    return out
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
@@ -160,11 +180,12 @@ def cmd_impact(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         cli._emit(rows, "csv", list(df.columns))
     else:
-        print(f"initiative impact, {args.window_days} days before / after go-live")
+        print(f"initiative impact, {args.window_days} days before / after go-live "
+              f"(effect with its 95 % interval; ROI annualised: × 365 ÷ {args.window_days})")
         if not rows:
             print("no initiatives yet: load initiatives.csv")
             return cli.EXIT_OK
-        cli._emit(rows, "table", _IMPACT_TABLE)
+        cli._emit(_impact_table_rows(rows), "table", _IMPACT_TABLE)
         noted = [r for r in rows if r["notes"]]
         if noted:
             print()

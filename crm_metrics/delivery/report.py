@@ -29,8 +29,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
-from crm_metrics.judgement import health
-from crm_metrics.judgement import impact as impact_mod  # also registers the initiative health checks
+from crm_metrics.judgement import checks, health
+from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement.why import goal_explanations
 from crm_metrics.metrics.kpis import KPIS, KpiError
@@ -213,22 +213,6 @@ class ReportData:
     why: dict[str, str] = field(default_factory=dict)  # goal_id -> its two largest contributions
 
 
-def _run_checks(ctx: health.HealthContext) -> list[health.Finding]:
-    """health.run_checks over a context the report shares (the same loop and error handling), so the
-    scorecard, alignment and impact the checks compute are computed once."""
-    out: list[health.Finding] = []
-    for check in list(health.CHECKS):
-        try:
-            found = check.run(ctx)
-        except (KpiError, ValueError) as e:
-            found = [check.finding("warning", f"the check could not run: {e}",
-                                   "Fix the data or settings named above, then re-run the checks.")]
-        if not found:
-            found = [check.finding("ok", "nothing to report", "-")]
-        out.extend(found)
-    return out
-
-
 def _missing_tables(counts: dict[str, int], kpi_id: str) -> tuple[str, ...]:
     kpi = KPIS.get(kpi_id)
     return tuple(t for t in kpi.tables if counts.get(t, 0) == 0) if kpi else ()
@@ -248,7 +232,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
         last_loads.setdefault(str(h.get("table_name")), h)
     from crm_metrics.data.bootstrap import showing_sample
 
-    findings = _run_checks(ctx)
+    findings = health.run_in(ctx, checks.CHECKS)
     card = ctx.scorecard
     rollup = sc.objective_rollup(card)
     alignment = ctx.alignment
@@ -615,7 +599,7 @@ def _section_header(d: ReportData) -> str:
         known = [(i, r) for i, r in rois if r is not None]
         spent = sum(_num(it.row.get("cost")) or 0.0 for it in d.initiatives)
         out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
-                   f"{esc(fmt_money(spent, d.currency))} in total; first-year ROI measured for {len(known)}, "
+                   f"{esc(fmt_money(spent, d.currency))} in total; first-year ROI (annualised) measured for {len(known)}, "
                    f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
     out.append("</section>")
     return "".join(out)
@@ -779,9 +763,13 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
     margin = _num(d.settings.get("margin"))
     out.append(f"<p class='note'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
                "for the initiative's scope (treated) and the rest (control). Effect = change of treated − change of "
-               "control (difference-in-differences); without a scope there is no control and effect = after − before. "
-               f"First-year ROI = (incremental revenue × 365 ÷ {w} × margin {margin if margin is not None else '–'} "
-               "− cost) ÷ cost. <i>Provisional</i>: the after-window runs past the data.</p>")
+               "control (difference-in-differences), with its 95 % interval; without a scope there is no control and "
+               "the effect is the after-window's distance from the trend forecast before go-live. The verdict: "
+               "<i>improved</i> / <i>worsened</i> (the interval excludes no change), <i>no detectable effect</i>, "
+               "<i>doubtful</i> (treated and control drifted apart before go-live, or a pretend go-live shows an "
+               "effect too), <i>provisional</i> (the after-window runs past the data). "
+               f"First-year ROI, annualised = (incremental revenue × 365 ÷ {w} × margin "
+               f"{margin if margin is not None else '–'} − cost) ÷ cost, with its 95 % bootstrap interval.</p>")
     cur = d.currency
     kpi_rows, money_rows, notes = [], [], []
     for it in d.initiatives:
@@ -797,7 +785,8 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
         kpi_rows.append([
             name, esc(fmt_date(r.get("go_live"))), esc(kpi.label if kpi else r.get("kpi")),
             esc(f"{fmt_value(r.get('treated_before'), unit, cur)} → {fmt_value(r.get('treated_after'), unit, cur)}"),
-            esc(ctrl), f"<b>{esc(fmt_change(r.get('effect'), unit, cur))}</b>{_verdict(r.get('effect'), kpi)}",
+            esc(ctrl), f"<b>{esc(fmt_change(r.get('effect'), unit, cur))}</b>{_effect_interval(r, unit, cur)}"
+                       f"{_verdict(r.get('verdict'))}",
         ])
         money_rows.append([
             f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}",
@@ -805,7 +794,9 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
             esc(fmt_money(r.get("budget"), cur)),
             esc(f"{over:+.1f}%" if over is not None else "–"),
             esc(fmt_money(r.get("incremental_revenue"), cur)),
-            f"<b>{esc(fmt_roi(r.get('roi')))}</b>",
+            f"<b>{esc(fmt_roi(r.get('roi')))}</b>" + (
+                f"<br><span class='note'>95 %: {esc(fmt_roi(r.get('roi_low')))} to {esc(fmt_roi(r.get('roi_high')))}"
+                "</span>" if _num(r.get("roi_low")) is not None and _num(r.get("roi_high")) is not None else ""),
         ])
         if _text(r.get("notes")):
             notes.append(f"<li><b>{esc(r['initiative_id'])}</b>: {esc(r.get('notes'))}</li>")
@@ -816,7 +807,7 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
     out.append(f"<h3>Cost and return <span class='note'>(incremental revenue in the {w} days after go-live)"
                "</span></h3>")
     out.append(_table([("initiative", False), ("cost", True), ("budget", True), ("over budget", True),
-                       ("incremental revenue", True), ("first-year ROI", True)], money_rows,
+                       ("incremental revenue", True), ("first-year ROI (annualised)", True)], money_rows,
                       widths=(36, 13, 13, 10, 16, 12)))
     if notes:
         out.append(f"<p class='note'><b>Notes</b></p><ul class='note'>{''.join(notes)}</ul>")
@@ -831,13 +822,18 @@ def _section_initiatives(d: ReportData, charts: _Charts) -> str:
     return "".join(out)
 
 
-def _verdict(effect: Any, kpi: Any) -> str:
-    """'better' / 'worse' under an effect, from the KPI's better direction (nothing for neutral KPIs)."""
-    v = _num(effect)
-    if v is None or v == 0 or kpi is None or kpi.better not in ("higher", "lower"):
+def _effect_interval(r: dict[str, Any], unit: Any, cur: str) -> str:
+    """The effect's 95 % interval under it, when there is one."""
+    lo, hi = _num(r.get("effect_ci_low")), _num(r.get("effect_ci_high"))
+    if lo is None or hi is None:
         return ""
-    good = (v > 0) == (kpi.better == "higher")
-    return f"<br><span class='note'>{'better' if good else 'worse'}</span>"
+    return f"<br><span class='note'>95 %: {esc(fmt_change(lo, unit, cur))} to {esc(fmt_change(hi, unit, cur))}</span>"
+
+
+def _verdict(verdict: Any) -> str:
+    """The verdict in words under the effect (strategy.md, "How sure are we?")."""
+    v = _text(verdict)
+    return f"<br><span class='note'><b>{esc(v)}</b></span>" if v else ""
 
 
 def _section_definitions(d: ReportData) -> str:

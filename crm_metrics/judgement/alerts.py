@@ -29,7 +29,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from crm_metrics.data.store import Store
-from crm_metrics.judgement import health
+from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS, KpiError
 
@@ -179,17 +179,8 @@ def finding_entry(f: health.Finding) -> Entry:
 
 
 def _run_checks(ctx: health.HealthContext) -> list[health.Finding]:
-    """health.run_checks over a context shared with the scorecard (the same loop and error
-    handling as crm_metrics.delivery.report), so the scorecard is computed once."""
-    out: list[health.Finding] = []
-    for check in list(health.CHECKS):
-        try:
-            found = check.run(ctx)
-        except (KpiError, ValueError) as e:
-            found = [check.finding("warning", f"the check could not run: {e}",
-                                   "Fix the data or settings named above, then re-run the checks.")]
-        out.extend(found)
-    return out
+    """Every health check over a context shared with the scorecard, so it is computed once."""
+    return health.run_in(ctx, checks.CHECKS)
 
 
 def current_state(store: Store, card: pd.DataFrame | None = None,

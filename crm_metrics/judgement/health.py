@@ -1,7 +1,9 @@
 """Health checks: the known ways CRM programmes fail, turned into checks on the data (strategy.md).
 
-The checks are a registry: ``CHECKS`` holds :class:`Check` entries in display order and
-:func:`register` adds (or replaces, by id) one. A check is a function of a :class:`HealthContext`
+This module's checks are listed in ``HEALTH_CHECKS``; the list of every check (these and the
+initiative checks of crm_metrics.judgement.impact_checks) is crm_metrics.judgement.checks.CHECKS.
+Neither impact nor impact_checks imports this module (the types are in judgement.finding), and this
+module imports neither. A check is a function of a :class:`HealthContext`
 (the store, the window, the settings, and shared values computed once on first use: goals,
 initiatives, the scorecard, the alignment table, KPI values) returning at least one
 :class:`Finding`; ``ok`` findings say what was checked, with the numbers.
@@ -14,34 +16,15 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
+from crm_metrics.judgement.finding import FINDING_FIELDS, SEVERITIES, Check, Finding, Severity
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
 from crm_metrics.data.store import Store
-
-Severity = Literal["ok", "warning", "critical"]
-SEVERITIES: tuple[str, ...] = ("ok", "warning", "critical")
-FINDING_FIELDS = ("id", "title", "severity", "subject", "finding", "next_step")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check_id: str
-    title: str
-    severity: Severity
-    finding: str
-    next_step: str
-    subject: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The finding with the spec's field names (id, title, severity, finding, next_step, subject)."""
-        return {"id": self.check_id, "title": self.title, "severity": self.severity,
-                "subject": self.subject, "finding": self.finding, "next_step": self.next_step}
-
 
 @dataclass
 class HealthContext:
@@ -132,30 +115,6 @@ class HealthContext:
         return sc.alignment(self.store, self.start, self.end)
 
 
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    fails: str  # the failure it detects
-    run: Callable[[HealthContext], list[Finding]]
-
-    def finding(self, severity: Severity, finding: str, next_step: str, subject: str | None = None) -> Finding:
-        return Finding(self.id, self.title, severity, finding, next_step, subject)
-
-
-CHECKS: list[Check] = []
-
-
-def register(check: Check) -> Check:
-    """Add a check at the end of the registry, or replace the one with the same id in place."""
-    for i, c in enumerate(CHECKS):
-        if c.id == check.id:
-            CHECKS[i] = check
-            return check
-    CHECKS.append(check)
-    return check
-
-
 def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
     s, e = sc.resolve_window(store, start, end)
     return HealthContext(store=store, start=s, end=e, settings=store.settings())
@@ -163,13 +122,18 @@ def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
 
 def run_checks(store: Store, start: Any = None, end: Any = None,
                checks: Iterable[Check] | None = None) -> list[Finding]:
-    """Every registered check over the window (default: the span of the loaded data).
+    """``checks`` (default ``HEALTH_CHECKS``; every check: crm_metrics.judgement.checks.run_checks) over
+    the window (default: the span of the loaded data)."""
+    return run_in(context(store, start, end), checks if checks is not None else HEALTH_CHECKS)
+
+
+def run_in(ctx: HealthContext, checks: Iterable[Check]) -> list[Finding]:
+    """``checks`` over a context the caller shares (the report reuses its scorecard and alignment).
 
     A check that fails unexpectedly yields a warning naming the error instead of stopping the
-    others."""
-    ctx = context(store, start, end)
+    others; a check that finds nothing yields one ``ok`` finding."""
     out: list[Finding] = []
-    for check in list(checks if checks is not None else CHECKS):
+    for check in list(checks):
         try:
             found = check.run(ctx)
         except (KpiError, ValueError) as e:
@@ -396,23 +360,23 @@ def _share(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}%"
 
 
-# -- the registry -------------------------------------------------------------------------------------------
-NO_MEASUREMENT = register(Check(
-    "no_measurement", "No measurement", "no reporting, no way to judge success", check_no_measurement))
-SILOED = register(Check(
+# -- the checks of this module, listed once ----------------------------------------------------------------
+NO_MEASUREMENT = Check(
+    "no_measurement", "No measurement", "no reporting, no way to judge success", check_no_measurement)
+SILOED = Check(
     "siloed_customer_data", "Siloed customer data",
-    "customer information not shared across the organisation", check_siloed_customer_data))
-WORK_SHIFTED = register(Check(
+    "customer information not shared across the organisation", check_siloed_customer_data)
+WORK_SHIFTED = Check(
     "work_shifted_to_customer", "Work shifted to the customer",
-    'the "work" pushed onto the customer', check_work_shifted_to_customer))
-RELATIONSHIP_ON_ENCOUNTERS = register(Check(
+    'the "work" pushed onto the customer', check_work_shifted_to_customer)
+RELATIONSHIP_ON_ENCOUNTERS = Check(
     "relationship_strategy_on_encounters", "Relationship strategy on encounters",
-    "relationship strategy, transactional behaviour", check_relationship_strategy_on_encounters))
+    "relationship strategy, transactional behaviour", check_relationship_strategy_on_encounters)
+
+HEALTH_CHECKS: tuple[Check, ...] = (NO_MEASUREMENT, SILOED, WORK_SHIFTED, RELATIONSHIP_ON_ENCOUNTERS)
 
 
 __all__ = [
-    "Finding", "Check", "HealthContext", "CHECKS", "register", "run_checks", "context", "findings_frame",
+    "Finding", "Check", "Severity", "HealthContext", "HEALTH_CHECKS", "run_checks", "run_in", "context", "findings_frame",
     "worst", "SEVERITIES", "FINDING_FIELDS",
 ]
-
-from crm_metrics.judgement import impact as _impact  # noqa: E402,F401  (registers technology_before_strategy, cost_underestimated, no_return)

@@ -186,3 +186,34 @@ def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple])
 
 
 __all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]
+
+
+def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
+          settings: Mapping[str, Any] | None = None, hashed_customers: bool = False) -> dict[str, Any]:
+    """The KPI's units (``Kpi.units``, explain.md "The records behind a number") over a window and
+    scope, as numpy arrays: ``customer_id``, ``value`` and, for units that happen on a day (contacts,
+    answers, transactions), ``day``. The KPI is the mean of ``value`` (its sum for additive KPIs).
+    KpiError when the KPI has no units; MissingDataError when a table it needs is empty.
+    ``hashed_customers``: customer_id as a 64-bit hash (cheap to fetch and group millions of units
+    by; collisions are negligible at 2⁻⁶⁴) instead of the text."""
+    kpi, _ = resolve_request(kpi_id)
+    if kpi.units is None:
+        raise KpiError(f"{_kpi_name(kpi)} has no unit-level records.")
+    s, e = _as_date(start, "start"), _as_date(end, "end")
+    if s is None or e is None or s > e:
+        raise KpiError(f"{_kpi_name(kpi)}: units need a window with a start on or before its end.")
+    cur = store.cursor()
+    try:
+        missing, _ = _missing_tables(cur, kpi)
+        if missing:
+            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+        q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), grain="day",
+                  settings=_settings(store.settings(cur), settings))
+        sql = kpi.units(q)
+        names = [d[0] for d in cur.execute(f"SELECT * FROM ({sql}) u LIMIT 0", q.params).description]
+        when = next((c for c in ("occurred_at", "occurred_on", "day") if c in names), None)
+        cust = "hash(customer_id)" if hashed_customers else "customer_id"
+        day = f", CAST({when} AS DATE) AS day" if when else ""
+        return dict(cur.execute(f"SELECT {cust} AS customer_id, value{day} FROM ({sql}) u", q.params).fetchnumpy())
+    finally:
+        cur.close()
