@@ -219,6 +219,10 @@ SETTINGS_DEFAULTS: dict[str, float | str] = {
     "margin": 1.0,
     "discount_rate": 0.10,
     "alignment_threshold": 50.0,
+    # pace of a goal in progress (foresight.md): on track when p_meet >= pace_on_track, off track below
+    # pace_off_track
+    "pace_on_track": 0.7,
+    "pace_off_track": 0.3,
     "currency": "USD",
 }
 
