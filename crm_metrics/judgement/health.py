@@ -245,7 +245,9 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
             subject=str(r["initiative_id"])))
     card = ctx.scorecard
-    for r in card[card["status"] == "no_data"].to_dict(orient="records"):
+    # A goal row without any measurement (actual null). A period in progress that is no_data only
+    # because its history is too short to forecast is measured: it is not reported here.
+    for r in card[card["actual"].isna()].to_dict(orient="records"):
         scope = ", ".join(x for x in (_text(r["channel"]), _text(r["segment"])) if x) or "all customers"
         period = f"{r['period_start']}..{r['period_end']}" if r["period_start"] is not None else "no period"
         why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \
