@@ -52,6 +52,9 @@ class HealthContext:
     end: dt.date | None
     settings: dict[str, Any]
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # The window as given (None, None: not given), which lists the goal rows: without one, each goal's
+    # current period, as on the scorecard (strategy.md); the checks' own window is start..end.
+    goal_window: tuple[Any, Any] | None = None
 
     # -- generic lazy values ----------------------------------------------------------------------
     def shared(self, name: Any, make: Callable[[], Any]) -> Any:
@@ -125,7 +128,7 @@ class HealthContext:
 
     @cached_property
     def scorecard(self) -> pd.DataFrame:
-        return sc.scorecard(self.store, self.start, self.end)
+        return sc.scorecard(self.store, *(self.goal_window or (self.start, self.end)))
 
     @cached_property
     def alignment(self) -> pd.DataFrame:
@@ -158,7 +161,7 @@ def register(check: Check) -> Check:
 
 def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
     s, e = sc.resolve_window(store, start, end)
-    return HealthContext(store=store, start=s, end=e, settings=store.settings())
+    return HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=(start, end))
 
 
 def run_checks(store: Store, start: Any = None, end: Any = None,

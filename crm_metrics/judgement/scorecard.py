@@ -114,6 +114,17 @@ def format_value(value: Any, unit: str | None, currency: str = "") -> str:
     return f"{v:.1f}"
 
 
+def chance_words(p_meet: Any) -> str:
+    """The chance of meeting the target in words, with the share of simulated paths: "likely (73 %)"."""
+    p = _num(p_meet)
+    if p is None:
+        return "cannot be said yet"
+    for bound, words in ((0.9, "very likely"), (0.7, "likely"), (0.3, "uncertain"), (0.1, "unlikely")):
+        if p >= bound - EPS:
+            return f"{words} ({100 * p:.0f} %)"
+    return f"very unlikely ({100 * p:.0f} %)"
+
+
 # -- window ---------------------------------------------------------------------------------------
 _as_date = goals_mod.as_date
 
@@ -328,6 +339,6 @@ def alignment(store: Store, start: Any = None, end: Any = None) -> pd.DataFrame:
 
 __all__ = [
     "scorecard", "objective_rollup", "alignment", "judge", "attainment", "direction_for",
-    "previous_period", "resolve_window", "format_value", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
+    "previous_period", "resolve_window", "format_value", "chance_words", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
     "ALIGNMENT_COLUMNS", "STATUSES", "DEFAULT_TOLERANCE", "LOW_CONFIDENCE_N", "NO_OBJECTIVE",
 ]
