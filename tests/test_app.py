@@ -14,6 +14,7 @@ from crm_metrics.data.store import Store, close_all
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "app.py": "What did our CRM bring us?",
+    "pages/1_Scorecard.py": "What did our CRM bring us?",
     "pages/2_Channels.py": "Channels",
     "pages/3_Segments.py": "Segments",
     "pages/4_Relationships.py": "Relationships vs encounters",

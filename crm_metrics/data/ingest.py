@@ -666,7 +666,7 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
                 audit = _strategy_rules(cur, stage, tdef, plans, report, read_path, delimiter)
                 say(0.55, f"{report.file_name}: writing {tdef.name}")
                 load_id = _next_load_id(cur)
-                _write(cur, stage, tdef, plans, report,
+                touched = _write(cur, stage, tdef, plans, report,
                        snapshot=lambda kind, typed, same: safety.take_snapshot(
                            cur, tdef, load_id, kind, typed, same))
             except duckdb.Error as e:
@@ -678,25 +678,27 @@ def _load_staged(store: Store, tdef: Table, read_path: Path, orig_path: Path, re
             if audit is not None:
                 audit(loaded_by or _current_user())
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.75, rows=stage,
-                    customer_id="trim(s.customer_id)")
+                    customer_id="trim(s.customer_id)", touched=touched)
             return report
         except BaseException:
             _rollback(cur)
             raise
         finally:
-            _drop_quietly(cur, stage)
+            _drop_quietly(cur, stage, f"{stage}_typed_touched")
             cur.close()
 
 
 def _finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: LoadReport, load_id: int,
-            loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str) -> None:
+            loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str,
+            touched: str | None = None) -> None:
     """After the write, in the load's transaction: facts (when rows changed), snapshots, the
     unmatched-customer count over the file's ``rows`` (a table; ``customer_id`` its key as SQL over
-    alias ``s``), the load history; then the commit."""
+    alias ``s``), the load history; then the commit. ``touched`` (a merge's changed customers) makes
+    the facts refresh for those customers only (crm_metrics.data.facts)."""
     changed = bool(report.inserted or report.updated or report.removed)
     if changed:
         say(at, f"{report.file_name}: computing derived facts")
-        store.refresh_facts(cur, Store.facts_for([tdef.name]))
+        store.refresh_facts(cur, Store.facts_for([tdef.name]), touched)
         store.bump_version(cur)
     safety.after_load(cur, tdef.name, load_id, changed=changed)
     if tdef.has_customer and tdef.name != "customers":
@@ -836,20 +838,22 @@ def _guarded_select(tdef: Table, plans: list[ColumnPlan], delimiter: str, src: s
 
 
 def _write(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
-           report: LoadReport, snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
+           report: LoadReport, snapshot: Callable[[str, str, str | None], None] | None = None) -> str | None:
     """Merge or replace; ``snapshot(kind, typed_table, same_sql)`` is called just before the table
     changes so that the load can be undone (crm_metrics.data.undo)."""
     typed = f"{stage}_typed"
     cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {_typed_select(tdef, plans)} FROM {stage}")
     try:
-        _apply(cur, typed, tdef, report, snapshot)
+        return _apply(cur, typed, tdef, report, snapshot)
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {typed}")
 
 
 def _apply(cur: duckdb.DuckDBPyConnection, typed: str, tdef: Table, report: LoadReport,
-           snapshot: Callable[[str, str, str | None], None] | None = None) -> None:
-    """Replace the table with, or merge into it, the typed rows of ``typed``."""
+           snapshot: Callable[[str, str, str | None], None] | None = None) -> str | None:
+    """Replace the table with, or merge into it, the typed rows of ``typed``. A merge into a table
+    with customers returns the name of a temporary table listing the customers whose rows it
+    inserted or changed (old and new ids), so their facts alone are refreshed; otherwise None."""
     cols = ", ".join(tdef.column_names)
     key = tdef.key
     existing = int(cur.execute(f"SELECT count(*) FROM {tdef.name}").fetchone()[0])
@@ -860,7 +864,7 @@ def _apply(cur: duckdb.DuckDBPyConnection, typed: str, tdef: Table, report: Load
         cur.execute(f"DELETE FROM {tdef.name}")
         cur.execute(f"INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed}")
         report.inserted = report.rows_read
-        return
+        return None
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in tdef.column_names)
     row = cur.execute(f"""
         SELECT count(*) FILTER (WHERE t.{key} IS NULL),
@@ -868,13 +872,23 @@ def _apply(cur: duckdb.DuckDBPyConnection, typed: str, tdef: Table, report: Load
                count(*) FILTER (WHERE t.{key} IS NOT NULL AND ({same}))
         FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}""").fetchone()
     report.inserted, report.updated, report.unchanged = int(row[0]), int(row[1]), int(row[2])
+    touched = None
     if report.inserted or report.updated:
+        if tdef.has_customer:
+            touched = f"{typed}_touched"
+            cur.execute(f"""CREATE TEMP TABLE {touched} AS SELECT DISTINCT customer_id FROM (
+                SELECT s.customer_id FROM {typed} s LEFT JOIN {tdef.name} t ON t.{key} = s.{key}
+                WHERE t.{key} IS NULL OR NOT ({same})
+                UNION ALL
+                SELECT t.customer_id FROM {typed} s JOIN {tdef.name} t ON t.{key} = s.{key}
+                WHERE NOT ({same})) u""")
         if snapshot is not None:
             snapshot("merge", typed, same)
         cur.execute(f"""DELETE FROM {tdef.name} t WHERE EXISTS (
             SELECT 1 FROM {typed} s WHERE s.{key} = t.{key} AND NOT ({same}))""")
         cur.execute(f"""INSERT INTO {tdef.name} ({cols}) SELECT {cols} FROM {typed} s
             WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
+    return touched
 
 
 # -- the fast path -------------------------------------------------------------------------------
@@ -951,11 +965,12 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
                 written = typed
             if report.rows_read == 0 or _may_have_duplicates(cur, written, tdef.key):
                 raise _NotFast  # the careful path says which lines repeat a key (or that the file is empty)
+            touched = None
             if not direct:
-                _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
+                touched = _apply(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
                     cur, tdef, load_id, kind, t, same))
             _finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
-                    customer_id="s.customer_id")
+                    customer_id="s.customer_id", touched=touched)
             return report
         except (_NotFast, duckdb.Error):
             _rollback(cur)
@@ -965,7 +980,7 @@ def _load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, t
             _rollback(cur)
             raise
         finally:
-            _drop_quietly(cur, sample, typed)
+            _drop_quietly(cur, sample, typed, f"{typed}_touched")
             _restore_memory(cur, capped)
             cur.close()
 

@@ -147,6 +147,9 @@ def _check(cur: duckdb.DuckDBPyConnection, load_id: int) -> tuple[dict[str, Any]
     later = [int(r[0]) for r in cur.execute(
         """SELECT h.load_id FROM load_history h
            WHERE h.table_name = ? AND h.load_id > ? AND h.mode IN ('merge', 'replace')
+             -- a later load that changed nothing (the same file again) left the table as it was,
+             -- so it does not stand in the way of undoing an earlier one
+             AND (h.inserted > 0 OR h.updated > 0 OR h.removed > 0)
              AND NOT EXISTS (SELECT 1 FROM load_history u WHERE u.undo_of = h.load_id)
            ORDER BY h.load_id DESC""", [h["table_name"], int(load_id)]).fetchall()]
     if later:

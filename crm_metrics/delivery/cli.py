@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from crm_metrics.delivery import output
+import duckdb
+
+from crm_metrics.data.inbox import is_lock_error
+from crm_metrics.delivery import output, remote
 from crm_metrics.data.store import default_db_path
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -280,7 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "start", None) and getattr(args, "end", None) and args.start > args.end:
         parser.error(f"--from {args.start} is after --to {args.end}")
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except duckdb.IOException as e:
+            # The app holds the store (DuckDB then lets no other process open it, not even to read):
+            # run the command inside the app and print its output here (crm_metrics.delivery.remote).
+            if not is_lock_error(e) or args.command in remote.LOCAL_ONLY:
+                raise
+            return remote.run_in_holder(list(sys.argv[1:] if argv is None else argv), args.db)
     except Refused as e:
         print(f"refused: {e}", file=sys.stderr)
         return EXIT_REFUSED
