@@ -219,8 +219,8 @@ def bullet_chart(g: Any, unit: str) -> go.Figure:
                   annotation_position="top")
     values = [v for v in (lo, hi, fc, actual, target) if v is not None]
     span = max(values) - min(0.0, min(values))
-    fig.update_layout(height=110, margin=dict(l=10, r=10, t=25, b=10), barmode="overlay", showlegend=True,
-                      legend=dict(orientation="h", y=-0.6, font=dict(size=10)), plot_bgcolor="white")
+    fig.update_layout(height=100, margin=dict(l=10, r=10, t=25, b=10), barmode="overlay", showlegend=True,
+                      legend=dict(orientation="v", x=1.01, y=0.5, font=dict(size=10)), plot_bgcolor="white")
     fig.update_xaxes(range=[min(0.0, min(values)), max(values) + 0.08 * span], showgrid=False)
     return fig
 
