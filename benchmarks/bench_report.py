@@ -92,7 +92,9 @@ def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, A
         res["in_process"].append({"call": name, "first_s": round(first, 3), **r})
         say(f"  {name:36s} first {first:6.2f} s, then median {r['median_ms'] / 1000:6.2f} s")
     store.close()
-    for cmd in (["scorecard", "--format", "json"], ["health", "--format", "json"], ["impact", "--format", "json"]):
+    # alerts as a dry run: the bench store's alert state stays as it was (nothing recorded)
+    for cmd in (["scorecard", "--format", "json"], ["health", "--format", "json"], ["impact", "--format", "json"],
+                ["alerts", "--dry-run", "--format", "json"]):
         c = run_child(crm(cfg, *cmd))
         res["cli"].append({"command": "python -m crm_metrics " + " ".join(cmd), **c.brief()})
         say(f"  {' '.join(cmd):36s} {c.wall_s:6.2f} s wall, {c.max_rss_mb:.0f} MB peak (rc {c.rc})")

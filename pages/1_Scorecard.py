@@ -1,10 +1,11 @@
 """The home page: the Scorecard (the router in app.py opens it at /).
 
-Goals against actuals, grouped by strategic objective, with the health checks on top. Like every
-page it stands on its own (ui.page.page_setup), so it also runs when opened as a script directly."""
+What changed since the last load, the health checks, and goals against actuals grouped by
+strategic objective. Like every page it stands on its own (ui.page.page_setup), so it also runs
+when opened as a script directly."""
 import streamlit as st
 
-from ui import filters, page, scorecard
+from ui import changes, filters, page, scorecard
 
 page.page_setup("Scorecard", ":material/target:")
 st.title("What did our CRM bring us?")
@@ -12,6 +13,7 @@ st.caption("Every goal your strategy states, measured against the data, and the 
            "programmes fail, checked on your data.")
 f = filters.sidebar(show_grain=False)
 
+changes.changes_panel()
 scorecard.health_panel(f)
 scorecard.scorecard_panel(f)
 scorecard.report_download(f)

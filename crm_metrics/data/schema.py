@@ -223,6 +223,9 @@ SETTINGS_DEFAULTS: dict[str, float | str] = {
     # pace_off_track
     "pace_on_track": 0.7,
     "pace_off_track": 0.3,
+    # alerts (foresight.md): a status flip caused only by a value this share of the target or less
+    # from the boundary it crossed is not reported (no flapping at equality)
+    "alert_deadband": 0.005,
     "currency": "USD",
 }
 

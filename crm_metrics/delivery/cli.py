@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# Further commands register themselves here (kpis, scorecard, health, impact, report).
+# Further commands register themselves here (kpis, scorecard, health, impact, report, alerts).
 _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 
@@ -275,7 +275,7 @@ def add_format_arg(s: argparse.ArgumentParser, choices: Sequence[str] = ("table"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from crm_metrics.delivery import commands  # noqa: F401  (registers the analysis commands)
+    from crm_metrics.delivery import command_alerts, commands  # noqa: F401  (register the analysis commands, alerts)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "db"):

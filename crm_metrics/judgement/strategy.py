@@ -53,8 +53,8 @@ CHANGE_COLUMNS = ("change_id", "changed_at", "changed_by", "table_name", "key", 
                   "after", "source")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
-_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "pace_on_track": 1.0,
-                "pace_off_track": 1.0}
+_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0,
+                "pace_on_track": 1.0, "pace_off_track": 1.0}
 _SETTING_POSITIVE = ("fcr_window_days",)
 
 

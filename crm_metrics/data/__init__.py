@@ -1,0 +1,1 @@
+"""Data in: the contract, the store, loads, summaries, undo, the inbox, the sample company."""
