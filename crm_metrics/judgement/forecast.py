@@ -273,10 +273,34 @@ def _chunks(total: int, size: int) -> list[int]:
     return [min(size, total - i) for i in range(0, total, size)]
 
 
+# Forecasts by (store file, data version, request): the page's scorecard and the health checks list
+# the same goal rows in progress under different windows; each row is fitted once per data version.
+_MEMO: dict[tuple[Any, ...], Forecast] = {}
+_MEMO_MAX = 512
+
+
 def forecast_goal(store: Store, kpi: Kpi, start: dt.date, end: dt.date, first: dt.date, last: dt.date,
                   channel: str | None, segment: str | None, target: float, direction: str,
                   actual: float | None, n: int, settings: Mapping[str, Any]) -> Forecast:
     """The forecast of the KPI over [start, end] with the data ending on ``last`` (< end)."""
+    if store.path == ":memory:":
+        return _forecast_goal(store, kpi, start, end, first, last, channel, segment, target, direction, actual,
+                              n, settings)
+    key = (store.path, store.data_version(), kpi.id, start, end, first, last, channel, segment, target,
+           direction, actual, n, tuple(sorted((k, str(v)) for k, v in settings.items())))
+    hit = _MEMO.get(key)
+    if hit is None:
+        hit = _forecast_goal(store, kpi, start, end, first, last, channel, segment, target, direction, actual,
+                             n, settings)
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[key] = hit
+    return hit
+
+
+def _forecast_goal(store: Store, kpi: Kpi, start: dt.date, end: dt.date, first: dt.date, last: dt.date,
+                   channel: str | None, segment: str | None, target: float, direction: str,
+                   actual: float | None, n: int, settings: Mapping[str, Any]) -> Forecast:
     if actual is None:
         return Forecast(None, None, None, None, "no value so far")
     if kpi.kind == "distinct":
