@@ -39,7 +39,7 @@ BOOTSTRAPS = 999
 MIN_POINTS = 6
 SEASON = {"month": 12, "week": 52}
 TOO_LITTLE = "too little history"
-CALIBRATION_ORIGINS = 4  # refits per forecast to measure out-of-sample errors (cost: 4 small fits)
+CALIBRATION_ORIGINS = 2  # refits per forecast to measure out-of-sample errors (cost: 2 small fits)
 EPS = 1e-9
 
 

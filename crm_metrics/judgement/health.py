@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Literal
 
 import pandas as pd
 
+from crm_metrics.judgement import goals as goals_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
@@ -161,7 +162,11 @@ def register(check: Check) -> Check:
 
 def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
     s, e = sc.resolve_window(store, start, end)
-    return HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=(start, end))
+    # A window that is the whole data span (the app's default) lists each goal's current row, as the
+    # Scorecard page does: not every year of every goal (and not their cost).
+    span = goals_mod.data_span(store)
+    listing = (None, None) if (sc._as_date(start), sc._as_date(end)) == span else (start, end)
+    return HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=listing)
 
 
 def run_checks(store: Store, start: Any = None, end: Any = None,
