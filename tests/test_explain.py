@@ -156,7 +156,10 @@ def test_report_says_where_a_missed_goal_moved(make_store):
     st = make_store(interactions=contacts(1, {"phone": (2, 1), "web": (2, 0)}, "a", 4)
                     + contacts(2, {"phone": (6, 3), "web": (2, 0)}, "b"),
                     goals=[{"goal_id": "G1", "kpi": "complaint_rate", "target": 10.0, "direction": "at_most",
-                            "period_start": "2026-02-01", "period_end": "2026-02-28"}])
+                            "period_start": "2026-02-01", "period_end": "2026-02-28"}],
+                    # a survey answer on Feb 28: the data reach the goal's last day, so February is final
+                    # (a period in progress is judged on its pace, never missed: strategy.md)
+                    surveys=[{"response_id": "s1", "customer_id": "x", "answered_on": "2026-02-28", "nps": 9}])
     html = render_html(st)
     assert ("<li data-why='G1'><b>G1</b>: Complaint rate rose 12.5 points against 2026-01-04 – 2026-01-31; "
             "largest contributions by channel: phone (+12.5).</li>") in html

@@ -69,8 +69,9 @@ def test_no_measurement_warnings(make_store):
     assert found[0].finding == "strategic objective 'Growth' has no goal (served by initiative I2)"
     assert found[1].finding == ("initiative I2 (Project I2) has no goal on its KPI (fcr_rate) or its objective "
                                 "(Growth)")
-    # G2 is on nps and there are no surveys
-    assert found[2].finding.startswith("goal G2 (nps, all customers, 2026-03-01..2026-03-31) has no data: "
+    # G2 is on nps and there are no surveys; a goal without a period is an annual goal (spec change):
+    # its row is the calendar year 2026, whatever the window
+    assert found[2].finding.startswith("goal G2 (nps, all customers, 2026-01-01..2026-12-31) has no data: "
                                        "Load surveys.csv")
 
 
@@ -79,7 +80,8 @@ def test_no_measurement_goal_without_data_in_its_scope(make_store):
                        goals=[{"goal_id": "G1", "kpi": "csat", "target": 80, "channel": "email"}])
     f = one(run_checks(store, *MARCH), "no_measurement")
     assert f.severity == "warning" and f.subject == "G1"
-    assert f.finding == ("goal G1 (csat, email, 2026-03-01..2026-03-31) has no data: no interactions in its "
+    # the annual row 2026 (spec change: a goal's period no longer comes from the window)
+    assert f.finding == ("goal G1 (csat, email, 2026-01-01..2026-12-31) has no data: no interactions in its "
                          "scope and period (n = 0)")
 
 

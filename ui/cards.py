@@ -19,6 +19,7 @@ import streamlit as st
 from crm_metrics.delivery import output
 from crm_metrics.metrics.kpis import get_kpi
 from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N
+from crm_metrics.judgement.goals import covered_previous
 
 from . import state, why
 from .filters import Filters, cache_key, choices
@@ -63,12 +64,10 @@ def _card(kpi_id: str, f: Filters, target: Any) -> None:
         target.metric(k.label, "–", help=cur)
         target.caption(cur)
         return
-    days = (f.end - f.start).days + 1
-    prev_end = f.start - dt.timedelta(days=1)
-    prev_start = prev_end - dt.timedelta(days=days - 1)
-    first = choices()["first"]
-    # A previous period that lies wholly before the data has no value, not a value of 0.
-    prev = kpi(kpi_id, f, start=prev_start, end=prev_end) if first and prev_end >= first else None
+    # The previous period counts only when the data cover it whole (strategy.md): a period the data
+    # cover in part would report the missing days as a change.
+    previous = covered_previous(f.start, f.end, choices()["first"])
+    prev = kpi(kpi_id, f, start=previous[0], end=previous[1]) if previous else None
     value = output.plain(cur["value"].iloc[0]) if len(cur) else None
     n = int(cur["n"].iloc[0]) if len(cur) else 0
     pv = output.plain(prev["value"].iloc[0]) if isinstance(prev, pd.DataFrame) and len(prev) else None

@@ -14,11 +14,11 @@ from plotly.subplots import make_subplots
 
 from crm_metrics.judgement.impact import go_lives
 from crm_metrics.metrics.kpis import get_kpi
-from crm_metrics.delivery.presentation import SERIES_COLOURS
+from crm_metrics.delivery.presentation import SERIES_COLOURS, STATUS_STYLE
 from crm_metrics.metrics.views import cohort_retention, goals_in_view
 
 from . import precompute, state
-from .filters import Filters, cache_key
+from .filters import Filters, cache_key, choices
 from .formatting import fmt, kpi_label
 from .results import kpi
 from .widgets import missing
@@ -77,6 +77,8 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
                       annotation_text=f"goal {g['goal_id']}: {fmt(g['target'], k.unit)}",
                       annotation_position="top left")
     mark_go_lives(fig, kpi_id, f)
+    if comparable:
+        _forecast_bands(fig, [str(g["goal_id"]) for g in goals_for(kpi_id, f)], k.unit)
     plotly_layout(fig, height=height, title=title or k.label)
     fig.update_yaxes(title=k.unit)
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
@@ -88,6 +90,27 @@ def mark_go_lives(fig: Any, kpi_id: str, f: Filters) -> None:
         if f.start <= g["go_live"] <= f.end:
             fig.add_vline(x=pd.Timestamp(g["go_live"]).timestamp() * 1000, line_dash="dot", line_color="#D55E00",
                           annotation_text=f"{g['initiative_id']} go-live", annotation_position="top right")
+
+
+def _forecast_bands(fig: Any, goal_ids: list[str], unit: str) -> None:
+    """Goals in progress on this KPI: the forecast's 80 % band from the data's last day to the period's
+    end, and the forecast (median) at the end (foresight.md)."""
+    from .scorecard import current_rows  # the cached scorecard rows (ui.scorecard does not import charts)
+    rows = current_rows()
+    last = choices()["last"]
+    if rows is None or rows.empty or last is None:
+        return
+    for _, g in rows[rows["goal_id"].isin(goal_ids) & ~rows["final"] & rows["forecast"].notna()].iterrows():
+        colour = STATUS_STYLE.get(g["status"], ("#8C8C8C",))[0]
+        if pd.notna(g["forecast_low"]):
+            fig.add_shape(type="rect", x0=last, x1=g["period_end"], y0=g["forecast_low"], y1=g["forecast_high"],
+                          fillcolor=colour, opacity=0.18, line_width=0)
+        fig.add_trace(go.Scatter(
+            x=[g["period_end"]], y=[g["forecast"]], mode="markers", marker=dict(symbol="diamond", size=10,
+                                                                             color=colour),
+            name=f"forecast {g['goal_id']} ({g['period_start']:%Y})",
+            hovertemplate=f"forecast {g['goal_id']}: {fmt(g['forecast'], unit)} over "
+                          f"{g['period_start']} – {g['period_end']}<extra></extra>"))
 
 
 def mix_chart(kpi_id: str, f: Filters, *, by: str, title: str) -> None:

@@ -82,7 +82,7 @@ def goals_editor(can_write: bool) -> None:
         segs = ["(all)"] + c["segments"]
         segment = d.selectbox("Segment", segs, index=segs.index(cur["segment"]) if output.plain(cur.get("segment")) in segs else 0)
         a, b, d = st.columns(3)
-        period_start = a.text_input("Period start (YYYY-MM-DD, empty = the window viewed)",
+        period_start = a.text_input("Period start (YYYY-MM-DD; both empty = an annual goal, one row per year)",
                                     value=str(output.plain(cur.get("period_start")) or ""))
         period_end = b.text_input("Period end", value=str(output.plain(cur.get("period_end")) or ""))
         tolerance = d.text_input("Tolerance (fraction of |target|, default 0.05)",

@@ -220,6 +220,10 @@ SETTINGS_DEFAULTS: dict[str, float | str | bool] = {
     "discount_rate": 0.10,
     "annual_discount_rate": 0.10,  # discounts the predicted CLV (customer-value.md)
     "alignment_threshold": 50.0,
+    # pace of a goal in progress (foresight.md): on track when p_meet >= pace_on_track, off track below
+    # pace_off_track
+    "pace_on_track": 0.7,
+    "pace_off_track": 0.3,
     # alerts (foresight.md): a status flip caused only by a value this share of the target or less
     # from the boundary it crossed is not reported (no flapping at equality)
     "alert_deadband": 0.005,

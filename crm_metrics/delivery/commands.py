@@ -67,14 +67,16 @@ cli._EXTRA_COMMANDS.append(_register_kpis)
 # -- scorecard -----------------------------------------------------------------------------------
 _SCORECARD_TABLE = ["goal_id", "kpi", "channel", "segment", "period_start", "period_end", "direction",
                     "target", "actual", "n", "status", "attainment", "previous", "change", "low_confidence",
-                    "objective", "owner"]
+                    "forecast", "forecast_low", "forecast_high", "p_meet", "objective", "owner"]
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.scorecard import alignment, objective_rollup, resolve_window, scorecard
     store = cli._store(args)
+    # --from/--to only choose which goal rows are listed (a row's status belongs to its own period);
+    # the strategy alignment is still measured over the window (default: the data's span).
+    card = scorecard(store, args.start, args.end)
     start, end = resolve_window(store, args.start, args.end)
-    card = scorecard(store, start, end)
     goals = output.records(card)
     if args.format == "csv":
         cli._emit(goals, "csv", list(card.columns))
@@ -325,3 +327,12 @@ def _register_customer_value(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 cli._EXTRA_COMMANDS.append(_register_customer_value)
+
+
+# -- backtest (crm_metrics.delivery.command_backtest; the explicit CLI registry will list it) ----------
+def _register_backtest(sub: Any, common: argparse.ArgumentParser) -> None:
+    from crm_metrics.delivery.command_backtest import add_parser
+    add_parser(sub, common)
+
+
+cli._EXTRA_COMMANDS.append(_register_backtest)

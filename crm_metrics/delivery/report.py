@@ -223,7 +223,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     one per goal scope for the trends, one per mix KPI split by segment, the scorecard, the health
     checks, the impact analysis once, and the weekly series of each initiative)."""
     s, e = sc.resolve_window(store, start, end)
-    ctx = health.HealthContext(store=store, start=s, end=e, settings=store.settings())
+    ctx = health.HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=(start, end))
     settings = ctx.settings
     currency = str(settings.get("currency", "") or "")
     counts = store.row_counts()
@@ -633,9 +633,14 @@ def _section_scorecard(d: ReportData) -> str:
         out.append("<p class='missing'>No goals are set. State goals (KPI, target, scope, period, objective, "
                    "owner) on the Strategy page or load goals.csv.</p></section>")
         return "".join(out)
-    out.append("<p class='note'>Each goal is judged over its own period, else the report's window. "
-               "Attainment = actual ÷ target (at least) or target ÷ actual (at most). Change = actual − the "
-               f"same KPI over the period of equal length just before (– when that period has no data). "
+    # -- goals in progress (foresight.md): actual to date, forecast, 80 % interval, chance in words --
+    out.append("<p class='note'>Each goal is judged over its own period (a goal without one: each calendar "
+               "year); the report's window only chooses which goals are listed. A period the data has not "
+               "reached the end of is <i>in progress</i>: it shows the actual to date, the forecast for the "
+               "whole period with its 80 % interval and the chance of meeting the target, and its status is the "
+               "pace (on track, at risk, off track), never missed. Attainment = actual (in progress: forecast) ÷ "
+               "target (at least) or target ÷ it (at most). Change = actual − the same KPI over the period of "
+               "equal length just before, – when the data does not cover that period whole. "
                f"{LOW_CONFIDENCE_MARK} = fewer than {sc.LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
     cur = d.currency
     for obj in d.rollup.to_dict(orient="records"):
@@ -650,30 +655,45 @@ def _section_scorecard(d: ReportData) -> str:
         rows, attrs = [], []
         for g in goals.to_dict(orient="records"):
             unit = g["unit"]
-            period = "window" if (g["period_start"] == d.start and g["period_end"] == d.end) else \
-                f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
+            period = f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
+            if not g["final"]:
+                period += f", in progress ({fmt_pct(100 * (g['elapsed_share'] or 0))} elapsed)"
             rows.append([
                 f"<b>{esc(g['goal_id'])}</b>",
                 f"{esc(g['label'])}<br><span class='note'>{esc(_scope(g['channel'], g['segment']))} · "
                 f"{esc(period)}</span>",
                 esc(_target(g["target"], g["direction"], unit, cur)),
-                f"<b>{esc(fmt_value(g['actual'], unit, cur))}</b>",
+                _actual_cell(g, unit, cur),
                 badge(g["status"]),
                 esc(fmt_pct(g["attainment"])),
                 esc(fmt_change(g["change"], unit, cur)),
                 fmt_n(g["n"], bool(g["low_confidence"])),
                 esc(g["owner"] or "–"),
             ])
-            attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}"')
+            attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}" '
+                         f'data-period="{esc(str(g["period_start"]))}"')
         out.append(_table([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
                            ("status", False), ("attainment", True), ("change", True), ("n", True),
-                           ("owner", False)], rows, attrs, widths=(6, 22, 11, 11, 11, 9, 9, 8, 13)))
-        why = [(g, d.why[g]) for g in goals["goal_id"] if g in d.why]
+                           ("owner", False)], rows, attrs, widths=(5, 19, 9, 20, 10, 8, 9, 8, 12)))
+        why = [(g, d.why[g]) for g in dict.fromkeys(goals["goal_id"]) if g in d.why]
         if why:  # missed goals: where the change came from (explain.md)
             out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(g)}</b>: {esc(t)}</li>"
                                                      for g, t in why) + "</ul>")
     out.append("</section>")
     return "".join(out)
+
+
+def _actual_cell(g: dict[str, Any], unit: Any, cur: str) -> str:
+    """Final: the actual. In progress: actual to date, forecast, its 80 % interval, chance of meeting."""
+    if g["final"]:
+        return f"<b>{esc(fmt_value(g['actual'], unit, cur))}</b>"
+    cell = f"<b>{esc(fmt_value(g['actual_to_date'], unit, cur))}</b> <span class='note'>to date</span>"
+    if g["forecast"] is None or g["forecast"] != g["forecast"]:
+        return cell + f"<br><span class='note'>no forecast: {esc(g['forecast_method'] or 'no data')}</span>"
+    band = "" if g["forecast_low"] != g["forecast_low"] else \
+        f" (80 %: {fmt_value(g['forecast_low'], unit, cur)} – {fmt_value(g['forecast_high'], unit, cur)})"
+    return (cell + f"<br><span class='note'>forecast {esc(fmt_value(g['forecast'], unit, cur))}{esc(band)}; "
+            f"meeting the target: {esc(sc.chance_words(g['p_meet']))}</span>")
 
 
 def _section_health(d: ReportData) -> str:

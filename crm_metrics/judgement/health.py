@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
+from crm_metrics.judgement import goals as goals_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.judgement.finding import FINDING_FIELDS, SEVERITIES, Check, Finding, Severity
@@ -35,6 +36,9 @@ class HealthContext:
     end: dt.date | None
     settings: dict[str, Any]
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # The window as given (None, None: not given), which lists the goal rows: without one, each goal's
+    # current period, as on the scorecard (strategy.md); the checks' own window is start..end.
+    goal_window: tuple[Any, Any] | None = None
 
     # -- generic lazy values ----------------------------------------------------------------------
     def shared(self, name: Any, make: Callable[[], Any]) -> Any:
@@ -108,7 +112,7 @@ class HealthContext:
 
     @cached_property
     def scorecard(self) -> pd.DataFrame:
-        return sc.scorecard(self.store, self.start, self.end)
+        return sc.scorecard(self.store, *(self.goal_window or (self.start, self.end)))
 
     @cached_property
     def alignment(self) -> pd.DataFrame:
@@ -117,7 +121,11 @@ class HealthContext:
 
 def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
     s, e = sc.resolve_window(store, start, end)
-    return HealthContext(store=store, start=s, end=e, settings=store.settings())
+    # A window that is the whole data span (the app's default) lists each goal's current row, as the
+    # Scorecard page does: not every year of every goal (and not their cost).
+    span = goals_mod.data_span(store)
+    listing = (None, None) if (sc._as_date(start), sc._as_date(end)) == span else (start, end)
+    return HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=listing)
 
 
 def run_checks(store: Store, start: Any = None, end: Any = None,
@@ -209,7 +217,9 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
             subject=str(r["initiative_id"])))
     card = ctx.scorecard
-    for r in card[card["status"] == "no_data"].to_dict(orient="records"):
+    # A goal row without any measurement (actual null). A period in progress that is no_data only
+    # because its history is too short to forecast is measured: it is not reported here.
+    for r in card[card["actual"].isna()].to_dict(orient="records"):
         scope = ", ".join(x for x in (_text(r["channel"]), _text(r["segment"])) if x) or "all customers"
         period = f"{r['period_start']}..{r['period_end']}" if r["period_start"] is not None else "no period"
         why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \

@@ -53,7 +53,8 @@ CHANGE_COLUMNS = ("change_id", "changed_at", "changed_by", "table_name", "key", 
                   "after", "source")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
-_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0}
+_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0,
+                "pace_on_track": 1.0, "pace_off_track": 1.0}
 _SETTING_POSITIVE = ("fcr_window_days",)
 
 
@@ -511,6 +512,12 @@ def normalise_setting(key: str, value: Any) -> str | None:
 def set_setting(store: Store, key: str, value: Any, user: str | None = None) -> int | None:
     """Set a setting (None or '' resets it to its default)."""
     text = normalise_setting(key, value)
+    if key in ("pace_on_track", "pace_off_track") and text is not None:
+        other = "pace_off_track" if key == "pace_on_track" else "pace_on_track"
+        low, high = (float(store.settings()[other]), float(text)) if key == "pace_on_track" \
+            else (float(text), float(store.settings()[other]))
+        if low > high:  # the pace bands would overlap: at_risk would be empty and on/off track ambiguous
+            raise StrategyError(f"{key}: pace_off_track ({low:g}) must not exceed pace_on_track ({high:g})")
     return _change(store, "settings", key,
                    lambda cur, before: None if text is None else {"key": key, "value": text}, user)
 
