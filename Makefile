@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DB     ?= data/crm.duckdb
 PORT   ?= 8501
+# empty: .streamlit/config.toml's server.address (127.0.0.1); e.g. ADDRESS=0.0.0.0 to listen on every interface
+ADDRESS ?=
 
 .PHONY: run test venv dev init sample bench clean
 
@@ -27,7 +29,8 @@ init: venv
 
 ## Create the environment, load the sample company into an empty store, start the app.
 run: init
-	CRM_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	CRM_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+		$(if $(ADDRESS),--server.address $(ADDRESS))
 
 ## Create the environment (with test packages) and run every test.
 test: dev

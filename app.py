@@ -1,18 +1,15 @@
-"""Entry point and home page (`streamlit run app.py`): the Scorecard.
+"""Entry point (`streamlit run app.py`): Streamlit's router over the pages declared in ui.page.PAGES.
 
-Goals against actuals, grouped by strategic objective, with the health checks on top. The other
-pages live in pages/ and each stands on its own (ui.page_setup), so any page's URL works when
-opened directly."""
+The Scorecard (the first page) is the home page at /; every other page has the URL of its file's
+name (/Channels, /Customers_and_value, ...). Streamlit's own menu is hidden: the sidebar draws its
+own links (ui.page.fill_navigation) because they carry the current filters in the URL. Each page
+still stands on its own (it calls ui.page.page_setup), so a page file also runs when opened directly
+(AppTest.from_file("pages/2_Channels.py")).
+"""
 import streamlit as st
 
-import ui
+from ui.page import PAGES
 
-ui.page_setup("Scorecard", ":material/target:")
-st.title("What did our CRM bring us?")
-st.caption("Every goal your strategy states, measured against the data, and the known ways CRM "
-           "programmes fail, checked on your data.")
-f = ui.filters(show_grain=False)
-
-ui.health_panel(f)
-ui.scorecard_panel(f)
-ui.report_download(f)
+home = PAGES[0][0]
+st.navigation([st.Page(script, title=label, icon=icon, default=script == home) for script, label, icon in PAGES],
+              position="hidden").run()

@@ -3,7 +3,7 @@
     CRM_DB=store.duckdb .venv/bin/python benchmarks/app_page.py PAGE [--repeats 5] [--profile N]
 
 PAGE is a script path relative to the project (app.py, pages/2_Channels.py, ...) or ``:trivial:``
-(a one-line page: AppTest's own cost) or ``:setup:`` (only ``ui.page_setup`` and the filters: the
+(a one-line page: AppTest's own cost) or ``:setup:`` (only ``page.page_setup`` and the filters: the
 fixed cost every page pays). Prints one JSON line: the cold run (fresh process, empty caches,
 store opened), then ``repeats`` timed reruns on a cache hit (median / min / max), element counts,
 exceptions. ``--profile N``: cProfile one more rerun and add the top N functions by cumulative time.
@@ -27,7 +27,7 @@ os.chdir(ROOT)
 
 SCRIPTS = {
     ":trivial:": "import streamlit as st\nst.write('hello')\n",
-    ":setup:": "import ui\nui.page_setup('Bench')\nf = ui.filters()\n",
+    ":setup:": "from ui import filters, page\npage.page_setup('Bench')\nf = filters.sidebar()\n",
 }
 
 

@@ -68,7 +68,7 @@ def run_report(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any
 
 def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, Any]:
     from crm_metrics.data.store import Store
-    from crm_metrics.judgement import health, impact, scorecard
+    from crm_metrics.judgement import checks, impact, scorecard
 
     ensure_store(cfg, say)
     res: dict[str, Any] = {"when": now_iso(), "customers": cfg.customers, "quiet": wait_quiet(cfg.quiet_wait, say),
@@ -78,7 +78,7 @@ def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, A
     calls: list[tuple[str, Callable[[], Any]]] = [
         ("scorecard.scorecard", lambda: scorecard.scorecard(store)),
         ("scorecard.alignment", lambda: scorecard.alignment(store)),
-        ("health.run_checks", lambda: health.run_checks(store)),
+        ("checks.run_checks", lambda: checks.run_checks(store)),
         ("impact.impact (90 days)", lambda: impact.impact(store)),
     ] + [(f"impact.weekly_series({i})", (lambda i=i: impact.weekly_series(store, i))) for i in inits]
     n = max(3, min(cfg.repeats, 5))
@@ -89,7 +89,9 @@ def run_analysis(cfg: Config, say: Callable[[str], None] = print) -> dict[str, A
         res["in_process"].append({"call": name, "first_s": round(first, 3), **r})
         say(f"  {name:36s} first {first:6.2f} s, then median {r['median_ms'] / 1000:6.2f} s")
     store.close()
-    for cmd in (["scorecard", "--format", "json"], ["health", "--format", "json"], ["impact", "--format", "json"]):
+    # alerts as a dry run: the bench store's alert state stays as it was (nothing recorded)
+    for cmd in (["scorecard", "--format", "json"], ["health", "--format", "json"], ["impact", "--format", "json"],
+                ["alerts", "--dry-run", "--format", "json"]):
         c = run_child(crm(cfg, *cmd))
         res["cli"].append({"command": "python -m crm_metrics " + " ".join(cmd), **c.brief()})
         say(f"  {' '.join(cmd):36s} {c.wall_s:6.2f} s wall, {c.max_rss_mb:.0f} MB peak (rc {c.rc})")

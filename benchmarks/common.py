@@ -252,11 +252,11 @@ def ensure_store(cfg: Config, say: Callable[[str], None] = print) -> None:
 
 # -- results ---------------------------------------------------------------------------------------
 def code_state() -> dict[str, Any]:
-    """Which engine code was measured: a hash over crm_metrics/**/*.py, ui.py, app.py, pages/*.py and
+    """Which engine code was measured: a hash over crm_metrics/**/*.py, ui/*.py, app.py, pages/*.py and
     the newest modification time among them (the code changes while work goes on)."""
     import hashlib
 
-    files = sorted([*ROOT.glob("crm_metrics/**/*.py"), ROOT / "ui.py", ROOT / "app.py", *ROOT.glob("pages/*.py")])
+    files = sorted([*ROOT.glob("crm_metrics/**/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py", *ROOT.glob("pages/*.py")])
     h = hashlib.sha256()
     newest = 0.0
     for f in files:

@@ -201,7 +201,7 @@ def section_app(app: dict[str, Any]) -> str:
     tr, su = base.get(":trivial:"), base.get(":setup:")
     lines += ["", "AppTest overhead, measured the same way: "
               + (f"a one-line page (`st.write`) reruns in {tr['warm_median_ms']:.0f} ms" if tr and "warm_median_ms" in tr else "")
-              + (f"; a page doing only `ui.page_setup` + `ui.filters` (store lookup, data version, sample banner, "
+              + (f"; a page doing only `page.page_setup` + `filters.sidebar` (store lookup, data version, sample banner, "
                  f"navigation, sidebar filters) in {su['warm_median_ms']:.0f} ms" if su and "warm_median_ms" in su else "")
               + ". AppTest runs the script in-process without a browser or websocket, so it leaves out sending the "
                 "page to the browser and the browser's rendering; it does include building every element "

@@ -2,31 +2,31 @@
 misaligned segments, and advisors' caseload continuity."""
 import streamlit as st
 
-import ui
+from ui import cards, charts, filters, page, tables
 
-ui.page_setup("Relationships", ":material/handshake:")
+page.page_setup("Relationships", ":material/handshake:")
 st.title("Relationships vs encounters")
 st.caption("In a relationship the customer comes back to the same advisor; in an encounter they take "
            "whoever is free. A segment run on a relationship strategy but served by chance contacts "
            "is doomed. Measured over assisted contacts with an advisor recorded.")
-f = ui.filters()
+f = filters.sidebar()
 
-cards = ["upc", "coc", "secon", "relationship_share", "pseudo_relationship_share", "encounter_share"]
-ui.kpi_cards(cards, f)
+CARDS = ["upc", "coc", "secon", "relationship_share", "pseudo_relationship_share", "encounter_share"]
+cards.kpi_cards(CARDS, f)
 
 left, right = st.columns(2)
 with left:
-    ui.relationship_mix_chart(f)
+    charts.relationship_mix_chart(f)
 with right:
-    ui.trend_chart("relationship_share", f, by="segment", title="Relationship customers over time, by segment")
+    charts.trend_chart("relationship_share", f, by="segment", title="Relationship customers over time, by segment")
 
 st.subheader("Misaligned segments")
-ui.alignment_table(f, only_misaligned=True)
+tables.alignment_table(f, only_misaligned=True)
 
 st.subheader("Continuity by segment and channel")
 # one above the other: side by side, half-width columns hid the last two KPIs behind a scrollbar
-ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="segment", name="continuity_by_segment")
-ui.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="channel", name="continuity_by_channel")
+tables.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="segment", name="continuity_by_segment")
+tables.kpi_matrix_table(["upc", "coc", "secon", "relationship_share"], f, by="channel", name="continuity_by_channel")
 
 st.subheader("Advisors' caseload continuity")
-ui.advisor_continuity_table(f)
+tables.advisor_continuity_table(f)

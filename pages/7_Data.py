@@ -3,17 +3,17 @@ and whether customer information is shared (data-quality KPIs)."""
 import pandas as pd
 import streamlit as st
 
-import ui
 from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
 from crm_metrics.data.schema import TABLES
+from ui import auth, cards, charts, filters, loads, page, state, widgets
 
-store = ui.page_setup("Data", ":material/database:")
+store = page.page_setup("Data", ":material/database:")
 st.title("Data")
 st.caption("Upload CSV exports from your CRM, contact centre and sales systems. Each file is checked "
            "completely before anything changes: a file with any invalid value is refused whole.")
 
-can_write = ui.can_write()
-f = ui.filters(show_grain=False)
+can_write = auth.can_write()
+f = filters.sidebar(show_grain=False)
 
 tab_upload, tab_history, tab_quality = st.tabs(["Upload", "Load history", "Data quality"])
 
@@ -29,7 +29,7 @@ with tab_upload:
                              "replace: the table is emptied first (the previous version is kept for undo).")
         plans = []
         for up in files or []:
-            path = ui.spool_upload(up)
+            path = loads.spool_upload(up)
             with st.container(border=True):
                 guess = inspect_file(path, file_name=up.name)
                 table_names = list(TABLES)
@@ -39,7 +39,7 @@ with tab_upload:
                 insp = inspect_file(path, file_name=up.name, table=table)
                 c2.caption(f"{len(insp.headers)} columns · encoding {insp.encoding} · "
                            f"delimiter {insp.delimiter!r}")
-                mapping = ui.column_mapping_editor(up.name, table, insp)
+                mapping = loads.column_mapping_editor(up.name, table, insp)
                 plans.append((up.name, path, table, mapping))
         if plans and st.button(f"Load {len(plans)} file{'s' if len(plans) > 1 else ''}", type="primary"):
             bar = st.progress(0.0, text="Starting")
@@ -49,12 +49,12 @@ with tab_upload:
                     bar.progress(min(1.0, (i + frac) / len(plans)), text=msg)
                 try:
                     rep = load_file(store, path, table=table, mode=mode, mapping=mapping, file_name=name,
-                                    loaded_by=ui.user_name(), progress=progress)
+                                    loaded_by=auth.user_name(), progress=progress)
                     results.append(("ok", rep))
                 except LoadRefused as e:
                     results.append(("refused", e.report))
             bar.progress(1.0, text="Done")
-            ui.clear_caches()
+            state.clear_caches()
             st.session_state["last_load"] = results
         for status, rep in st.session_state.get("last_load", []):
             if status == "ok":
@@ -68,20 +68,20 @@ with tab_upload:
                     st.caption(f"... and {rep.problem_count - len(rep.problems)} more problems.")
 
 with tab_history:
-    ui.flash()
-    ui.undo_panel(can_write)
-    history = ui.load_history_frame()
+    widgets.flash()
+    loads.undo_panel(can_write)
+    history = loads.load_history_frame()
     if history.empty:
-        ui.missing("No loads yet.")
+        widgets.missing("No loads yet.")
     else:
         st.dataframe(history, hide_index=True, width="stretch")
-        ui.download(history, "load_history")
+        widgets.download(history, "load_history")
     st.markdown("#### Tables")
-    st.dataframe(ui.table_counts_frame(), hide_index=True)
+    st.dataframe(loads.table_counts_frame(), hide_index=True)
 
 with tab_quality:
     st.markdown("Is customer information shared? Contacts and sales that cannot be tied to a known "
                 "customer, and assisted contacts with no advisor recorded, are invisible to the "
                 "relationship measures.")
-    ui.kpi_cards(["customer_match_rate", "advisor_logged_rate", "multichannel_rate"], f, per_row=3)
-    ui.trend_chart("customer_match_rate", f, title="Known customers over time")
+    cards.kpi_cards(["customer_match_rate", "advisor_logged_rate", "multichannel_rate"], f, per_row=3)
+    charts.trend_chart("customer_match_rate", f, title="Known customers over time")

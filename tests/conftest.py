@@ -51,3 +51,17 @@ def sample_store(tmp_path_factory) -> Store:
     load_sample(st)
     yield st
     st.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID Connect provider (oidc-provider-mock) on 127.0.0.1, its own process from its own
+    Python >= 3.12 venv (.venv-oidc/, created once). See tests/oidc_provider.py for signing in."""
+    import oidc_provider as op
+
+    try:
+        op.ensure_venv()
+    except op.NoPython as e:
+        pytest.skip(str(e))
+    with op.run_provider() as provider:
+        yield provider

@@ -14,6 +14,7 @@ from crm_metrics.data.store import Store, close_all
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "app.py": "What did our CRM bring us?",
+    "pages/1_Scorecard.py": "What did our CRM bring us?",
     "pages/2_Channels.py": "Channels",
     "pages/3_Segments.py": "Segments",
     "pages/4_Relationships.py": "Relationships vs encounters",
@@ -21,6 +22,7 @@ PAGES = {
     "pages/6_Initiatives.py": "Initiatives",
     "pages/7_Data.py": "Data",
     "pages/8_Strategy.py": "Strategy",
+    "pages/9_Why.py": "Why did it move?",
 }
 TIMEOUT = 120
 
@@ -269,3 +271,33 @@ def test_goal_edit_shows_in_the_goal_table_at_once(db):
     assert not at.exception
     goals = at.dataframe[0].value
     assert float(goals.loc[goals["goal_id"] == "G05", "target"].iloc[0]) == 88.5
+
+
+def _goal_rows(at: AppTest) -> dict[tuple[str, str], dict]:
+    """Every goal row on the Scorecard page's tables, by (goal id, period)."""
+    out = {}
+    for d in at.dataframe:
+        df = d.value.data if hasattr(d.value, "data") else d.value   # a Styler or a DataFrame
+        if "ID" in df.columns and "Status" in df.columns:
+            for r in df.to_dict(orient="records"):
+                out[(r["ID"], r["Period"])] = r
+    return out
+
+
+def test_same_goal_under_three_windows_same_status_on_the_page(db):
+    # G07 (churn <= 15 %, all customers) is an annual goal; its 2026 row is in progress (data end
+    # 2026-10-31). Whatever the window (the sidebar's default, Aug-Oct 2026 -- the window that showed
+    # "met, attainment 862 %" before -- or 2025-06-01..2026-10-31 which also lists its 2025 row), the 2026
+    # row is the same: same status, same actual, same forecast.
+    key = ("G07", "2026-01-01 – 2026-12-31 (in progress)")
+    seen = []
+    for query in ({}, {"from": "2026-08-01", "to": "2026-10-31"}, {"from": "2025-06-01", "to": "2026-10-31"}):
+        _reset()
+        rows = _goal_rows(open_page("app.py", query))
+        assert key in rows, sorted(rows)
+        r = rows[key]
+        seen.append((r["Status"], r["Actual"], r["Forecast (80 %)"], r["Chance of meeting"]))
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][0] == "↗ On track" and seen[0][1].endswith("to date")
+    # the last window also lists the 2025 row (final)
+    assert ("G07", "2025-01-01 – 2025-12-31") in rows

@@ -130,10 +130,15 @@ HOLDER = textwrap.dedent("""
     import json, sys, time
     from crm_metrics.data.store import Store
     from crm_metrics.data.inbox import serve
-    store = Store(sys.argv[1])
+    from crm_metrics.delivery import remote
+    from crm_metrics.data.store import open_store
     mode = sys.argv[2]
+    # The app opens its store with open_store (one per process and file) and serves commands too.
+    store = open_store(sys.argv[1]) if mode == "app" else Store(sys.argv[1])
     if mode == "worker":
         serve(store)
+    if mode == "app":
+        remote.serve(store)
     print("ready", flush=True)
     if mode == "sleep":
         time.sleep(float(sys.argv[3]))
@@ -295,3 +300,36 @@ def test_worker_in_process_loads_requests_in_order_and_survives_garbage(tmp_path
         assert not (box / "worker.json").exists()
     finally:
         store.close()
+
+
+def test_read_commands_run_inside_the_app_holding_the_store(seeded, tmp_path):
+    # Direct runs first (nobody holds the store), then the same commands while an app-like holder
+    # (open_store + remote.serve, as the app does) holds it: same stdout, same exit codes.
+    direct = {name: cli(seeded, *args) for name, args in READS.items()}
+    assert all(code == 0 for code, _, _ in direct.values()), direct
+    holder = start_holder(seeded, "app")
+    try:
+        for name, args in READS.items():
+            code, out, err = cli(seeded, *args)
+            assert (code, out) == direct[name][:2], (name, err)
+            assert "open in another process" in err  # it says where the answer came from
+        # A refused request keeps its exit code and its reason: an unknown KPI.
+        code, out, err = cli(seeded, "kpi", "no_such_kpi")
+        assert code == 1 and "no_such_kpi" in err and "Traceback" not in err
+        # --out: the app writes inside its inbox only; the file arrives where it was asked for.
+        out_file = tmp_path / "reports" / "pack.html"
+        code, out, err = cli(seeded, "report", "--out", str(out_file))
+        assert code == 0, err
+        assert out_file.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+        leftovers = [x.name for x in inbox_dir(seeded).iterdir() if x.name != "worker.json"]
+        assert leftovers == []
+    finally:
+        stop(holder)
+
+
+READS = {
+    "status": ("status", "--format", "json"),
+    "kpi": ("kpi", "customer_base", "--format", "json", "--from", "2024-01-01", "--to", "2024-12-31"),
+    "scorecard": ("scorecard", "--format", "json"),
+    "health": ("health", "--format", "json"),
+}

@@ -11,7 +11,8 @@ from conftest import fill_store
 from crm_metrics.data.store import close_all
 from crm_metrics.delivery.cli import main
 from crm_metrics.judgement import health, strategy
-from crm_metrics.judgement.health import CHECKS, Check, Finding, HealthContext, register, run_checks
+from crm_metrics.judgement.checks import CHECKS, run_checks
+from crm_metrics.judgement.health import HEALTH_CHECKS, Check, Finding, HealthContext
 
 D = dt.date
 MARCH = (D(2026, 3, 1), D(2026, 3, 31))
@@ -67,8 +68,9 @@ def test_no_measurement_warnings(make_store):
     assert found[0].finding == "strategic objective 'Growth' has no goal (served by initiative I2)"
     assert found[1].finding == ("initiative I2 (Project I2) has no goal on its KPI (fcr_rate) or its objective "
                                 "(Growth)")
-    # G2 is on nps and there are no surveys
-    assert found[2].finding.startswith("goal G2 (nps, all customers, 2026-03-01..2026-03-31) has no data: "
+    # G2 is on nps and there are no surveys; a goal without a period is an annual goal (spec change):
+    # its row is the calendar year 2026, whatever the window
+    assert found[2].finding.startswith("goal G2 (nps, all customers, 2026-01-01..2026-12-31) has no data: "
                                        "Load surveys.csv")
 
 
@@ -77,7 +79,8 @@ def test_no_measurement_goal_without_data_in_its_scope(make_store):
                        goals=[{"goal_id": "G1", "kpi": "csat", "target": 80, "channel": "email"}])
     f = one(run_checks(store, *MARCH), "no_measurement")
     assert f.severity == "warning" and f.subject == "G1"
-    assert f.finding == ("goal G1 (csat, email, 2026-03-01..2026-03-31) has no data: no interactions in its "
+    # the annual row 2026 (spec change: a goal's period no longer comes from the window)
+    assert f.finding == ("goal G1 (csat, email, 2026-01-01..2026-12-31) has no data: no interactions in its "
                          "scope and period (n = 0)")
 
 
@@ -286,8 +289,9 @@ def test_every_check_returns_at_least_one_finding_on_an_empty_store(make_store):
     assert all(f.severity in ("ok", "warning", "critical") for f in found)
 
 
-def test_register_extends_and_replaces(make_store, monkeypatch):
-    monkeypatch.setattr(health, "CHECKS", list(CHECKS))
+def test_checks_are_an_explicit_tuple_and_a_custom_check_shares_values(make_store):
+    # the list of checks is explicit (no registration at import time): a tuple, ids unique
+    assert isinstance(CHECKS, tuple) and len({c.id for c in CHECKS}) == len(CHECKS)
     calls = []
 
     def run(ctx: HealthContext):
@@ -297,19 +301,16 @@ def test_register_extends_and_replaces(make_store, monkeypatch):
         v, n = ctx.value("csat")
         return [Finding("custom", "Custom", "warning", f"{a} {b} {v} {n}", "look", subject="x")]
 
-    register(Check("custom", "Custom", "nothing", run))
-    register(Check("custom", "Custom", "nothing", run))                    # same id: replaced, not added
-    assert [c.id for c in health.CHECKS].count("custom") == 1
     store = make_store(customers=CUSTOMERS, interactions=INTERACTIONS)
-    f = one(health.run_checks(store, *MARCH), "custom")
+    f = one(health.run_checks(store, *MARCH, (*HEALTH_CHECKS, Check("custom", "Custom", "nothing", run))), "custom")
     assert f.finding == "42 42 100.0 2" and calls == [1]                   # csat: 5 and 4 -> 2 of 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.severity = "ok"  # type: ignore[misc]
 
 
-def test_a_check_returning_nothing_reports_ok(make_store, monkeypatch):
-    monkeypatch.setattr(health, "CHECKS", [Check("quiet", "Quiet", "nothing", lambda ctx: [])])
-    assert [(f.check_id, f.severity) for f in health.run_checks(make_store())] == [("quiet", "ok")]
+def test_a_check_returning_nothing_reports_ok(make_store):
+    quiet = Check("quiet", "Quiet", "nothing", lambda ctx: [])
+    assert [(f.check_id, f.severity) for f in health.run_checks(make_store(), checks=[quiet])] == [("quiet", "ok")]
 
 
 # -- command line ------------------------------------------------------------------------------------------------------

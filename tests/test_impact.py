@@ -12,7 +12,7 @@ import pytest
 
 from crm_metrics.judgement import strategy
 from crm_metrics.delivery.cli import main
-from crm_metrics.judgement.health import CHECKS, run_checks
+from crm_metrics.judgement.checks import CHECKS, run_checks
 from crm_metrics.judgement.impact import ImpactError, UnknownInitiativeError, go_live, impact, weekly_series
 from crm_metrics.data.store import Store, close_all
 
@@ -299,10 +299,29 @@ def test_no_return_fires_and_not(make_store):
     f = got[0]
     # B: (162.22 - 1000) / 1000 = -0.84
     assert f.severity == "warning"
-    assert f.finding.startswith("Dear: first-year ROI -0.84 — incremental revenue 40 in the 90 days after "
-                                "go-live 2026-03-11 (against the control group) × 365/90 × margin 1 = 162 a year "
-                                "vs cost 1,000")
+    # spec change ("How sure are we?"): the ROI is labelled annualised and carries its bootstrap interval;
+    # the warning fires because the whole interval lies below zero (roi_high < 0)
+    assert f.finding.startswith("Dear: first-year ROI (annualised) -0.84, 95 % interval ")
+    assert ("— incremental revenue 40 in the 90 days after go-live 2026-03-11 (against the control group) "
+            "× 365/90 × margin 1 = 162 a year vs cost 1,000") in f.finding
     assert "provisional" in f.finding                          # after_end 06-08 is past 03-20
+
+
+def test_no_return_only_when_the_roi_interval_lies_below_zero(make_store):
+    # No scope (no control). c1 buys 300 only before go-live, c2 300 only after: incremental revenue
+    # 300 - 300 = 0, ROI (0 - 1000) / 1000 = -1. The bootstrap resamples the two customers' (before,
+    # after) pairs: {c2, c2} (probability 1/4) gives 600 - 0 = +600, {c1, c1} gives -600, so the
+    # 2.5th / 97.5th percentiles are -600 / +600 and the ROI interval is
+    # (-600 * 365 / 90 - 1000) / 1000 = -3.4333 to (600 * 365 / 90 - 1000) / 1000 = +1.4333: it reaches
+    # above zero, so no_return does not warn although the point estimate is negative.
+    txs = [tx("u1", "c1", 2, "web", 300.0), tx("u2", "c2", 15, "web", 300.0)]
+    st = store_with(make_store, ini("A", cost=1000.0, name="Even"), transactions=txs)
+    r = row(impact(st), "A")
+    assert r["incremental_revenue"] == pytest.approx(0.0) and r["roi"] == pytest.approx(-1.0)
+    assert r["incremental_revenue_low"] == pytest.approx(-600.0) and r["incremental_revenue_high"] == pytest.approx(600.0)
+    assert r["roi_low"] == pytest.approx(-3.433333) and r["roi_high"] == pytest.approx(1.433333)
+    [f] = findings(st, "no_return")
+    assert f.severity == "ok" and "not shown to lose money" in f.finding and "A -1.00" in f.finding
 
 
 def test_no_return_ok(make_store):
@@ -312,9 +331,9 @@ def test_no_return_ok(make_store):
 
 def test_checks_are_registered_and_ok_on_an_empty_store(make_store):
     ids = [c.id for c in CHECKS]
-    assert ids[-3:] == ["technology_before_strategy", "cost_underestimated", "no_return"]
+    assert ids[-4:] == ["technology_before_strategy", "cost_underestimated", "no_return", "impact_in_doubt"]
     found = {f.check_id: f for f in run_checks(make_store())}
-    for cid in ("technology_before_strategy", "cost_underestimated", "no_return"):
+    for cid in ("technology_before_strategy", "cost_underestimated", "no_return", "impact_in_doubt"):
         assert found[cid].severity == "ok" and "no initiatives" in found[cid].finding
 
 
@@ -359,14 +378,33 @@ def test_cli_impact(make_store, capsys):
         r = out["initiatives"][0]
         assert (r["go_live"], r["before_start"], r["after_end"]) == ("2026-03-11", "2026-03-01", "2026-03-20")
         assert r["effect"] == pytest.approx(80.0) and r["roi"] == pytest.approx(0.46)   # test_scope_by_segment
-        assert r["has_control"] is True and r["provisional"] is False and r["notes"] is None
+        assert r["has_control"] is True and r["provisional"] is False
+        # how sure are we (Gold: c1 100 -> 300, c2 50 -> 70; Basic: c3 40 -> 80, c4 10 -> 30; one unit per
+        # customer and window, revenue_per_customer). Residuals from the four cell means 75, 185, 25, 55:
+        # c1 +25/+115, c2 -25/-115, c3 +15/+25, c4 -15/-25. Each customer's weight on the DiD:
+        # c1 115/2 - 25/2 = 45, c2 -45, c3 -(25/2 - 15/2) = -5, c4 +5; sum of squares 4100;
+        # CR1 factor G/(G-1) * (N-1)/(N-K) = 4/3 * 7/4 = 7/3 -> se = sqrt(4100 * 7/3) = 97.809
+        assert r["uncertainty_method"] == "units_cluster_cr1"
+        assert r["effect_se"] == pytest.approx(97.809, abs=1e-3)
+        # t(0.975, 3) = 3.18245: 80 -/+ 3.18245 * 97.809 = -231.27 .. 391.27; p of t = 0.8179 on 3 df = 0.473
+        assert r["effect_ci_low"] == pytest.approx(-231.27, abs=0.01)
+        assert r["effect_ci_high"] == pytest.approx(391.27, abs=0.01)
+        assert r["p_value"] == pytest.approx(0.473, abs=1e-3) and r["significant"] is False
+        assert r["verdict"] == "no detectable effect"
+        for k in ("pre_trend_p", "placebo_effect", "placebo_p", "incremental_revenue_low", "incremental_revenue_high",
+                  "roi_low", "roi_high"):
+            assert k in r
+        assert "no placebo test" in r["notes"]      # 10 days: too few units in each half of the before window
 
         assert main(["impact", "--db", db, "--initiative", "I2", "--window-days", "10", "--format", "csv"]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert lines[0].startswith("initiative_id,name,go_live") and len(lines) == 2
 
         assert main(["impact", "--db", db, "--initiative", "I1", "--window-days", "10"]) == 0
-        assert "Project I1" in capsys.readouterr().out
+        text = capsys.readouterr().out
+        assert "Project I1" in text and "ROI annualised" in text
+        # effect 80 with its interval -231.27 .. 391.27 (3 significant digits), and the verdict
+        assert "[-231, +391]" in text and "no detectable effect" in text and "roi_annualised" in text
 
         assert main(["impact", "--db", db, "--initiative", "NOPE"]) == 1
         assert "unknown initiative 'NOPE'" in capsys.readouterr().err
@@ -393,14 +431,25 @@ def test_sample_phone_fcr_programme_beats_the_other_channels(sample_impact):
     assert not r["provisional"]
 
 
-def test_sample_app_relaunch_self_service_share_up(sample_impact):
+def test_sample_app_relaunch_judged_on_effort(sample_impact):
+    # spec change: self-service share cannot move within the mobile channel (always 100 %); the generator
+    # now judges the relaunch on customer effort there, which the relaunch made worse
     r = sample_impact.loc["INI-02"]
-    assert r["kpi"] == "self_service_share" and r["effect"] > 0
-    # the mobile channel is 100 % self-service before and after; the whole mix moved up
-    assert (r["treated_before"], r["treated_after"]) == (100.0, 100.0)
-    assert "all channels together" in r["notes"]
-    before, after = (float(x.split(" %")[0]) for x in r["notes"].split("all channels together: ")[1].split(" → "))
-    assert after > before + 5
+    assert r["kpi"] == "ces" and r["channel"] == "mobile" and r["status"] == "ok"
+    assert r["effect_ci_high"] < 0 and r["significant"] and r["verdict"] == "worsened"
+
+
+def test_sample_tells_the_story_with_uncertainty(sample_impact):
+    # docs/sample-company.md, "Initiatives": clearly improved, no detectable effect, doubtful
+    assert sample_impact["verdict"].to_dict() == {
+        "INI-01": "improved", "INI-02": "worsened", "INI-03": "no detectable effect", "INI-04": "improved",
+        "INI-05": "no detectable effect", "INI-06": "doubtful"}
+    assert sample_impact.loc["INI-01", "effect_ci_low"] > 0                       # fcr up, interval above 0
+    assert sample_impact.loc["INI-05", "effect_ci_low"] < 0 < sample_impact.loc["INI-05", "effect_ci_high"]
+    assert sample_impact.loc["INI-06", "pre_trend_p"] < 0.05                      # Premier already drifting
+    assert sample_impact["uncertainty_method"].to_dict() == {
+        "INI-01": "units_cluster_cr1", "INI-02": "units_cluster_cr1", "INI-03": "its_local_linear_trend",
+        "INI-04": "units_cluster_cr1", "INI-05": "weekly_hac", "INI-06": "weekly_hac"}
 
 
 def test_sample_rois_and_health(sample_store, sample_impact):
@@ -409,11 +458,14 @@ def test_sample_rois_and_health(sample_store, sample_impact):
         "INI-01": 3.5, "INI-02": -0.5, "INI-03": -2.0, "INI-04": -1.0, "INI-05": 2.0, "INI-06": 4.9}
     assert not sample_impact.loc["INI-03", "has_control"]
     found = [f for f in run_checks(sample_store)
-             if f.check_id in ("technology_before_strategy", "cost_underestimated", "no_return")]
+             if f.check_id in ("technology_before_strategy", "cost_underestimated", "no_return", "impact_in_doubt")]
     by = {(f.check_id, f.subject): f.severity for f in found}
     assert by[("cost_underestimated", "INI-02")] == "critical"     # 318,000 / 220,000 = +44.5 %
     assert by[("cost_underestimated", "INI-05")] == "warning"      # 58,000 / 52,000 = +11.5 %
     assert by[("technology_before_strategy", "INI-03")] == "warning"
-    assert {s for (c, s) in by if c == "no_return"} == {"INI-02", "INI-03", "INI-04"}
+    # spec change: no_return only where the ROI interval lies below zero. INI-03's ROI is -2.0 but its
+    # interval reaches above zero (no control group, a noisy revenue series): not shown to lose money.
+    assert {s for (c, s) in by if c == "no_return"} == {"INI-02", "INI-04"}
+    assert {s for (c, s) in by if c == "impact_in_doubt"} == {"INI-06"}
     crit = [f for f in found if f.check_id == "cost_underestimated" and f.severity == "critical"]
     assert crit[0].finding == "Mobile app relaunch: cost 318,000 vs budget 220,000 (+44.5 %)"

@@ -144,11 +144,13 @@ class Company:
             return 100 * ids.isin(known).mean()
         raise KeyError(k)
 
-    def goal_status(self) -> dict[str, tuple[float, str]]:
+    def goal_status(self, year: int = 2025) -> dict[str, tuple[float, str]]:
+        """Each goal over its own period; a goal without one is an annual goal, judged here on
+        ``year`` (a whole calendar year of data, so the period is final)."""
         out = {}
         for g in self.goals.itertuples():
-            a = g.period_start if pd.notna(g.period_start) else START
-            b = g.period_end if pd.notna(g.period_end) else END
+            a = g.period_start if pd.notna(g.period_start) else pd.Timestamp(f"{year}-01-01")
+            b = g.period_end if pd.notna(g.period_end) else pd.Timestamp(f"{year}-12-31")
             actual = self.kpi(g.kpi, a, b, channel=g.channel if isinstance(g.channel, str) else None,
                               segment=g.segment if isinstance(g.segment, str) else None)
             direction = g.direction if isinstance(g.direction, str) else (
@@ -355,8 +357,14 @@ def test_initiatives_tell_their_story(company):
     assert (ini["kpi"].isna() & ini["objective"].isna()).sum() == 1
     fcr = ini[ini["kpi"] == "fcr_rate"].iloc[0]
     assert fcr["channel"] == "phone" and fcr["go_live"] == pd.Timestamp("2025-11-01")
-    app = ini[ini["kpi"] == "self_service_share"].iloc[0]
-    assert app["channel"] == "mobile" and app["go_live"] == pd.Timestamp("2026-04-01")
+    # the app relaunch is judged on customer effort in the mobile channel (self-service share cannot move
+    # there: every mobile contact is self-service); effort there fell against the other channels
+    app = ini[ini["channel"] == "mobile"].iloc[0]
+    assert app["kpi"] == "ces" and app["go_live"] == pd.Timestamp("2026-04-01")
+    b0, b1, a0, a1 = "2026-01-01", "2026-03-31", "2026-04-01", "2026-06-29"
+    mobile = company.kpi("ces", a0, a1, channel="mobile") - company.kpi("ces", b0, b1, channel="mobile")
+    others = company.kpi("ces", a0, a1, not_channel="mobile") - company.kpi("ces", b0, b1, not_channel="mobile")
+    assert mobile - others < -0.5
 
     # first-year ROI per strategy.md (90-day windows, channel-scoped: control = other channels)
     def roi(r, w=90):
@@ -374,14 +382,32 @@ def test_initiatives_tell_their_story(company):
     assert rois["INI-01"] > 0 and rois["INI-02"] < 0
 
 
-EXPECTED_GOALS = {   # docs/sample-company.md
-    "G01": "missed", "G02": "met", "G03": "at_risk", "G04": "at_risk", "G05": "met",
-    "G06": "missed", "G07": "missed", "G08": "met", "G09": "met", "G10": "missed",
-    "G11": "missed", "G12": "at_risk", "G13": "met", "G14": "at_risk",
+# Goals are judged on their own period; goals without one are annual goals (strategy.md). 2025 is a whole
+# year of data: final statuses (G02: first half of 2026, also final). docs/sample-company.md
+EXPECTED_GOALS_2025 = {
+    "G01": "missed", "G02": "met", "G03": "at_risk", "G04": "missed", "G05": "met",
+    "G06": "missed", "G07": "met", "G08": "met", "G09": "at_risk", "G10": "missed",
+    "G11": "missed", "G12": "missed", "G13": "met", "G14": "at_risk",
+}
+# 2026 is in progress (data end on 2026-10-31): its status is the pace from the forecast (foresight.md),
+# which the pandas model here does not recompute; the story is one goal on track, one at risk, one off.
+EXPECTED_PACE_2026 = {
+    "G01": "on_track", "G02": "met", "G03": "off_track", "G04": "on_track", "G05": "on_track",
+    "G06": "off_track", "G07": "on_track", "G08": "at_risk", "G09": "off_track", "G10": "off_track",
+    "G11": "off_track", "G12": "off_track", "G13": "on_track", "G14": "off_track",
 }
 
 
-def test_goal_statuses_over_the_whole_window(company):
-    got = company.goal_status()
-    assert {k: s for k, (_, s) in got.items()} == EXPECTED_GOALS
-    assert set(EXPECTED_GOALS.values()) == {"met", "at_risk", "missed"}
+def test_goal_statuses_in_2025(company):
+    got = company.goal_status(2025)
+    assert {k: s for k, (_, s) in got.items()} == EXPECTED_GOALS_2025
+    assert set(EXPECTED_GOALS_2025.values()) == {"met", "at_risk", "missed"}
+
+
+def test_goal_story_in_2026(sample_store):
+    from crm_metrics.judgement.scorecard import scorecard
+    card = scorecard(sample_store)      # default: the rows containing the data's last day (else the latest)
+    assert dict(zip(card["goal_id"], card["status"])) == EXPECTED_PACE_2026
+    in_progress = card[~card["final"]]
+    assert set(in_progress["period_start"].astype(str)) == {"2026-01-01"}
+    assert {"on_track", "at_risk", "off_track"} <= set(in_progress["status"])

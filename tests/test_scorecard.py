@@ -18,6 +18,9 @@ from crm_metrics.data.store import close_all
 
 D = dt.date
 MARCH = (D(2026, 3, 1), D(2026, 3, 31))
+# The goals below are judged on March: a goal's status belongs to its own period (strategy.md), so
+# they state it; the window passed to scorecard() only chooses which rows are listed.
+MARCH_P = {"period_start": MARCH[0], "period_end": MARCH[1]}
 
 
 def ts(day: str, hour: int = 10) -> dt.datetime:
@@ -32,7 +35,12 @@ CUSTOMERS = [
 ]
 # March: 4 contacts, csat 5, 4, 2, 3 -> top-2-box 2/4 = 50.0; one complaint -> 25.0; one web -> 25.0
 # Previous period of March (31 days): 2026-01-29..2026-02-28 -> i5, i6: csat 100.0, complaints 0.0, web 50.0
+# i0 (2026-01-05) makes the data cover that previous period whole; i9 (2026-04-01) makes March final.
 INTERACTIONS = [
+    {"interaction_id": "i0", "customer_id": "c3", "occurred_at": ts("2026-01-05"), "channel": "phone",
+     "reason": "service"},
+    {"interaction_id": "i9", "customer_id": "c4", "occurred_at": ts("2026-04-01"), "channel": "phone",
+     "reason": "service"},
     {"interaction_id": "i1", "customer_id": "c1", "occurred_at": ts("2026-03-02"), "channel": "phone",
      "reason": "complaint", "csat": 5},
     {"interaction_id": "i2", "customer_id": "c2", "occurred_at": ts("2026-03-05"), "channel": "phone",
@@ -48,27 +56,28 @@ INTERACTIONS = [
 ]
 FEB = {"period_start": D(2026, 2, 1), "period_end": D(2026, 2, 28)}
 GOALS = [
-    {"goal_id": "G01", "kpi": "csat", "target": 50, "objective": "Service", "owner": "Ann"},
-    {"goal_id": "G02", "kpi": "csat", "target": 62.5, "tolerance": 0.2, "objective": "Service"},
-    {"goal_id": "G03", "kpi": "csat", "target": 62.6, "tolerance": 0.2, "objective": "Service"},
-    {"goal_id": "G04", "kpi": "complaint_rate", "target": 25, "objective": "Cost"},
-    {"goal_id": "G05", "kpi": "complaint_rate", "target": 20, "tolerance": 0.25, "objective": "Cost"},
-    {"goal_id": "G06", "kpi": "complaint_rate", "target": 20, "tolerance": 0.2, "objective": "Cost"},
-    {"goal_id": "G07", "kpi": "self_service_share", "target": 20, "direction": "at_least"},
-    {"goal_id": "G08", "kpi": "csat", "target": 60, "channel": "phone", "objective": "Service"},
-    {"goal_id": "G09", "kpi": "csat", "target": 90, "segment": "Gold", "objective": "Service"},
+    {"goal_id": "G01", "kpi": "csat", "target": 50, "objective": "Service", "owner": "Ann", **MARCH_P},
+    {"goal_id": "G02", "kpi": "csat", "target": 62.5, "tolerance": 0.2, "objective": "Service", **MARCH_P},
+    {"goal_id": "G03", "kpi": "csat", "target": 62.6, "tolerance": 0.2, "objective": "Service", **MARCH_P},
+    {"goal_id": "G04", "kpi": "complaint_rate", "target": 25, "objective": "Cost", **MARCH_P},
+    {"goal_id": "G05", "kpi": "complaint_rate", "target": 20, "tolerance": 0.25, "objective": "Cost", **MARCH_P},
+    {"goal_id": "G06", "kpi": "complaint_rate", "target": 20, "tolerance": 0.2, "objective": "Cost", **MARCH_P},
+    {"goal_id": "G07", "kpi": "self_service_share", "target": 20, "direction": "at_least", **MARCH_P},
+    {"goal_id": "G08", "kpi": "csat", "target": 60, "channel": "phone", "objective": "Service", **MARCH_P},
+    {"goal_id": "G09", "kpi": "csat", "target": 90, "segment": "Gold", "objective": "Service", **MARCH_P},
     {"goal_id": "G10", "kpi": "csat", "target": 90, "objective": "Service", **FEB},
-    {"goal_id": "G11", "kpi": "nps", "target": 20, "objective": "Value"},
-    {"goal_id": "G12", "kpi": "complaint_rate", "target": 0, "direction": "at_least", "objective": "Cost"},
+    {"goal_id": "G11", "kpi": "nps", "target": 20, "objective": "Value", **MARCH_P},
+    {"goal_id": "G12", "kpi": "complaint_rate", "target": 0, "direction": "at_least", "objective": "Cost", **MARCH_P},
     {"goal_id": "G13", "kpi": "complaint_rate", "target": 5, "objective": "Cost", **FEB},
-    {"goal_id": "G14", "kpi": "revenue", "target": 1000, "objective": "Value"},
+    {"goal_id": "G14", "kpi": "revenue", "target": 1000, "objective": "Value", **MARCH_P},
 ]
 
 
 @pytest.fixture
 def card(make_store):
     store = make_store(customers=CUSTOMERS, interactions=INTERACTIONS, goals=GOALS)
-    return store, scorecard(store, *MARCH).set_index("goal_id")
+    # a window over February and March lists the March goals and the February ones (G10, G13)
+    return store, scorecard(store, D(2026, 2, 1), MARCH[1]).set_index("goal_id")
 
 
 # -- pure rules: status boundaries and attainment --------------------------------------------------
@@ -157,8 +166,9 @@ def test_scope_channel_and_segment(card):
 
 def test_goal_own_period_vs_window(card):
     _, df = card
-    # window-goals are judged over the window ...
+    # each goal is judged over its own period (spec change: no longer over the viewed window) ...
     assert (df.loc["G01", "period_start"], df.loc["G01", "period_end"]) == MARCH
+    assert bool(df.loc["G01", "final"]) is True             # the data reaches 2026-04-01 > 2026-03-31
     # ... a goal with its own period over that period: February has i5 (5), i6 (5) -> 100.0 of 2
     assert (df.loc["G10", "period_start"], df.loc["G10", "period_end"]) == (D(2026, 2, 1), D(2026, 2, 28))
     assert df.loc["G10", "actual"] == pytest.approx(100.0) and df.loc["G10", "n"] == 2
@@ -173,7 +183,8 @@ def test_previous_period_and_change(card):
     assert df.loc["G04", "previous"] == pytest.approx(0.0) and df.loc["G04", "change"] == pytest.approx(25.0)
     # self-service: 1 web of 2 -> 50.0; change 25 - 50 = -25
     assert df.loc["G07", "previous"] == pytest.approx(50.0) and df.loc["G07", "change"] == pytest.approx(-25.0)
-    # February's previous period (2026-01-04..2026-01-31) ends before the first contact (2026-02-10): null
+    # February's previous period (2026-01-04..2026-01-31) starts before the data's first day (2026-01-05,
+    # i0): the data does not cover it whole -> null (spec change: partly covered periods have no value)
     assert df.loc["G10", "previous"] != df.loc["G10", "previous"]  # NaN
     assert df.loc["G10", "change"] != df.loc["G10", "change"]
 
@@ -211,21 +222,28 @@ def test_low_confidence_boundary(make_store, contacts, low):
     assert r["n"] == contacts and bool(r["low_confidence"]) is low and r["actual"] == pytest.approx(100.0)
 
 
-def test_default_window_is_the_data_span(card):
+def test_window_only_selects_rows(card):
+    # spec change: the window no longer sets a goal's period, it lists the rows overlapping it.
     store, _ = card
+    # Without a window: each goal's row whose period contains the data's last day (2026-04-01), else its
+    # latest: March for the March goals, February for G10 and G13 -> every goal once, same numbers.
     df = scorecard(store).set_index("goal_id")
-    # data from 2026-02-10 (i5) to 2026-03-20 (i4); csat over all six: 5,4,2,3,5,5 -> 4 of 6
-    assert (df.loc["G01", "period_start"], df.loc["G01", "period_end"]) == (D(2026, 2, 10), D(2026, 3, 20))
-    assert df.loc["G01", "actual"] == pytest.approx(400 / 6)
+    assert len(df) == 14 and df.loc["G01", "actual"] == pytest.approx(50.0)
+    assert (df.loc["G10", "period_start"], df.loc["G10", "period_end"]) == (D(2026, 2, 1), D(2026, 2, 28))
+    # A window on April overlaps none of these periods; one on 2026-02-15..2026-02-20 lists G10, G13 only.
+    assert scorecard(store, D(2026, 4, 1), D(2026, 4, 30)).empty
+    assert sorted(scorecard(store, D(2026, 2, 15), D(2026, 2, 20))["goal_id"]) == ["G10", "G13"]
 
 
-def test_goal_with_only_period_start_takes_the_window_end(make_store):
+def test_goal_with_only_period_start_runs_to_the_end_of_its_year(make_store):
     store = make_store(customers=CUSTOMERS, interactions=INTERACTIONS,
                        goals=[{"goal_id": "G1", "kpi": "csat", "target": 50, "period_start": D(2026, 3, 10)}])
     r = scorecard(store, *MARCH).iloc[0]
-    # 2026-03-10..2026-03-31: i3 (2), i4 (3) -> 0 of 2 = 0.0
-    assert (r["period_start"], r["period_end"]) == (D(2026, 3, 10), D(2026, 3, 31))
-    assert r["actual"] == pytest.approx(0.0) and r["n"] == 2 and r["status"] == "missed"
+    # 2026-03-10..2026-12-31, data to 2026-04-01: i3 (2), i4 (3) (i9 has no answer) -> 0 of 2 = 0.0;
+    # in progress (never "missed"), and with 3 monthly points of history too little to forecast.
+    assert (r["period_start"], r["period_end"]) == (D(2026, 3, 10), D(2026, 12, 31))
+    assert r["actual"] == pytest.approx(0.0) and r["n"] == 2 and bool(r["final"]) is False
+    assert r["status"] == "no_data" and r["forecast_method"] == "too little history"
 
 
 def test_tolerance_objective_owner_carried(card):
@@ -245,21 +263,22 @@ def test_empty_store_no_goals(make_store):
 def test_objective_rollup_counts(card):
     _, df = card
     roll = objective_rollup(df.reset_index()).set_index("objective")
+    # columns: goals, met, on_track, at_risk, off_track, missed, no_data (on/off track: spec change)
     # Service: G01 met, G02 at_risk, G03 missed, G08 met, G09 met, G10 met
-    assert roll.loc["Service"].tolist() == [6, 4, 1, 1, 0]
+    assert roll.loc["Service"].tolist() == [6, 4, 0, 1, 0, 1, 0]
     # Cost: G04 met, G05 at_risk, G06 missed, G12 met, G13 met
-    assert roll.loc["Cost"].tolist() == [5, 3, 1, 1, 0]
+    assert roll.loc["Cost"].tolist() == [5, 3, 0, 1, 0, 1, 0]
     # Value: G11, G14 no_data
-    assert roll.loc["Value"].tolist() == [2, 0, 0, 0, 2]
+    assert roll.loc["Value"].tolist() == [2, 0, 0, 0, 0, 0, 2]
     # G07 has no objective
-    assert roll.loc["(no objective)"].tolist() == [1, 1, 0, 0, 0]
+    assert roll.loc["(no objective)"].tolist() == [1, 1, 0, 0, 0, 0, 0]
     assert list(roll.index) == ["Cost", "Service", "Value", "(no objective)"]
 
 
 def test_objective_rollup_lists_objectives_without_goals(card):
     _, df = card
     roll = objective_rollup(df.reset_index(), objectives=["Growth"]).set_index("objective")
-    assert roll.loc["Growth"].tolist() == [0, 0, 0, 0, 0]
+    assert roll.loc["Growth"].tolist() == [0, 0, 0, 0, 0, 0, 0]
 
 
 # -- strategy alignment ---------------------------------------------------------------------------------
@@ -358,8 +377,10 @@ def test_cli_scorecard_json(cli_db, capsys):
     assert list(g1) == SCORECARD_COLUMNS
     assert (g1["goal_id"], g1["status"], g1["actual"], g1["n"], g1["previous"]) == ("G01", "met", 50.0, 4, 100.0)
     assert (g1["period_start"], g1["low_confidence"]) == ("2026-03-01", True)
-    assert out["objectives"] == [{"objective": "Service", "goals": 2, "met": 1, "at_risk": 1, "missed": 0,
-                                  "no_data": 0}]
+    assert out["objectives"] == [{"objective": "Service", "goals": 2, "met": 1, "on_track": 0, "at_risk": 1,
+                                  "off_track": 0, "missed": 0, "no_data": 0}]
+    # a final period: no forecast fields
+    assert (g1["final"], g1["forecast"], g1["p_meet"], g1["forecast_method"]) == (True, None, None, None)
     assert out["alignment"][0]["segment"] == "Gold" and out["alignment"][0]["misaligned"] is False
 
 

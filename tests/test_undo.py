@@ -164,6 +164,20 @@ def test_a_load_that_changed_nothing_keeps_no_snapshot(store, tmp_path):
         undo_load(store, again.load_id)
 
 
+
+def test_a_reload_that_changed_nothing_does_not_block_undo_of_the_load_before(store, tmp_path):
+    # customers.csv loaded twice: the second load is recorded but changes no row, so the first load
+    # is still the last one that changed the table and can be undone (issue: "undo deadlocks after an
+    # identical reload").
+    p = write(tmp_path, "customers.csv", CUSTOMERS_A)
+    first = load_file(store, p)
+    again = load_file(store, p)  # merge (the default): every row unchanged
+    assert (again.inserted, again.updated) == (0, 0)
+    assert can_undo(store, first.load_id) is None
+    assert undoable_loads(store) == [first.load_id]
+    undo_load(store, first.load_id)
+    assert rows(store, "customers") == []
+
 # -- strategy tables ----------------------------------------------------------------------------------
 def test_undo_of_a_strategy_table_load_is_in_the_audit_log(store, tmp_path):
     load_file(store, write(tmp_path, "channels.csv", "channel,kind\nphone,assisted\nweb,self_service\n"))

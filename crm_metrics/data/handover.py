@@ -66,7 +66,8 @@ def hand_over(db_path: str | os.PathLike[str], request: dict[str, Any], files: S
         remove_files(p["request"], p["files"])
         raise
 
-    what = "load " + ", ".join(x["name"] for x in listed) if listed else request.get("kind", "request")
+    what = ("load " + ", ".join(x["name"] for x in listed) if listed
+            else request.get("what") or request.get("kind", "request"))
     hb = worker_alive(inbox)
     holder = f"the app (pid {hb.get('pid')})" if hb else "the process holding it"
     log(f"{db_path} is open in another process; waiting for the app to {what} "

@@ -39,6 +39,8 @@ POLL_SECONDS = 1.0
 HEARTBEAT = "worker.json"
 STALE_SECONDS = 24 * 3600  # unanswered results and orphaned files are removed after this
 Log = Callable[[str], None]
+# A further kind of request: (store, request, request id, inbox folder) -> fields of the result.
+Handler = Callable[[Any, dict[str, Any], str, Path], dict[str, Any]]
 
 
 # -- shared helpers --------------------------------------------------------------------------------
@@ -106,7 +108,8 @@ class InboxWorker:
     """Serves ``<db>.inbox`` for the process that holds ``store``: a daemon thread that loads handed-over
     files under the store's write lock. ``InboxWorker(store).start()``; :func:`serve` starts one per store."""
 
-    def __init__(self, store: Any, interval: float = POLL_SECONDS, inbox: str | os.PathLike[str] | None = None):
+    def __init__(self, store: Any, interval: float = POLL_SECONDS, inbox: str | os.PathLike[str] | None = None,
+                 handlers: dict[str, Handler] | None = None):
         if store.path == ":memory:" and inbox is None:
             raise ValueError("an in-memory store has no inbox (no other process can reach it)")
         self.store = store
@@ -116,6 +119,8 @@ class InboxWorker:
         self._thread: threading.Thread | None = None
         self.handled = 0
         self.last_error: str | None = None
+        # Further request kinds, served by upper layers (e.g. "command": crm_metrics.delivery.remote).
+        self.handlers: dict[str, Handler] = dict(handlers or {})
 
     # lifecycle
     def start(self) -> InboxWorker:
@@ -213,6 +218,8 @@ class InboxWorker:
                 out["ok"] = all(f["ok"] for f in out["files"])
             elif kind == "undo":
                 out.update(self._undo(req))
+            elif kind in self.handlers:
+                out.update(self.handlers[kind](self.store, req, rid, self.inbox))
             else:
                 out["error"] = f"unknown request kind {kind!r}"
         except Exception as e:  # report, never die
@@ -278,16 +285,18 @@ _WORKERS: dict[int, InboxWorker] = {}
 _WORKERS_LOCK = threading.Lock()
 
 
-def serve(store: Any) -> InboxWorker | None:
+def serve(store: Any, handlers: dict[str, Handler] | None = None) -> InboxWorker | None:
     """Start (once per store) the inbox worker of this process; returns it (None for an in-memory
-    store, which no other process can reach)."""
+    store, which no other process can reach). ``handlers`` add request kinds to a running worker too."""
     if store.path == ":memory:":
         return None
     with _WORKERS_LOCK:
         w = _WORKERS.get(id(store))
         if w is None or w.store is not store:
-            w = InboxWorker(store)
+            w = InboxWorker(store, handlers=handlers)
             _WORKERS[id(store)] = w
+        else:
+            w.handlers.update(handlers or {})
         return w.start()
 
 

@@ -212,15 +212,37 @@ SELF_SERVICE_CHANNEL_NAMES: tuple[str, ...] = (
 UNKNOWN = "(unknown)"
 
 # Settings with their defaults (kpis.md). Values are stored as text and parsed by type here.
-SETTINGS_DEFAULTS: dict[str, float | str] = {
+SETTINGS_DEFAULTS: dict[str, float | str | bool] = {
     "fcr_window_days": 7.0,
     "relationship_upc_threshold": 0.75,
     "sla_wait_seconds": 60.0,
     "margin": 1.0,
     "discount_rate": 0.10,
+    "annual_discount_rate": 0.10,  # discounts the predicted CLV (customer-value.md)
     "alignment_threshold": 50.0,
+    # pace of a goal in progress (foresight.md): on track when p_meet >= pace_on_track, off track below
+    # pace_off_track
+    "pace_on_track": 0.7,
+    "pace_off_track": 0.3,
+    # alerts (foresight.md): a status flip caused only by a value this share of the target or less
+    # from the boundary it crossed is not reported (no flapping at equality)
+    "alert_deadband": 0.005,
     "currency": "USD",
+    # viewers see real customer ids in record views (else a keyed pseudonym; analysts always see them)
+    "show_customer_ids": False,
 }
+
+_FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def parse_flag(key: str, value: object) -> bool:
+    """A yes/no setting from its stored or typed text; ValueError naming the accepted words."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in _FLAG_WORDS:
+        raise ValueError(f"Setting {key!r} needs true or false (yes/no, on/off, 1/0), got {value!r}")
+    return _FLAG_WORDS[word]
 
 
 def normalise_name(name: str) -> str:

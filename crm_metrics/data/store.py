@@ -17,13 +17,9 @@ from typing import Any
 
 import duckdb
 
-from crm_metrics.data.facts import CHANNEL_KIND_SQL, FACT_DEPENDENCIES, FACT_SQL  # noqa: F401  (re-exported)
-from crm_metrics.data.schema import (
-    FACT_TABLES,
-    SETTINGS_DEFAULTS,
-    STRATEGY_TABLES,
-    TABLES,
-)
+from crm_metrics.data import facts
+from crm_metrics.data.facts import FACT_SQL, FACTS_VERSION
+from crm_metrics.data.schema import FACT_TABLES, SETTINGS_DEFAULTS, STRATEGY_TABLES, TABLES, parse_flag
 
 DEFAULT_DB = "data/crm.duckdb"
 
@@ -31,9 +27,6 @@ DEFAULT_DB = "data/crm.duckdb"
 def default_db_path() -> str:
     return os.environ.get("CRM_DB") or DEFAULT_DB
 
-
-# Bump when FACT_SQL changes shape: stores written before are rebuilt once when opened.
-FACTS_VERSION = "6"
 
 META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_history (
@@ -182,15 +175,15 @@ class Store:
                 tx.execute("DELETE FROM meta WHERE key = 'facts_version'")
                 tx.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
 
-    def refresh_facts(self, cur: duckdb.DuckDBPyConnection, facts: Iterable[str]) -> None:
-        """Rebuild the named fact tables (call inside the writing transaction)."""
-        for f in facts:
-            cur.execute(FACT_SQL[f])
+    def refresh_facts(self, cur: duckdb.DuckDBPyConnection, names: Iterable[str], touched: str | None = None) -> None:
+        """Rebuild the named fact and summary tables (call inside the writing transaction): in full, or
+        only for the customers listed in the table ``touched`` (column customer_id), which gives the
+        same tables at the cost of those customers' rows (crm_metrics.data.facts)."""
+        facts.refresh(cur, list(names), touched)
 
     @staticmethod
     def facts_for(tables: Iterable[str]) -> list[str]:
-        changed = set(tables)
-        return [f for f, deps in FACT_DEPENDENCIES.items() if changed & set(deps)]
+        return facts.facts_for(tables)
 
     # -- versions ----------------------------------------------------------------------------
     def data_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> int:
@@ -211,6 +204,8 @@ class Store:
         for key, value in c.execute("SELECT key, value FROM settings").fetchall():
             if key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], float):
                 out[key] = float(value)
+            elif key in SETTINGS_DEFAULTS and isinstance(SETTINGS_DEFAULTS[key], bool):
+                out[key] = parse_flag(key, value)
             else:
                 out[key] = value
         return out
@@ -218,7 +213,9 @@ class Store:
     def set_setting(self, key: str, value: Any) -> None:
         if key not in SETTINGS_DEFAULTS:
             raise ValueError(f"Unknown setting {key!r}; known: {', '.join(SETTINGS_DEFAULTS)}")
-        if isinstance(SETTINGS_DEFAULTS[key], float):
+        if isinstance(SETTINGS_DEFAULTS[key], bool):
+            value = "true" if parse_flag(key, value) else "false"
+        elif isinstance(SETTINGS_DEFAULTS[key], float):
             try:
                 value = float(value)
             except (TypeError, ValueError) as e:

@@ -33,9 +33,8 @@ from __future__ import annotations
 MAX_CHANNEL_BITS = 62  # a BIGINT mask with room to spare for the sign
 
 
-def _channel_bits(table: str, fact: str) -> str:
+def _channel_bits(fact: str) -> str:
     return f"""
-        CREATE OR REPLACE TABLE {table} AS
         WITH ch AS (SELECT DISTINCT channel FROM {fact}),
         numbered AS (SELECT channel, ROW_NUMBER() OVER (ORDER BY channel) AS rn FROM ch)
         SELECT channel, CAST(1 AS BIGINT) << CAST(rn - 1 AS INTEGER) AS bit FROM numbered
@@ -43,24 +42,23 @@ def _channel_bits(table: str, fact: str) -> str:
     """
 
 
-SUMMARY_SQL: dict[str, str] = {
-    "f_contact_channels": _channel_bits("f_contact_channels", "f_interactions"),
-    "f_contact_cube": """
-        CREATE OR REPLACE TABLE f_contact_cube AS
+def _contact_cube(src: str) -> str:
+    return f"""
         SELECT month AS period, segment, region, channels, COUNT(*) AS customers
         FROM (SELECT f.customer_id, CAST(DATE_TRUNC('month', f.day) AS DATE) AS month,
                      ANY_VALUE(f.segment) AS segment, ANY_VALUE(f.region) AS region, BIT_OR(b.bit) AS channels
-              FROM f_interactions f JOIN f_contact_channels b ON b.channel = f.channel
+              FROM {src} f JOIN f_contact_channels b ON b.channel = f.channel
               GROUP BY f.customer_id, month) cm
         GROUP BY ALL
-    """,
-    "f_buyer_channels": _channel_bits("f_buyer_channels", "f_transactions"),
-    "f_buyer_cube": """
-        CREATE OR REPLACE TABLE f_buyer_cube AS
+    """
+
+
+def _buyer_cube(src: str) -> str:
+    return f"""
         WITH tcm AS (
             SELECT t.customer_id, CAST(DATE_TRUNC('month', t.day) AS DATE) AS month, b.bit,
                    ANY_VALUE(t.segment) AS segment, ANY_VALUE(t.region) AS region, COUNT(*) AS n
-            FROM f_transactions t JOIN f_buyer_channels b ON b.channel = t.channel
+            FROM {src} t JOIN f_buyer_channels b ON b.channel = t.channel
             GROUP BY t.customer_id, month, b.bit
         )
         SELECT month AS period, segment, region, channels, channels_two, COUNT(*) AS customers
@@ -68,13 +66,15 @@ SUMMARY_SQL: dict[str, str] = {
                      BIT_OR(bit) AS channels, BIT_OR(CASE WHEN n >= 2 THEN bit ELSE 0 END) AS channels_two
               FROM tcm GROUP BY customer_id, month) cm
         GROUP BY ALL
-    """,
-    "f_holding_events": """
-        CREATE OR REPLACE TABLE f_holding_events AS
+    """
+
+
+def _holding_events(src: str) -> str:
+    return f"""
         WITH fpc AS (
             SELECT channel, customer_id, product, MIN(day) AS first_day,
                    ANY_VALUE(segment) AS segment, ANY_VALUE(region) AS region
-            FROM f_transactions GROUP BY channel, customer_id, product
+            FROM {src} ft GROUP BY channel, customer_id, product
         ),
         fp AS (
             SELECT 'channel' AS scope, * FROM fpc
@@ -99,8 +99,34 @@ SUMMARY_SQL: dict[str, str] = {
         SELECT scope, channel, segment, region, ev_day, SUM(pairs) AS pairs, SUM(buyers) AS buyers,
                SUM(multi) AS multi
         FROM ev GROUP BY ALL
-    """,
+    """
+
+
+_BUILDERS = {
+    "f_contact_channels": _channel_bits,
+    "f_contact_cube": _contact_cube,
+    "f_buyer_channels": _channel_bits,
+    "f_buyer_cube": _buyer_cube,
+    "f_holding_events": _holding_events,
 }
+
+
+def summary_sql(name: str, src: str) -> str:
+    """The SELECT building summary table ``name`` from the fact rows ``src`` (the whole fact table,
+    or a subquery: every cube row is a count or sum over customers, so the rows of some customers give
+    their contribution)."""
+    return _BUILDERS[name](src)
+
+
+# Channel bit tables (numbered over all channels of their fact table) and, per cube, its key columns
+# and its measures (counts or sums over customers: contributions of customers add up).
+BIT_TABLES = ("f_contact_channels", "f_buyer_channels")
+CUBE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "f_contact_cube": (("period", "segment", "region", "channels"), ("customers",)),
+    "f_buyer_cube": (("period", "segment", "region", "channels", "channels_two"), ("customers",)),
+    "f_holding_events": (("scope", "channel", "segment", "region", "ev_day"), ("pairs", "buyers", "multi")),
+}
+
 
 # summary table -> the fact table it is built from (rebuilt whenever that fact table is)
 SUMMARY_SOURCES: dict[str, str] = {
@@ -111,4 +137,4 @@ SUMMARY_SOURCES: dict[str, str] = {
     "f_holding_events": "f_transactions",
 }
 
-__all__ = ["SUMMARY_SQL", "SUMMARY_SOURCES", "MAX_CHANNEL_BITS"]
+__all__ = ["summary_sql", "SUMMARY_SOURCES", "BIT_TABLES", "CUBE_KEYS", "MAX_CHANNEL_BITS"]

@@ -55,7 +55,8 @@ def snapshot_name(table: str, load_id: int) -> str:
 # -- taken by ingest, inside the load's transaction -------------------------------------------------
 def take_snapshot(cur: duckdb.DuckDBPyConnection, tdef: Table, load_id: int, kind: str,
                   typed: str | None = None, same: str | None = None) -> None:
-    """Keep what the load is about to change. ``kind`` 'replace': the whole table. ``kind`` 'merge':
+    """Keep what the load is about to change. ``kind`` 'replace': the whole table. ``kind`` 'append':
+    the keys of a merge that only inserts (undone like a merge). ``kind`` 'merge':
     the previous rows of the keys the load updates, and the keys it inserts (``_existed`` false);
     ``typed`` is the load's typed staging table (alias ``s``), ``same`` the SQL saying a staged row
     equals the stored one (alias ``t``)."""
@@ -64,6 +65,13 @@ def take_snapshot(cur: duckdb.DuckDBPyConnection, tdef: Table, load_id: int, kin
     cur.execute(f"DROP TABLE IF EXISTS {name}")
     if kind == "replace":
         cur.execute(f"CREATE TABLE {name} AS SELECT {', '.join(cols)}, true AS _existed FROM {tdef.name}")
+    elif kind == "append":
+        # a merge that only adds new keys (the nightly append): nothing existed, no join with the table
+        if typed is None:
+            raise ValueError("an append snapshot needs the staged rows")
+        new_keys = ", ".join(f"s.{c.name}" if c.name == tdef.key else f"CAST(NULL AS {c.sql_type}) AS {c.name}"
+                             for c in tdef.columns)
+        cur.execute(f"CREATE TABLE {name} AS SELECT {new_keys}, false AS _existed FROM {typed} s")
     elif kind == "merge":
         if typed is None or same is None:
             raise ValueError("a merge snapshot needs the staged rows and the equality condition")
@@ -79,7 +87,7 @@ def take_snapshot(cur: duckdb.DuckDBPyConnection, tdef: Table, load_id: int, kin
             SELECT {new_keys}, false AS _existed FROM {typed} s
             WHERE NOT EXISTS (SELECT 1 FROM {tdef.name} t WHERE t.{key} = s.{key})""")
     else:
-        raise ValueError(f"snapshot kind must be replace or merge, not {kind!r}")
+        raise ValueError(f"snapshot kind must be replace, merge or append, not {kind!r}")
     rows = int(cur.execute(f"SELECT count(*) FROM {name} WHERE _existed").fetchone()[0])
     cur.execute("DELETE FROM load_snapshots WHERE load_id = ?", [int(load_id)])
     cur.execute("INSERT INTO load_snapshots VALUES (?, ?, ?, ?, ?, CAST(timezone('UTC', now()) AS TIMESTAMP))",
@@ -148,6 +156,9 @@ def _check(cur: duckdb.DuckDBPyConnection, load_id: int) -> tuple[dict[str, Any]
     later = [int(r[0]) for r in cur.execute(
         """SELECT h.load_id FROM load_history h
            WHERE h.table_name = ? AND h.load_id > ? AND h.mode IN ('merge', 'replace')
+             -- a later load that changed nothing (the same file again) left the table as it was,
+             -- so it does not stand in the way of undoing an earlier one
+             AND (h.inserted > 0 OR h.updated > 0 OR h.removed > 0)
              AND NOT EXISTS (SELECT 1 FROM load_history u WHERE u.undo_of = h.load_id)
            ORDER BY h.load_id DESC""", [h["table_name"], int(load_id)]).fetchall()]
     if later:

@@ -12,8 +12,19 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import duckdb
+
+from crm_metrics.data.inbox import is_lock_error
 from crm_metrics.data.store import default_db_path
-from crm_metrics.delivery import commands, data_commands, export
+from crm_metrics.delivery import (
+    command_alerts,
+    command_backtest,
+    command_explain,
+    commands,
+    data_commands,
+    export,
+    remote,
+)
 from crm_metrics.delivery.cli_support import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, Refused
 from crm_metrics.delivery.engine_option import register_engine_options
 
@@ -32,6 +43,12 @@ COMMANDS: tuple[Register, ...] = (
     commands.register_health,
     commands.register_impact,
     commands.register_report,
+    command_alerts.register_alerts,
+    command_explain.register_explain,
+    command_explain.register_records,
+    command_backtest.register_backtest,
+    commands.register_clv_model,
+    commands.register_clv_predict,
     export.register,
 )
 
@@ -60,7 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "start", None) and getattr(args, "end", None) and args.start > args.end:
         parser.error(f"--from {args.start} is after --to {args.end}")
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except duckdb.IOException as e:
+            # The app holds the store (DuckDB then lets no other process open it, not even to read):
+            # run the command inside the app and print its output here (crm_metrics.delivery.remote).
+            if not is_lock_error(e) or args.command in remote.LOCAL_ONLY:
+                raise
+            return remote.run_in_holder(list(sys.argv[1:] if argv is None else argv), args.db)
     except Refused as e:
         print(f"refused: {e}", file=sys.stderr)
         return EXIT_REFUSED

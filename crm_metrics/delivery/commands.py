@@ -1,4 +1,5 @@
-"""The analysis commands of the CLI (kpis, kpi, scorecard, health, impact, report); each has a
+"""The analysis commands of the CLI (kpis, kpi, scorecard, health, impact, report,
+clv-model, clv-predict); each has a
 ``register_x(sub, common)`` that crm_metrics.delivery.cli lists in ``COMMANDS``."""
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import argparse
 from typing import Any
 
 from crm_metrics.delivery import output
-from crm_metrics.delivery.cli_support import EXIT_OK, Refused, add_format_arg, add_window_args, positive_int, store_for
+from crm_metrics.delivery.cli_support import (
+    EXIT_OK,
+    Refused,
+    add_format_arg,
+    add_window_args,
+    date_arg,
+    positive_int,
+    store_for,
+)
 from crm_metrics.delivery.formatting import format_change, format_value
 
 
@@ -73,7 +82,7 @@ def register_kpi(sub: Any, common: argparse.ArgumentParser) -> None:
 # -- scorecard -----------------------------------------------------------------------------------
 _SCORECARD_TABLE = ["goal_id", "kpi", "channel", "segment", "period_start", "period_end", "direction",
                     "target", "actual", "n", "status", "attainment", "previous", "change", "low_confidence",
-                    "objective", "owner"]
+                    "forecast", "forecast_low", "forecast_high", "p_meet", "objective", "owner"]
 
 
 def _shown_goal(g: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -86,8 +95,10 @@ def _shown_goal(g: dict[str, Any], currency: str) -> dict[str, Any]:
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from crm_metrics.judgement.scorecard import alignment, objective_rollup, resolve_window, scorecard
     store = store_for(args)
+    # --from/--to only choose which goal rows are listed (a row's status belongs to its own period);
+    # the strategy alignment is still measured over the window (default: the data's span).
+    card = scorecard(store, args.start, args.end)
     start, end = resolve_window(store, args.start, args.end)
-    card = scorecard(store, start, end)
     goals = output.records(card)
     if args.format == "csv":
         output.emit(goals, "csv", list(card.columns))
@@ -154,8 +165,27 @@ def register_health(sub: Any, common: argparse.ArgumentParser) -> None:
 
 # -- impact ----------------------------------------------------------------------------------------
 _IMPACT_TABLE = ["initiative_id", "name", "go_live", "channel", "segment", "kpi", "treated_before",
-                 "treated_after", "control_before", "control_after", "effect", "incremental_revenue",
-                 "cost", "budget", "over_budget_pct", "roi", "provisional", "status"]
+                 "treated_after", "control_before", "control_after", "effect", "effect_95ci", "p_value", "verdict",
+                 "incremental_revenue", "cost", "budget", "over_budget_pct", "roi_annualised", "roi_95ci", "status"]
+
+
+def _interval(lo, hi, fmt: str) -> str | None:
+    """"[low, high]" of a 95 % interval, or None when there is none."""
+    if lo is None or hi is None:
+        return None
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def _impact_table_rows(rows: list[dict]) -> list[dict]:
+    """The table's view: the effect with its 95 % interval, the verdict, ROI labelled annualised."""
+    out = []
+    for r in rows:
+        t = dict(r)
+        t["effect_95ci"] = _interval(r.get("effect_ci_low"), r.get("effect_ci_high"), "+.3g")
+        t["roi_annualised"] = r.get("roi")
+        t["roi_95ci"] = _interval(r.get("roi_low"), r.get("roi_high"), "+.2f")
+        out.append(t)
+    return out
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
@@ -171,11 +201,12 @@ def cmd_impact(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         output.emit(rows, "csv", list(df.columns))
     else:
-        print(f"initiative impact, {args.window_days} days before / after go-live")
+        print(f"initiative impact, {args.window_days} days before / after go-live "
+              f"(effect with its 95 % interval; ROI annualised: × 365 ÷ {args.window_days})")
         if not rows:
             print("no initiatives yet: load initiatives.csv")
             return EXIT_OK
-        output.emit(rows, "table", _IMPACT_TABLE)
+        output.emit(_impact_table_rows(rows), "table", _IMPACT_TABLE)
         noted = [r for r in rows if r["notes"]]
         if noted:
             print()
@@ -218,4 +249,80 @@ def register_report(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="the file to write; .html (works offline) or .pdf (needs Chromium)")
     add_window_args(s)
     s.set_defaults(func=cmd_report)
+
+
+
+# -- customer value (customer-value.md) ------------------------------------------------------------
+def _positive_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return v
+
+
+def _customer_value(args: argparse.Namespace, **kw: Any):
+    from crm_metrics.metrics.customer_value import CustomerValueError
+    from crm_metrics.metrics.customer_value_store import customer_value
+    try:
+        return customer_value(store_for(args), calibration_end=args.calibration_end, **kw)
+    except CustomerValueError as e:
+        raise Refused(str(e)) from None
+
+
+def cmd_clv_model(args: argparse.Namespace) -> int:
+    from crm_metrics.metrics.customer_value_store import model_record
+    value = _customer_value(args, unit=args.unit, segments=tuple(args.segment or ()))
+    rec = model_record(value.model)
+    if args.format == "json":
+        output.emit([], "json", json_obj=rec)
+        return EXIT_OK
+    bg, gg = rec["bgnbd"], rec["gamma_gamma"]
+    print(f"customer value models, calibration to {rec['calibration_end']}, times in {rec['unit']}s")
+    print(f"BG/NBD (purchases, dropout): r {bg['r']:.4f}, alpha {bg['alpha']:.4f}, a {bg['a']:.4f}, "
+          f"b {bg['b']:.4f}; log-likelihood {bg['loglik']:.2f} over {bg['customers']:,} customers")
+    print(f"Gamma-Gamma (spend per purchase): p {gg['p']:.4f}, q {gg['q']:.4f}, gamma {gg['gamma']:.4f}; "
+          f"log-likelihood {gg['loglik']:.2f} over {gg['customers']:,} repeat customers")
+    h = rec["holdout"]
+    if h is None:
+        print("holdout: none (give --calibration-end before the last purchase day to validate)")
+        return EXIT_OK
+    print(f"holdout {h['start']} .. {h['end']}: predicted {h['predicted']:,.1f} repeat purchases, "
+          f"actual {h['actual']:,.0f}, {h['customers']:,} customers")
+    print("mean repeat purchases in the holdout by purchases in calibration (x):")
+    output.emit(h["by_x"], "table", ["x", "customers", "predicted", "actual"])
+    return EXIT_OK
+
+
+def cmd_clv_predict(args: argparse.Namespace) -> int:
+    from crm_metrics.metrics.customer_value_store import PREDICT_COLUMNS, prediction_rows
+    value = _customer_value(args, horizon_weeks=args.horizon_weeks)
+    rows = output.records(prediction_rows(value))
+    output.emit(rows, args.format, list(PREDICT_COLUMNS))
+    return EXIT_OK
+
+
+def register_clv_model(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("clv-model", parents=[common],
+                       help="fit the purchase (BG/NBD) and spend (Gamma-Gamma) models; holdout validation")
+    s.add_argument("--calibration-end", dest="calibration_end", type=date_arg, default=None, metavar="D",
+                   help="last day of the calibration period (default: the last purchase day; an earlier day "
+                        "keeps the days after it as the holdout)")
+    s.add_argument("--unit", choices=("week", "day"), default="week", help="time unit of t_x, T and alpha")
+    s.add_argument("--segment", action="append", metavar="Y", help="only customers of this segment (repeatable)")
+    add_format_arg(s, ("table", "json"))
+    s.set_defaults(func=cmd_clv_model)
+
+
+def register_clv_predict(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("clv-predict", parents=[common],
+                       help="per customer: expected purchases, P(alive), expected spend and CLV over a horizon")
+    s.add_argument("--calibration-end", dest="calibration_end", type=date_arg, default=None, metavar="D",
+                   help="the models see purchases up to this day and predict from it (default: the last purchase day)")
+    s.add_argument("--horizon-weeks", dest="horizon_weeks", type=_positive_number, default=52.0, metavar="H",
+                   help="weeks after the calibration end to predict over (default 52)")
+    s.add_argument("--format", choices=("csv", "json"), default="csv")
+    s.set_defaults(func=cmd_clv_predict)
 

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -81,14 +82,25 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None,
     cols = list(columns or (rows[0].keys() if rows else []))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([escape_cell(c) if safe else c for c in cols])
+    # Python's writer quotes a field holding the line terminator (\n) but not a lone \r, which
+    # readers take for a line break: a row holding one is written fully quoted.
+    w_cr = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def put(cells: list[Any]) -> None:
+        (w_cr if any(isinstance(c, str) and "\r" in c for c in cells) else w).writerow(cells)
+
+    put([escape_cell(c) if safe else c for c in cols])
     for r in rows:
         vals = [plain(r.get(c)) for c in cols]
-        w.writerow([escape_cell(v) if safe else ("" if v is None else v) for v in vals])
+        put([escape_cell(v) if safe else ("" if v is None else v) for v in vals])
     return buf.getvalue()
 
 
 def escape_cell(v: Any) -> Any:
+    """A cell for a CSV file a spreadsheet may open: text that a spreadsheet would run as a formula
+    (it begins with = + - @ tab or CR) gets a leading '. Numbers stay numbers (-5 is a value, not
+    a formula); only text is escaped. The one rule for every CSV written: the app's downloads and
+    the CLI's --format csv."""
     if v is None:
         return ""
     if isinstance(v, str) and v.startswith(FORMULA_PREFIXES):
@@ -106,6 +118,23 @@ def emit(rows: list[dict[str, Any]], fmt: str, columns: Sequence[str] | None = N
     if fmt == "json":
         print(to_json(json_obj if json_obj is not None else rows))
     elif fmt == "csv":
-        sys.stdout.write(to_csv(rows, columns))
+        # escaped like the app's downloads: CLI output is opened in spreadsheets too
+        sys.stdout.write(to_csv(rows, columns, safe=True))
     else:
         print(to_table(rows, columns))
+
+
+# CommonMark renders any backslash-escaped ASCII punctuation as the character itself; escaping all
+# of it (not only []()*_#!<>|`) also stops what Streamlit adds to markdown: :color[...] and
+# :emoji: directives, $LaTeX$, ~strike~, bare-URL autolinks (https\://...), list and heading marks.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+
+def plain_text_markdown(text: Any) -> str:
+    """Text from data (a goal's objective, a segment's name...) for st.markdown / st.caption /
+    labels that parse markdown: every markdown character escaped so that it shows as written --
+    no link, image, emphasis, HTML or directive from a loaded value. Line breaks are kept as
+    markdown line breaks."""
+    s = "" if text is None else str(text)
+    s = _MARKDOWN_PUNCTUATION.sub(r"\\\1", s)
+    return s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "  \n")

@@ -10,7 +10,9 @@ from crm_metrics.judgement.scorecard import LOW_CONFIDENCE_N  # noqa: F401
 
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     "met": ("#009E73", "✔", "Met"),
+    "on_track": ("#009E73", "↗", "On track"),    # a period in progress (foresight.md: pace)
     "at_risk": ("#E69F00", "▲", "At risk"),
+    "off_track": ("#D55E00", "↘", "Off track"),
     "missed": ("#D55E00", "✖", "Missed"),
     "no_data": ("#8C8C8C", "–", "No data"),
 }

@@ -1,39 +1,23 @@
-"""What a health check is and what it looks at: :class:`Finding`, :class:`Check`, the shared
-:class:`HealthContext` (values computed once per run), and the loop that runs checks over it.
-The checks themselves are in crm_metrics.judgement.health and .impact, listed in .checks."""
+"""What a health check looks at: the shared :class:`HealthContext` (values computed once per run),
+and the loop that runs checks over it. :class:`Finding` and :class:`Check` are in
+crm_metrics.judgement.finding (re-exported here); the checks themselves are in
+crm_metrics.judgement.health and .impact_checks, listed in .checks."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from crm_metrics.data.store import Store
+from crm_metrics.judgement import goals as goals_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
+from crm_metrics.judgement.finding import FINDING_FIELDS, SEVERITIES, Check, Finding, Severity
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
-
-Severity = Literal["ok", "warning", "critical"]
-SEVERITIES: tuple[str, ...] = ("ok", "warning", "critical")
-FINDING_FIELDS = ("id", "title", "severity", "subject", "finding", "next_step")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check_id: str
-    title: str
-    severity: Severity
-    finding: str
-    next_step: str
-    subject: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        """The finding with the spec's field names (id, title, severity, finding, next_step, subject)."""
-        return {"id": self.check_id, "title": self.title, "severity": self.severity,
-                "subject": self.subject, "finding": self.finding, "next_step": self.next_step}
 
 
 @dataclass
@@ -45,6 +29,9 @@ class HealthContext:
     end: dt.date | None
     settings: dict[str, Any]
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # The window as given (None, None: not given), which lists the goal rows: without one, each goal's
+    # current period, as on the scorecard (strategy.md); the checks' own window is start..end.
+    goal_window: tuple[Any, Any] | None = None
 
     # -- generic lazy values ----------------------------------------------------------------------
     def shared(self, name: Any, make: Callable[[], Any]) -> Any:
@@ -118,27 +105,20 @@ class HealthContext:
 
     @cached_property
     def scorecard(self) -> pd.DataFrame:
-        return sc.scorecard(self.store, self.start, self.end)
+        return sc.scorecard(self.store, *(self.goal_window or (self.start, self.end)))
 
     @cached_property
     def alignment(self) -> pd.DataFrame:
         return sc.alignment(self.store, self.start, self.end)
 
 
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    fails: str  # the failure it detects
-    run: Callable[[HealthContext], list[Finding]]
-
-    def finding(self, severity: Severity, finding: str, next_step: str, subject: str | None = None) -> Finding:
-        return Finding(self.id, self.title, severity, finding, next_step, subject)
-
-
 def context(store: Store, start: Any = None, end: Any = None) -> HealthContext:
     s, e = sc.resolve_window(store, start, end)
-    return HealthContext(store=store, start=s, end=e, settings=store.settings())
+    # A window that is the whole data span (the app's default) lists each goal's current row, as the
+    # Scorecard page does: not every year of every goal (and not their cost).
+    span = goals_mod.data_span(store)
+    listing = (None, None) if (goals_mod.as_date(start), goals_mod.as_date(end)) == span else (start, end)
+    return HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=listing)
 
 
 def run_in(ctx: HealthContext, checks: Iterable[Check]) -> list[Finding]:
@@ -167,3 +147,7 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
 def worst(findings: Iterable[Finding]) -> Severity:
     level = max((SEVERITIES.index(f.severity) for f in findings), default=0)
     return SEVERITIES[level]  # type: ignore[return-value]
+
+
+__all__ = ["Finding", "Check", "Severity", "SEVERITIES", "FINDING_FIELDS", "HealthContext", "context", "run_in",
+           "findings_frame", "worst"]

@@ -1,7 +1,9 @@
 """Health checks: the known ways CRM programmes fail, turned into checks on the data (strategy.md).
 
 This module's checks are listed in ``HEALTH_CHECKS``; the list of every check (these and the
-initiative checks of crm_metrics.judgement.impact) is crm_metrics.judgement.checks.CHECKS. A check is a function of a :class:`HealthContext`
+initiative checks of crm_metrics.judgement.impact_checks) is crm_metrics.judgement.checks.CHECKS.
+Neither impact nor impact_checks imports this module (the types are in judgement.finding; the
+context in judgement.findings), and this module imports neither. A check is a function of a :class:`HealthContext`
 (the store, the window, the settings, and shared values computed once on first use: goals,
 initiatives, the scorecard, the alignment table, KPI values) returning at least one
 :class:`Finding`; ``ok`` findings say what was checked, with the numbers.
@@ -31,23 +33,11 @@ from crm_metrics.judgement.findings import (  # noqa: F401  (re-exported: the ch
 from crm_metrics.metrics.kpis import KPIS
 
 
-def register(check: Check) -> Check:
-    """Add a check at the end of ``CHECKS``, or replace the one with the same id in place.
-
-    Transitional: crm_metrics.judgement.impact still registers its three initiative checks this
-    way. The list of every check is ``crm_metrics.judgement.checks.CHECKS`` (see that module)."""
-    for i, c in enumerate(CHECKS):
-        if c.id == check.id:
-            CHECKS[i] = check
-            return check
-    CHECKS.append(check)
-    return check
-
-
 def run_checks(store: Store, start: Any = None, end: Any = None,
                checks: Iterable[Check] | None = None) -> list[Finding]:
-    """``checks`` (default ``CHECKS``) over the window (default: the span of the loaded data)."""
-    return run_in(context(store, start, end), checks if checks is not None else CHECKS)
+    """``checks`` (default ``HEALTH_CHECKS``; every check: crm_metrics.judgement.checks.run_checks) over
+    the window (default: the span of the loaded data)."""
+    return run_in(context(store, start, end), checks if checks is not None else HEALTH_CHECKS)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -92,7 +82,9 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
             subject=str(r["initiative_id"])))
     card = ctx.scorecard
-    for r in card[card["status"] == "no_data"].to_dict(orient="records"):
+    # A goal row without any measurement (actual null). A period in progress that is no_data only
+    # because its history is too short to forecast is measured: it is not reported here.
+    for r in card[card["actual"].isna()].to_dict(orient="records"):
         scope = ", ".join(x for x in (values.text(r["channel"]), values.text(r["segment"])) if x) or "all customers"
         period = f"{r['period_start']}..{r['period_end']}" if r["period_start"] is not None else "no period"
         why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \
@@ -258,15 +250,8 @@ RELATIONSHIP_ON_ENCOUNTERS = Check(
 
 HEALTH_CHECKS: tuple[Check, ...] = (NO_MEASUREMENT, SILOED, WORK_SHIFTED, RELATIONSHIP_ON_ENCOUNTERS)
 
-#: What ``run_checks`` runs by default: this module's checks, then those added by ``register``.
-CHECKS: list[Check] = list(HEALTH_CHECKS)
-
 
 __all__ = [
-    "Finding", "Check", "HealthContext", "CHECKS", "HEALTH_CHECKS", "register", "run_checks", "run_in", "context", "findings_frame",
+    "Finding", "Check", "Severity", "HealthContext", "HEALTH_CHECKS", "run_checks", "run_in", "context", "findings_frame",
     "worst", "SEVERITIES", "FINDING_FIELDS",
 ]
-
-# Transitional, until the app calls crm_metrics.judgement.checks.run_checks: importing impact
-# registers its initiative checks into CHECKS, so health.run_checks keeps running all of them.
-from crm_metrics.judgement import impact as _impact  # noqa: E402,F401,I001

@@ -16,21 +16,25 @@ segment), KPI k (its ``kpi``, default ``revenue_per_customer``) and a window of 
     weekly_series(store, initiative_id, window_days=90) -> DataFrame(period, group, phase, value, n)
     go_live(store, initiative_id) -> date
 
-The three initiative health checks (technology_before_strategy, cost_underestimated, no_return)
-are registered into :mod:`crm_metrics.judgement.health` at the bottom of this module. See docs/impact.md.
+Every row also says how sure we are (strategy.md, "How sure are we?"): effect_se, the 95 % interval,
+p_value, significant, uncertainty_method, pre_trend_p, placebo_effect / placebo_p, intervals for
+incremental revenue and ROI, and a verdict in words (see :mod:`crm_metrics.judgement.impact_evidence`).
+A KPI that cannot move in the initiative's own scope is refused (status ``refused``).
+
+The initiative health checks live in :mod:`crm_metrics.judgement.impact_checks`. See docs/impact.md.
 """
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from crm_metrics.judgement import health
+from crm_metrics.judgement import impact_evidence as evidence
+from crm_metrics.judgement.impact_scope import (ImpactError, Scope, Scopes, UnknownInitiativeError, check_window,
+                                                as_day, initiative_row, dimension_values, go_live, go_lives,
+                                                initiatives, scopes)
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
-from crm_metrics.data.schema import UNKNOWN
 
 DEFAULT_KPI = "revenue_per_customer"
 DEFAULT_WINDOW_DAYS = 90
@@ -44,170 +48,17 @@ COLUMNS = [
     "n_treated_before", "n_treated_after", "n_control_before", "n_control_after",
     "revenue_before_treated", "revenue_after_treated", "revenue_before_control", "revenue_after_control",
     "incremental_revenue", "annual_incremental_revenue", "margin", "cost", "budget", "over_budget",
-    "over_budget_pct", "roi", "provisional", "status", "notes",
+    "over_budget_pct", "roi", *evidence.FIELDS, "provisional", "status", "notes",
 ]
 
-SERIES_COLUMNS = ["period", "group", "phase", "value", "n"]
-
-
-class ImpactError(ValueError):
-    """An impact request that cannot be answered (bad window, unknown initiative)."""
-
-
-class UnknownInitiativeError(ImpactError):
-    """No initiative with the given id."""
-
-
-# -- reading initiatives --------------------------------------------------------------------------
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    s = str(v).strip()
-    return s or None
-
-
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
-
-
-def _date(v: Any) -> dt.date:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
-
-
-def initiatives(store) -> list[dict[str, Any]]:
-    """The initiatives table as records ordered by initiative_id (text cells trimmed, empty = None)."""
-    cur = store.cursor()
-    try:
-        res = cur.execute("SELECT * FROM initiatives ORDER BY initiative_id")
-        names = [d[0] for d in res.description]
-        rows = [dict(zip(names, r)) for r in res.fetchall()]
-    finally:
-        cur.close()
-    for r in rows:
-        for k in ("initiative_id", "name", "channel", "segment", "kpi", "objective"):
-            r[k] = _text(r.get(k))
-        r["go_live"] = _date(r["go_live"])
-        r["cost"] = _num(r.get("cost"))
-        r["budget"] = _num(r.get("budget"))
-    return rows
-
-
-def _initiative(store, initiative_id: str) -> dict[str, Any]:
-    rows = initiatives(store)
-    want = str(initiative_id).strip()
-    for r in rows:
-        if r["initiative_id"] == want:
-            return r
-    known = ", ".join(r["initiative_id"] for r in rows[:20]) or "none loaded (load initiatives.csv)"
-    raise UnknownInitiativeError(f"unknown initiative {initiative_id!r}; initiatives: {known}.")
-
-
-def go_live(store, initiative_id: str) -> dt.date:
-    """The go-live date of an initiative (UnknownInitiativeError when there is none with that id)."""
-    return _initiative(store, initiative_id)["go_live"]
-
-
-def _check_window(window_days: Any) -> int:
-    bad = ImpactError(f"window_days must be a whole number of days, got {window_days!r}.")
-    if isinstance(window_days, bool):
-        raise bad
-    try:
-        w = int(str(window_days).strip()) if isinstance(window_days, str) else int(window_days)
-    except (TypeError, ValueError):
-        raise bad from None
-    if w != window_days and not isinstance(window_days, str):
-        raise bad
-    if w < 1:
-        raise ImpactError(f"window_days must be at least 1, got {w}.")
-    return w
-
-
-# -- scopes ----------------------------------------------------------------------------------------
-_DIM_VALUES_SQL = {
-    "channel": """
-        SELECT channel AS v FROM f_interactions UNION SELECT channel FROM f_transactions
-        UNION SELECT channel FROM f_surveys
-        UNION SELECT COALESCE(NULLIF(TRIM(acquisition_channel), ''), '{u}') FROM customers""",
-    "segment": """
-        SELECT segment AS v FROM f_interactions UNION SELECT segment FROM f_transactions
-        UNION SELECT segment FROM f_surveys UNION SELECT COALESCE(segment, '{u}') FROM customers""",
+# A KPI that cannot move within its own scope: a share of the very group the scope picks. Within one
+# channel, self-service share is 100 % (a self-service channel) or 0 % (an assisted one) by definition.
+CANNOT_MOVE: dict[str, tuple[str, str]] = {
+    "self_service_share": ("channel", "a channel is either self-service or assisted, so within one channel "
+                                      "the share is 100 % or 0 % by definition"),
 }
 
-
-def dimension_values(store, dim: str) -> list[str]:
-    """Every value of the channel or segment dimension present anywhere in the data (incl. (unknown))."""
-    cur = store.cursor()
-    try:
-        rows = cur.execute(_DIM_VALUES_SQL[dim].format(u=UNKNOWN)).fetchall()
-    finally:
-        cur.close()
-    return sorted({r[0] for r in rows if r[0] is not None})
-
-
-@dataclass(frozen=True)
-class Scope:
-    channels: tuple[str, ...] = ()
-    segments: tuple[str, ...] = ()
-
-
-@dataclass
-class Scopes:
-    treated: Scope
-    control: Scope | None
-    notes: list[str] = field(default_factory=list)
-
-
-def scopes(store, channel: str | None, segment: str | None) -> Scopes:
-    """Treated and control scopes of an initiative.
-
-    - channel only: treated = that channel (all segments); control = every other channel (all segments);
-    - segment only: treated = that segment (all channels); control = every other segment (all channels);
-    - both: treated = channel x segment; control = other channels x other segments (rows that share
-      neither the channel nor the segment, so that the control is touched by neither lever);
-    - neither: treated = everything, no control group.
-    "Other" values are listed from the data (all fact tables and customers), ``(unknown)`` included.
-    """
-    notes: list[str] = []
-    treated = Scope(channels=(channel,) if channel else (), segments=(segment,) if segment else ())
-    if not channel and not segment:
-        return Scopes(treated, None, notes)
-    other_ch: tuple[str, ...] = ()
-    other_sg: tuple[str, ...] = ()
-    missing = False
-    if channel:
-        values = dimension_values(store, "channel")
-        if channel not in values:
-            notes.append(f"channel {channel!r} does not occur in the data")
-        other_ch = tuple(v for v in values if v != channel)
-        if not other_ch:
-            notes.append(f"no channel other than {channel!r} in the data: no control group")
-            missing = True
-    if segment:
-        values = dimension_values(store, "segment")
-        if segment not in values:
-            notes.append(f"segment {segment!r} does not occur in the data")
-        other_sg = tuple(v for v in values if v != segment)
-        if not other_sg:
-            notes.append(f"no segment other than {segment!r} in the data: no control group")
-            missing = True
-    if missing:
-        return Scopes(treated, None, notes)
-    return Scopes(treated, Scope(channels=other_ch, segments=other_sg), notes)
+SERIES_COLUMNS = ["period", "group", "phase", "value", "n"]
 
 
 # -- KPI values ------------------------------------------------------------------------------------
@@ -234,7 +85,7 @@ def _sub(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _fmt_money(v: float | None) -> str:
+def fmt_money(v: float | None) -> str:
     return "n/a" if v is None else f"{v:,.0f}"
 
 
@@ -242,7 +93,7 @@ def _fmt_num(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.1f}"
 
 
-def _fmt_pct(p: float) -> str:
+def fmt_pct(p: float) -> str:
     """+45 %, +24.9 %: one decimal unless it is a whole number (so 24.9 never prints as 25)."""
     t = f"{p:+.1f}"
     return (t[:-2] if t.endswith(".0") else t) + " %"
@@ -303,7 +154,7 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
         out["control_channels"] = ", ".join(sc.control.channels) or None
         out["control_segments"] = ", ".join(sc.control.segments) or None
     elif not r["channel"] and not r["segment"]:
-        notes.append("no scope (all channels, all segments): no control group, effect = after − before")
+        notes.append("no scope (all channels, all segments): no control group")
 
     # -- the KPI, treated and control
     windows = (("before", before_start, before_end), ("after", after_start, after_end))
@@ -312,6 +163,9 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
         notes.append(f"{kpi_id!r} is not a KPI of the catalogue: no before/after effect")
     elif (why := _unsupported(kpi_id, r["channel"], r["segment"])) is not None:
         status = "unsupported_scope"
+        notes.append(why)
+    elif (why := cannot_move(kpi_id, r["channel"], r["segment"])) is not None:
+        status = "refused"
         notes.append(why)
     else:
         try:
@@ -338,13 +192,6 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
                 out["effect"] = _sub(d_t, d_c)
             else:
                 out["effect"] = d_t
-            if kpi_id == "self_service_share" and r["channel"] and out["effect"] is not None:
-                # within one channel the share is 0 or 100 % by definition: say what the whole mix did
-                ab, _ = _value(store, kpi_id, Scope(segments=sc.treated.segments), before_start, before_end, settings)
-                aa, _ = _value(store, kpi_id, Scope(segments=sc.treated.segments), after_start, after_end, settings)
-                notes.append(f"self_service_share within one channel is 0 or 100 % by definition, so the effect "
-                             f"comes from the other channels' share; all channels together: "
-                             f"{_fmt_num(ab)} % → {_fmt_num(aa)} %")
             if out["effect"] is None:
                 status = "no_data"
                 empty = [f"{grp} {phase}" for grp in ("treated", "control") for phase in ("before", "after")
@@ -352,12 +199,16 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
                 notes.append(f"{kpi_id} has no value for: {', '.join(empty)}")
 
     # -- revenue: incremental revenue and ROI
+    # each customer's revenue in the scope before and after (the revenue totals are their sums; the
+    # bootstrap of incremental revenue and ROI resamples them)
+    plan = _plan(sc, kpi_id, g, w, settings)
+    pairs: dict[str, tuple[Any, Any]] = {}
     try:
-        groups = [("treated", sc.treated)] + ([("control", sc.control)] if has_control else [])
-        for grp, scope in groups:
-            for phase, a, b in windows:
-                v, _ = _value(store, "revenue", scope, a, b, settings)
-                out[f"revenue_{phase}_{grp}"] = v
+        pairs["treated"] = evidence.customer_revenue(store, plan, plan.treated)
+        if has_control:
+            pairs["control"] = evidence.customer_revenue(store, plan, plan.control)
+        for grp, (before, after) in pairs.items():
+            out[f"revenue_before_{grp}"], out[f"revenue_after_{grp}"] = float(before.sum()), float(after.sum())
         revenue_ok = True
     except MissingDataError as e:
         revenue_ok = False
@@ -389,6 +240,29 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
         else:
             out["roi"] = (inc * 365.0 / w * margin - cost) / cost
 
+    # -- how sure are we?
+    if out["incremental_revenue"] is not None and pairs:
+        t, c = pairs["treated"], pairs.get("control", (None, None))
+        lo_, hi_, rlo, rhi = evidence.u.bootstrap_revenue(t[0], t[1], c[0], c[1], annual_factor=365.0 / w,
+                                                         margin=margin, cost=cost if cost else None)
+        out.update(incremental_revenue_low=lo_, incremental_revenue_high=hi_, roi_low=rlo, roi_high=rhi)
+    measurable = status == "ok" and not (no_after_data or no_before_data)
+    if measurable and (out["effect"] is not None or not has_control):
+        extra = evidence.uncertainty(store, plan, effect=out["effect"], provisional=bool(provisional), notes=notes)
+        if not has_control:
+            if extra.get("effect") is not None:
+                notes.append(f"no control group: effect = mean(actual − counterfactual) of an interrupted time "
+                             f"series (after − before: {_fmt_num(out['effect'])})")
+                out["effect"] = extra.pop("effect")
+            else:
+                notes.append("no control group and too short a series for an interrupted time series: "
+                             "effect = after − before, without an interval")
+        extra.pop("effect", None)
+        out.update(extra)
+
+    if provisional and out["verdict"] is None and status in ("ok", "no_data", "missing_data"):
+        out["verdict"] = "provisional"  # the after window is incomplete: whatever was measured may still move
+
     # -- cost vs budget
     budget = r["budget"]
     if cost is not None and budget is not None:
@@ -405,21 +279,56 @@ def _analyse(store, r: dict[str, Any], w: int, span: tuple[dt.date | None, dt.da
     return out
 
 
+def cannot_move(kpi_id: str, channel: str | None, segment: str | None) -> str | None:
+    """Why the KPI cannot move within the initiative's scope, or None."""
+    rule = CANNOT_MOVE.get(kpi_id)
+    if rule is None:
+        return None
+    dim, why = rule
+    value = channel if dim == "channel" else segment
+    if not value:
+        return None
+    return (f"refused: {kpi_id} cannot move within the {dim} {value!r} — {why}; the initiative needs a KPI "
+            f"it can move there (e.g. ces, fcr_rate or csat)")
+
+
+def _plan(sc: Scopes, kpi_id: str, g: dt.date, w: int, settings: dict[str, Any]) -> evidence.Plan:
+    control = (sc.control.channels, sc.control.segments) if sc.control is not None else None
+    return evidence.Plan(kpi=kpi_id, treated=(sc.treated.channels, sc.treated.segments), control=control,
+                         go_live=g, window_days=w, settings=settings)
+
+
+def counterfactual(store, initiative_id: str, window_days: int = DEFAULT_WINDOW_DAYS) -> pd.DataFrame:
+    """For an initiative without a control group: per full week after go-live, the KPI the before
+    trend forecasts (``value``) and its 95 % band (``low``, ``high``); empty otherwise."""
+    w = check_window(window_days)
+    r = initiative_row(store, initiative_id)
+    kpi_id = r["kpi"] or DEFAULT_KPI
+    sc = scopes(store, r["channel"], r["segment"])
+    plan = _plan(sc, kpi_id, r["go_live"], w, store.settings())
+    if (sc.control is not None or kpi_id not in KPIS or _unsupported(kpi_id, r["channel"], r["segment"])
+            or cannot_move(kpi_id, r["channel"], r["segment"])):
+        return pd.DataFrame({"period": pd.Series(dtype=object), "value": pd.Series(dtype="float64"),
+                             "low": pd.Series(dtype="float64"), "high": pd.Series(dtype="float64")})
+    return evidence.counterfactual(store, plan)
+
+
 def impact(store, *, initiative_id: str | None = None, window_days: int = DEFAULT_WINDOW_DAYS) -> pd.DataFrame:
     """One row per initiative (or only ``initiative_id``) with before/after, effect, revenue and ROI.
 
     Raises UnknownInitiativeError for an id that is not in the initiatives table and ImpactError for
     a window shorter than one day. Data problems never raise: ``status`` (ok, unknown_kpi,
     unsupported_scope, missing_data, no_data, error) and ``notes`` say what could not be measured."""
-    w = _check_window(window_days)
-    rows = [_initiative(store, initiative_id)] if initiative_id is not None else initiatives(store)
+    w = check_window(window_days)
+    rows = [initiative_row(store, initiative_id)] if initiative_id is not None else initiatives(store)
     lo, hi = store.data_span()
-    span = (_date(lo) if lo is not None else None, _date(hi) if hi is not None else None)
+    span = (as_day(lo) if lo is not None else None, as_day(hi) if hi is not None else None)
     settings = store.settings()
     data = [_analyse(store, r, w, span, settings) for r in rows]
     df = pd.DataFrame(data, columns=COLUMNS)
     for c in ("has_control", "provisional"):
         df[c] = df[c].astype(bool)
+    df["significant"] = df["significant"].astype(object)
     for c in ("n_treated_before", "n_treated_after", "n_control_before", "n_control_after", "window_days"):
         df[c] = df[c].astype("int64")
     return df
@@ -433,8 +342,8 @@ def weekly_series(store, initiative_id: str, window_days: int = DEFAULT_WINDOW_D
     phase ('before' / 'after'), value, n. Weeks without population are left out.
     ``df.attrs`` holds go_live, kpi, window_days, before_start, after_end and a note when the KPI
     cannot be plotted (unknown KPI, scope it cannot be filtered by, missing data)."""
-    w = _check_window(window_days)
-    r = _initiative(store, initiative_id)
+    w = check_window(window_days)
+    r = initiative_row(store, initiative_id)
     g = r["go_live"]
     kpi_id = r["kpi"] or DEFAULT_KPI
     attrs: dict[str, Any] = {"go_live": g, "kpi": kpi_id, "window_days": w,
@@ -478,126 +387,7 @@ def weekly_series(store, initiative_id: str, window_days: int = DEFAULT_WINDOW_D
     return out
 
 
-# -- health checks ---------------------------------------------------------------------------------
-def _label(r: dict[str, Any]) -> str:
-    return f"{r['name']} ({r['initiative_id']})"
-
-
-def _inits(ctx: health.HealthContext) -> list[dict[str, Any]]:
-    return ctx.shared("impact.initiatives", lambda: initiatives(ctx.store))
-
-
-def check_technology_before_strategy(ctx: health.HealthContext) -> list[health.Finding]:
-    c = TECHNOLOGY_BEFORE_STRATEGY
-    rows = _inits(ctx)
-    if not rows:
-        return [c.finding("ok", "no initiatives recorded; nothing to check",
-                          "Load initiatives.csv (cost, budget, go-live, scope, KPI, objective) to judge CRM projects.")]
-    out = []
-    for r in rows:
-        gaps = []
-        if not r["kpi"]:
-            gaps.append("no KPI")
-        elif r["kpi"] not in KPIS:
-            gaps.append(f"KPI {r['kpi']!r} is not in the catalogue")
-        if not r["objective"]:
-            gaps.append("no strategic objective")
-        if gaps:
-            out.append(c.finding(
-                "warning",
-                f"{_label(r)}: {' and '.join(gaps)} — cost {_fmt_money(r['cost'])}, live since {r['go_live']}; "
-                f"nothing says which customer result it should move",
-                "State the KPI the initiative must move and the strategic objective it serves (initiatives.csv), "
-                "then judge it on the Initiatives page.", subject=r["initiative_id"]))
-    if not out:
-        out.append(c.finding(
-            "ok", f"all {len(rows)} initiative{'s' if len(rows) != 1 else ''} state a KPI of the catalogue "
-                  f"and a strategic objective", "Check each one's before/after on the Initiatives page."))
-    return out
-
-
-def check_cost_underestimated(ctx: health.HealthContext) -> list[health.Finding]:
-    c = COST_UNDERESTIMATED
-    rows = _inits(ctx)
-    if not rows:
-        return [c.finding("ok", "no initiatives recorded; nothing to check",
-                          "Load initiatives.csv with cost and budget.")]
-    out, within, no_budget = [], [], []
-    for r in rows:
-        cost, budget = r["cost"], r["budget"]
-        if budget is None or cost is None:
-            no_budget.append(r["initiative_id"])
-            continue
-        if cost <= budget:
-            within.append(r["initiative_id"])
-            continue
-        if budget == 0:
-            sev, pct_text = "critical", "budget 0"
-        else:
-            pct = (cost - budget) / budget * 100.0
-            sev = "critical" if pct >= COST_CRITICAL_PCT - 1e-9 else "warning"
-            pct_text = _fmt_pct(pct)
-        out.append(c.finding(
-            sev, f"{r['name']}: cost {_fmt_money(cost)} vs budget {_fmt_money(budget)} ({pct_text})",
-            "Find where the estimate went wrong (licences, integration, data migration, training, change effort) "
-            "and re-plan the remaining initiatives with those costs included.", subject=r["initiative_id"]))
-    if not out:
-        text = f"{len(within)} of {len(rows)} initiatives within budget"
-        if no_budget:
-            text += f"; no budget stated for {', '.join(no_budget)}"
-        out.append(c.finding("ok", text, "State a budget for every initiative so overruns show up."
-                             if no_budget else "Keep cost and budget up to date in initiatives.csv."))
-    return out
-
-
-def check_no_return(ctx: health.HealthContext) -> list[health.Finding]:
-    c = NO_RETURN
-    if not _inits(ctx):
-        return [c.finding("ok", "no initiatives recorded; nothing to check",
-                          "Load initiatives.csv to judge what each CRM project returned.")]
-    df = ctx.shared(("impact", DEFAULT_WINDOW_DAYS), lambda: impact(ctx.store, window_days=DEFAULT_WINDOW_DAYS))
-    out, positive, unknown = [], [], []
-    for r in df.to_dict(orient="records"):
-        roi = _num(r["roi"])
-        if roi is None:
-            unknown.append(r["initiative_id"])
-            continue
-        if roi >= 0:
-            positive.append(f"{r['initiative_id']} {roi:+.2f}")
-            continue
-        margin = _num(r["margin"])
-        prov = f"; provisional: the after-window runs to {r['after_end']}, past the data" if r["provisional"] else ""
-        ctrl = "against the control group" if r["has_control"] else "no control group"
-        out.append(c.finding(
-            "warning",
-            f"{r['name']}: first-year ROI {roi:+.2f} — incremental revenue {_fmt_money(r['incremental_revenue'])} "
-            f"in the {r['window_days']} days after go-live {r['go_live']} ({ctrl}) × 365/{r['window_days']} "
-            f"× margin {margin:g} = {_fmt_money(_num(r['annual_incremental_revenue']) * margin)} a year vs cost "
-            f"{_fmt_money(r['cost'])}{prov}",
-            "Check whether the initiative's own KPI moved (Initiatives page); if it did not, and revenue did not "
-            "either, stop or rethink it before spending more.", subject=r["initiative_id"]))
-    if not out:
-        parts = []
-        if positive:
-            parts.append("first-year ROI (90 days) ≥ 0: " + ", ".join(positive))
-        if unknown:
-            parts.append("ROI not computable for " + ", ".join(unknown) + " (see the Initiatives page notes)")
-        out.append(c.finding("ok", "; ".join(parts) or "no ROI to judge",
-                             "Compare each initiative's ROI with its own KPI's before/after on the Initiatives page."))
-    return out
-
-
-TECHNOLOGY_BEFORE_STRATEGY = health.register(health.Check(
-    "technology_before_strategy", "Technology before strategy",
-    "projects driven by technology, not by customer strategy", check_technology_before_strategy))
-COST_UNDERESTIMATED = health.register(health.Check(
-    "cost_underestimated", "Cost underestimated",
-    "cost, time and effort underestimated", check_cost_underestimated))
-NO_RETURN = health.register(health.Check(
-    "no_return", "No return", "money spent, no measured benefit", check_no_return))
-
-
 __all__ = [
-    "impact", "weekly_series", "go_live", "initiatives", "scopes", "dimension_values", "ImpactError",
+    "impact", "weekly_series", "counterfactual", "go_lives", "cannot_move", "CANNOT_MOVE", "go_live", "initiatives", "scopes", "dimension_values", "ImpactError",
     "UnknownInitiativeError", "COLUMNS", "SERIES_COLUMNS", "DEFAULT_KPI", "DEFAULT_WINDOW_DAYS",
 ]

@@ -1,20 +1,18 @@
 """Goals against actuals, the roll-up per strategic objective, and strategy alignment (strategy.md).
 
-    scorecard(store, start=None, end=None)  -> one row per goal (SCORECARD_COLUMNS)
-    objective_rollup(scorecard_df)          -> per objective: goals, met, at_risk, missed, no_data
+    scorecard(store, start=None, end=None)  -> one row per goal and period (SCORECARD_COLUMNS)
+    objective_rollup(scorecard_df)          -> per objective: goals and how many per status
     alignment(store, start=None, end=None)  -> per segment in `segments`: stated strategy vs the
                                                observed relationship mix, csat, nps, churn_rate
 
-Every number comes from crm_metrics.metrics.kpis.compute. Choices beyond the spec (docs/strategy.md):
-- the window defaults to the span of the loaded data (``store.data_span()``; only customers
-  loaded: their joined/left span, as compute does);
-- a goal with only one of period_start / period_end takes the other end from the window;
-- ``previous`` is null when the previous period ends before the KPI's data begins (the first day
-  of its tables): a period with no data at all is not a period in which the KPI was 0;
+A goal's row belongs to the goal and its own period (periods, the data's span and the previous
+period rule: crm_metrics.judgement.goals; forecasts of periods in progress:
+crm_metrics.judgement.forecast). The viewed window only chooses which rows are listed.
+Every number comes from crm_metrics.metrics.kpis.compute. Choices beyond the spec (docs/foresight.md):
 - comparisons with the target allow a relative 1e-9 for floating-point rounding, so a value that
   is exactly on the target (or exactly at the tolerance) counts as such;
 - a goal that cannot be computed (its table is empty, or its KPI / scope is refused) is
-  ``no_data``, never an error.
+  ``no_data``, never an error; ``forecast_method`` says why for a period in progress.
 """
 from __future__ import annotations
 
@@ -26,32 +24,27 @@ import pandas as pd
 
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
 from crm_metrics.data.store import Store
+from crm_metrics.judgement import forecast as forecast_mod
+from crm_metrics.judgement import goals as goals_mod
 from crm_metrics.judgement import strategy
 
 SCORECARD_COLUMNS = [
     "goal_id", "kpi", "label", "unit", "channel", "segment", "period_start", "period_end", "target",
     "direction", "actual", "n", "status", "attainment", "previous", "change", "low_confidence",
-    "tolerance", "objective", "owner",
+    "tolerance", "objective", "owner", "final", "elapsed_share", "actual_to_date", "forecast", "forecast_low",
+    "forecast_high", "p_meet", "forecast_method",
 ]
-ROLLUP_COLUMNS = ["objective", "goals", "met", "at_risk", "missed", "no_data"]
+# Final periods: met / at_risk / missed; periods in progress: on_track / at_risk / off_track (pace).
+STATUSES = ("met", "on_track", "at_risk", "off_track", "missed", "no_data")
+ROLLUP_COLUMNS = ["objective", "goals", *STATUSES]
 ALIGNMENT_COLUMNS = [
     "segment", "strategy", "statement", "relationship_share", "pseudo_relationship_share",
     "encounter_share", "n", "misaligned", "csat", "nps", "churn_rate",
 ]
-STATUSES = ("met", "at_risk", "missed", "no_data")
 DEFAULT_TOLERANCE = strategy.DEFAULT_TOLERANCE
 LOW_CONFIDENCE_N = 30
 NO_OBJECTIVE = "(no objective)"
 EPS = 1e-9
-
-# The first day of data of each table a KPI can need (for "previous": is that period in the data?).
-_FIRST_DAY_SQL = {
-    "interactions": "SELECT min(day) FROM f_interactions",
-    "transactions": "SELECT min(day) FROM f_transactions",
-    "surveys": "SELECT min(day) FROM f_surveys",
-    "customers": "SELECT min(joined_on) FROM customers",
-}
-
 
 # -- pure rules ---------------------------------------------------------------------------------
 def _num(v: Any) -> float | None:
@@ -103,12 +96,6 @@ def attainment(actual: float | None, target: float, direction: str | None) -> fl
     return 100.0 * num / den
 
 
-def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The period of equal length just before [start, end]."""
-    days = (end - start).days + 1
-    return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
-
-
 def format_value(value: Any, unit: str | None, currency: str = "") -> str:
     """A KPI value for a sentence: 96.4%, 4.1, 1,234, 12.34 USD."""
     v = _num(value)
@@ -127,32 +114,26 @@ def format_value(value: Any, unit: str | None, currency: str = "") -> str:
     return f"{v:.1f}"
 
 
+def chance_words(p_meet: Any) -> str:
+    """The chance of meeting the target in words, with the share of simulated paths: "likely (73 %)"."""
+    p = _num(p_meet)
+    if p is None:
+        return "cannot be said yet"
+    for bound, words in ((0.9, "very likely"), (0.7, "likely"), (0.3, "uncertain"), (0.1, "unlikely")):
+        if p >= bound - EPS:
+            return f"{words} ({100 * p:.0f} %)"
+    return f"very unlikely ({100 * p:.0f} %)"
+
+
 # -- window ---------------------------------------------------------------------------------------
-def _as_date(v: Any) -> dt.date | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
+_as_date = goals_mod.as_date
 
 
 def resolve_window(store: Store, start: Any = None, end: Any = None) -> tuple[dt.date | None, dt.date | None]:
     """The window viewed: the given days, else the span of the loaded data."""
     s, e = _as_date(start), _as_date(end)
     if s is None or e is None:
-        lo, hi = store.data_span()
-        if lo is None:
-            lo, hi = store.cursor().execute(
-                "SELECT min(joined_on), max(greatest(joined_on, coalesce(left_on, joined_on))) FROM customers"
-            ).fetchone()
-        lo, hi = _as_date(lo), _as_date(hi)
+        lo, hi = goals_mod.data_span(store)
         s = s or lo
         e = e or hi
     if s is not None and e is not None and s > e:
@@ -160,12 +141,9 @@ def resolve_window(store: Store, start: Any = None, end: Any = None) -> tuple[dt
     return s, e
 
 
-def _first_days(store: Store) -> dict[str, dt.date | None]:
-    cur = store.cursor()
-    try:
-        return {t: _as_date(cur.execute(sql).fetchone()[0]) for t, sql in _FIRST_DAY_SQL.items()}
-    finally:
-        cur.close()
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period of equal length just before [start, end] (a calendar year: the year before)."""
+    return goals_mod.previous_period(start, end)
 
 
 def _kpi_value(store: Store, kpi_id: str, start: dt.date, end: dt.date, channel: str | None,
@@ -183,48 +161,96 @@ def _kpi_value(store: Store, kpi_id: str, start: dt.date, end: dt.date, channel:
 
 # -- the scorecard ----------------------------------------------------------------------------------
 def scorecard(store: Store, start: Any = None, end: Any = None) -> pd.DataFrame:
-    """One row per goal, judged over its own period or the window (strategy.md, Scorecard)."""
-    w_start, w_end = resolve_window(store, start, end)
+    """One row per goal and period, judged on the goal's own period (strategy.md, Scorecard).
+
+    ``start`` / ``end`` (the viewed window) only choose which rows are listed: those whose period
+    overlaps it; without them, the period containing the data's last day, else the latest."""
+    window = (_as_date(start), _as_date(end))
+    if window[0] is not None and window[1] is not None and window[0] > window[1]:
+        raise KpiError(f"the window starts ({window[0]}) after it ends ({window[1]})")
     gl = strategy.goals(store)
     settings = store.settings()
-    firsts = _first_days(store) if len(gl) else {}
+    first, last = goals_mod.data_span(store) if len(gl) else (None, None)
     rows = []
     for g in gl.to_dict(orient="records"):
         g = {k: (None if _missing(v) else v) for k, v in g.items()}
-        kpi = KPIS.get(g["kpi"])
-        p_start = _as_date(g["period_start"]) or w_start
-        p_end = _as_date(g["period_end"]) or w_end
-        direction = direction_for(g["kpi"], g["direction"])
-        tolerance = DEFAULT_TOLERANCE if _num(g["tolerance"]) is None else float(g["tolerance"])
-        target = float(g["target"])
-        actual, n, previous = None, 0, None
-        if kpi is not None and p_start is not None and p_end is not None and p_start <= p_end:
-            actual, n = _kpi_value(store, kpi.id, p_start, p_end, g["channel"], g["segment"], settings)
-            prev_start, prev_end = previous_period(p_start, p_end)
-            begins = [firsts.get(t) for t in kpi.tables]
-            if all(b is not None for b in begins) and prev_end >= max(begins):
-                previous, _ = _kpi_value(store, kpi.id, prev_start, prev_end, g["channel"], g["segment"], settings)
-        rows.append({
-            "goal_id": g["goal_id"], "kpi": g["kpi"],
-            "label": kpi.label if kpi else g["kpi"], "unit": kpi.unit if kpi else None,
-            "channel": g["channel"], "segment": g["segment"],
-            "period_start": p_start, "period_end": p_end,
-            "target": target, "direction": direction,
-            "actual": actual, "n": int(n),
-            "status": judge(actual, target, direction, tolerance),
-            "attainment": attainment(actual, target, direction),
-            "previous": previous,
-            "change": None if actual is None or previous is None else actual - previous,
-            "low_confidence": bool(n < LOW_CONFIDENCE_N),
-            "tolerance": tolerance, "objective": g["objective"], "owner": g["owner"],
-        })
+        periods = goals_mod.goal_periods(g["period_start"], g["period_end"], first, last)
+        for p_start, p_end in goals_mod.listed(periods, window, last):
+            rows.append(_row(store, g, p_start, p_end, first, last, settings))
     df = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
-    for c in ("target", "actual", "attainment", "previous", "change", "tolerance"):
+    for c in ("target", "actual", "attainment", "previous", "change", "tolerance", "elapsed_share",
+              "actual_to_date", "forecast", "forecast_low", "forecast_high", "p_meet"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     df["n"] = df["n"].astype("int64")
     df["low_confidence"] = df["low_confidence"].astype(bool)
+    df["final"] = df["final"].astype(bool)
     return _none_for_missing(df, ("goal_id", "kpi", "label", "unit", "channel", "segment", "direction", "status",
-                                  "objective", "owner"))
+                                  "objective", "owner", "forecast_method"))
+
+
+def _row(store: Store, g: dict[str, Any], p_start: dt.date, p_end: dt.date, first: dt.date | None,
+         last: dt.date | None, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """One scorecard row: actual over the period clipped to the data, status or pace, previous."""
+    kpi = KPIS.get(g["kpi"])
+    direction = direction_for(g["kpi"], g["direction"])
+    tolerance = DEFAULT_TOLERANCE if _num(g["tolerance"]) is None else float(g["tolerance"])
+    target = float(g["target"])
+    final = last is not None and last >= p_end
+    actual, n, previous = None, 0, None
+    lo = max(p_start, first) if first is not None else None
+    hi = min(p_end, last) if last is not None else None
+    if kpi is not None and lo is not None and hi is not None and lo <= hi:
+        actual, n = _kpi_value(store, kpi.id, lo, hi, g["channel"], g["segment"], settings)
+    prev = goals_mod.covered_previous(p_start, p_end, first)
+    if kpi is not None and prev is not None:
+        previous, _ = _kpi_value(store, kpi.id, prev[0], prev[1], g["channel"], g["segment"], settings)
+    fc = None
+    if final:
+        status = judge(actual, target, direction, tolerance)
+        shown = actual
+    else:
+        fc = _forecast(store, kpi, g, p_start, p_end, first, last, target, direction, actual, n, settings)
+        status = forecast_mod.pace(fc.p_meet, settings) if direction in ("at_least", "at_most") else "no_data"
+        shown = fc.forecast
+    return {
+        "goal_id": g["goal_id"], "kpi": g["kpi"],
+        "label": kpi.label if kpi else g["kpi"], "unit": kpi.unit if kpi else None,
+        "channel": g["channel"], "segment": g["segment"],
+        "period_start": p_start, "period_end": p_end,
+        "target": target, "direction": direction,
+        "actual": actual, "n": int(n),
+        "status": status,
+        "attainment": attainment(shown, target, direction),
+        "previous": previous,
+        "change": None if actual is None or previous is None else actual - previous,
+        "low_confidence": bool(n < LOW_CONFIDENCE_N),
+        "tolerance": tolerance, "objective": g["objective"], "owner": g["owner"],
+        "final": final,
+        "elapsed_share": None if final else goals_mod.elapsed_share(p_start, p_end, first, last),
+        "actual_to_date": None if final else actual,
+        "forecast": None if fc is None else fc.forecast,
+        "forecast_low": None if fc is None else fc.low,
+        "forecast_high": None if fc is None else fc.high,
+        "p_meet": None if fc is None else fc.p_meet,
+        "forecast_method": None if fc is None else fc.method,
+    }
+
+
+def _forecast(store: Store, kpi: Any, g: dict[str, Any], p_start: dt.date, p_end: dt.date,
+              first: dt.date | None, last: dt.date | None, target: float, direction: str | None,
+              actual: float | None, n: int, settings: Mapping[str, Any]) -> forecast_mod.Forecast:
+    """The forecast of a period in progress, or why there is none (in plain words)."""
+    none = forecast_mod.Forecast
+    if kpi is None:
+        return none(None, None, None, None, f"{g['kpi']!r} is not a KPI of the catalogue")
+    if direction not in ("at_least", "at_most"):
+        return none(None, None, None, None, f"{kpi.id} is neutral: the goal must state its direction")
+    if first is None or last is None or last < p_start:
+        return none(None, None, None, None, "the period has not started in the data yet")
+    if actual is None:
+        return none(None, None, None, None, f"no value so far (no {kpi.tables[0]} in its scope and period)")
+    return forecast_mod.forecast_goal(store, kpi, p_start, p_end, first, last, g["channel"], g["segment"],
+                                      target, direction, actual, n, settings)
 
 
 def _none_for_missing(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
@@ -244,7 +270,7 @@ def _missing(v: Any) -> bool:
 
 
 def objective_rollup(df: pd.DataFrame, objectives: Iterable[str] = ()) -> pd.DataFrame:
-    """Per strategic objective: how many goals, and how many met / at_risk / missed / no_data.
+    """Per strategic objective: how many goal rows, and how many per status (met, on track, ...).
 
     Goals without an objective are counted under "(no objective)" (listed last); ``objectives``
     adds objectives that have no goal (all counts 0)."""
@@ -313,6 +339,6 @@ def alignment(store: Store, start: Any = None, end: Any = None) -> pd.DataFrame:
 
 __all__ = [
     "scorecard", "objective_rollup", "alignment", "judge", "attainment", "direction_for",
-    "previous_period", "resolve_window", "format_value", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
+    "previous_period", "resolve_window", "format_value", "chance_words", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
     "ALIGNMENT_COLUMNS", "STATUSES", "DEFAULT_TOLERANCE", "LOW_CONFIDENCE_N", "NO_OBJECTIVE",
 ]

@@ -87,7 +87,7 @@ def trend_chart(charts: Charts, t: Trend, d: ReportData) -> str:
         target = values.number(g["target"])
         if target is None:
             continue
-        data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} target", "x": [x0, x1],
+        data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} target"), "x": [x0, x1],
                      "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
                      "hovertemplate": esc(f"{g['goal_id']} target {target_text(target, g['direction'], kpi.unit, d.currency)}")
                      + "<extra></extra>"})
@@ -96,7 +96,7 @@ def trend_chart(charts: Charts, t: Trend, d: ReportData) -> str:
         a1 = min(x1, fmt_date(g["period_end"])) if g["period_end"] is not None else x1
         if actual is not None and a0 <= a1:
             colour = STATUS_STYLE.get(g["status"], STATUS_STYLE["no_data"])[0]
-            data.append({"type": "scatter", "mode": "lines", "name": f"{g['goal_id']} over its period",
+            data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} over its period"),
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
                          "hovertemplate": esc(f"{g['goal_id']} over {g['period_start']} – {g['period_end']}: "
                                               f"{format_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
@@ -109,7 +109,8 @@ def trend_chart(charts: Charts, t: Trend, d: ReportData) -> str:
 def mix_chart(charts: Charts, d: ReportData) -> str:
     mix = d.mix
     strategies = {r["segment"]: r["strategy"] for r in d.alignment.to_dict(orient="records")}
-    labels = [f"{s} ({strategies[s]})" if s in strategies else str(s) for s in mix["segment"]]
+    # escaped: plotly draws a subset of HTML (links among it) in labels, and segments are data
+    labels = [esc(f"{s} ({strategies[s]})" if s in strategies else str(s)) for s in mix["segment"]]
     data = []
     for k in MIX_KPIS:
         name, colour = MIX_STYLE[k]

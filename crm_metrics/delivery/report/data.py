@@ -14,6 +14,7 @@ from crm_metrics.delivery.report.text import scope_text
 from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
+from crm_metrics.judgement.why import goal_explanations
 from crm_metrics.metrics.kpis import KPIS, KpiError
 from crm_metrics.metrics.kpis.engine import missing_message
 
@@ -58,6 +59,7 @@ class ReportData:
     initiatives_note: str | None
     missing: list[str] = field(default_factory=list)
     kpis_shown: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # goal_id -> its two largest contributions
 
 
 def _missing_tables(counts: dict[str, int], kpi_id: str) -> tuple[str, ...]:
@@ -70,7 +72,7 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     one per goal scope for the trends, one per mix KPI split by segment, the scorecard, the health
     checks, the impact analysis once, and the weekly series of each initiative)."""
     s, e = sc.resolve_window(store, start, end)
-    ctx = health.HealthContext(store=store, start=s, end=e, settings=store.settings())
+    ctx = health.HealthContext(store=store, start=s, end=e, settings=store.settings(), goal_window=(start, end))
     settings = ctx.settings
     currency = str(settings.get("currency", "") or "")
     counts = store.row_counts()
@@ -201,4 +203,5 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
         settings=settings, sample=showing_sample(store), counts=counts, span=store.data_span(),
         last_loads=last_loads, card=card, rollup=rollup, findings=findings, alignment=alignment,
         mix=mix, mix_note=mix_note, trends=list(trends.values()), initiatives=inits,
-        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown)
+        initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown,
+        why=goal_explanations(store, card, currency))

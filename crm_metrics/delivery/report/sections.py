@@ -50,7 +50,7 @@ def section_header(d: ReportData) -> str:
         known = [(i, r) for i, r in rois if r is not None]
         spent = sum(values.number(it.row.get("cost")) or 0.0 for it in d.initiatives)
         out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
-                   f"{esc(format_value(spent, 'currency', d.currency))} in total; first-year ROI measured for {len(known)}, "
+                   f"{esc(format_value(spent, 'currency', d.currency))} in total; first-year ROI (annualised) measured for {len(known)}, "
                    f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
     out.append("</section>")
     return "".join(out)
@@ -84,9 +84,14 @@ def section_scorecard(d: ReportData) -> str:
         out.append("<p class='missing'>No goals are set. State goals (KPI, target, scope, period, objective, "
                    "owner) on the Strategy page or load goals.csv.</p></section>")
         return "".join(out)
-    out.append("<p class='note'>Each goal is judged over its own period, else the report's window. "
-               "Attainment = actual ÷ target (at least) or target ÷ actual (at most). Change = actual − the "
-               f"same KPI over the period of equal length just before (– when that period has no data). "
+    # -- goals in progress (foresight.md): actual to date, forecast, 80 % interval, chance in words --
+    out.append("<p class='note'>Each goal is judged over its own period (a goal without one: each calendar "
+               "year); the report's window only chooses which goals are listed. A period the data has not "
+               "reached the end of is <i>in progress</i>: it shows the actual to date, the forecast for the "
+               "whole period with its 80 % interval and the chance of meeting the target, and its status is the "
+               "pace (on track, at risk, off track), never missed. Attainment = actual (in progress: forecast) ÷ "
+               "target (at least) or target ÷ it (at most). Change = actual − the same KPI over the period of "
+               "equal length just before, – when the data does not cover that period whole. "
                f"{LOW_CONFIDENCE_MARK} = fewer than {LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
     cur = d.currency
     for obj in d.rollup.to_dict(orient="records"):
@@ -101,26 +106,45 @@ def section_scorecard(d: ReportData) -> str:
         rows, attrs = [], []
         for g in goals.to_dict(orient="records"):
             unit = g["unit"]
-            period = "window" if (g["period_start"] == d.start and g["period_end"] == d.end) else \
-                f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
+            period = f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
+            if not g["final"]:
+                period += f", in progress ({format_share(100 * (g['elapsed_share'] or 0))} elapsed)"
             rows.append([
                 f"<b>{esc(g['goal_id'])}</b>",
                 f"{esc(g['label'])}<br><span class='note'>{esc(scope_text(g['channel'], g['segment']))} · "
                 f"{esc(period)}</span>",
                 esc(target_text(g["target"], g["direction"], unit, cur)),
-                f"<b>{esc(format_value(g['actual'], unit, cur))}</b>",
+                _actual_cell(g, unit, cur),
                 badge(g["status"]),
                 esc(format_share(g["attainment"])),
                 esc(format_change(g["change"], unit, cur)),
                 fmt_n(g["n"], bool(g["low_confidence"])),
                 esc(g["owner"] or "–"),
             ])
-            attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}"')
+            attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}" '
+                         f'data-period="{esc(str(g["period_start"]))}"')
         out.append(table_html([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
                            ("status", False), ("attainment", True), ("change", True), ("n", True),
-                           ("owner", False)], rows, attrs, widths=(6, 22, 11, 11, 11, 9, 9, 8, 13)))
+                           ("owner", False)], rows, attrs, widths=(5, 19, 9, 20, 10, 8, 9, 8, 12)))
+        why = [(g, d.why[g]) for g in dict.fromkeys(goals["goal_id"]) if g in d.why]
+        if why:  # missed goals: where the change came from (explain.md)
+            out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(g)}</b>: {esc(t)}</li>"
+                                                     for g, t in why) + "</ul>")
     out.append("</section>")
     return "".join(out)
+
+
+def _actual_cell(g: dict[str, Any], unit: Any, cur: str) -> str:
+    """Final: the actual. In progress: actual to date, forecast, its 80 % interval, chance of meeting."""
+    if g["final"]:
+        return f"<b>{esc(format_value(g['actual'], unit, cur))}</b>"
+    cell = f"<b>{esc(format_value(g['actual_to_date'], unit, cur))}</b> <span class='note'>to date</span>"
+    if g["forecast"] is None or g["forecast"] != g["forecast"]:
+        return cell + f"<br><span class='note'>no forecast: {esc(g['forecast_method'] or 'no data')}</span>"
+    band = "" if g["forecast_low"] != g["forecast_low"] else \
+        f" (80 %: {format_value(g['forecast_low'], unit, cur)} – {format_value(g['forecast_high'], unit, cur)})"
+    return (cell + f"<br><span class='note'>forecast {esc(format_value(g['forecast'], unit, cur))}{esc(band)}; "
+            f"meeting the target: {esc(sc.chance_words(g['p_meet']))}</span>")
 
 
 def section_health(d: ReportData) -> str:
@@ -210,9 +234,13 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
     margin = values.number(d.settings.get("margin"))
     out.append(f"<p class='note'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
                "for the initiative's scope (treated) and the rest (control). Effect = change of treated − change of "
-               "control (difference-in-differences); without a scope there is no control and effect = after − before. "
-               f"First-year ROI = (incremental revenue × 365 ÷ {w} × margin {margin if margin is not None else '–'} "
-               "− cost) ÷ cost. <i>Provisional</i>: the after-window runs past the data.</p>")
+               "control (difference-in-differences), with its 95 % interval; without a scope there is no control and "
+               "the effect is the after-window's distance from the trend forecast before go-live. The verdict: "
+               "<i>improved</i> / <i>worsened</i> (the interval excludes no change), <i>no detectable effect</i>, "
+               "<i>doubtful</i> (treated and control drifted apart before go-live, or a pretend go-live shows an "
+               "effect too), <i>provisional</i> (the after-window runs past the data). "
+               f"First-year ROI, annualised = (incremental revenue × 365 ÷ {w} × margin "
+               f"{margin if margin is not None else '–'} − cost) ÷ cost, with its 95 % bootstrap interval.</p>")
     cur = d.currency
     kpi_rows, money_rows, notes = [], [], []
     for it in d.initiatives:
@@ -228,7 +256,8 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
         kpi_rows.append([
             name, esc(fmt_date(r.get("go_live"))), esc(kpi.label if kpi else r.get("kpi")),
             esc(f"{format_value(r.get('treated_before'), unit, cur)} → {format_value(r.get('treated_after'), unit, cur)}"),
-            esc(ctrl), f"<b>{esc(format_change(r.get('effect'), unit, cur))}</b>{_verdict(r.get('effect'), kpi)}",
+            esc(ctrl), f"<b>{esc(format_change(r.get('effect'), unit, cur))}</b>{_effect_interval(r, unit, cur)}"
+                       f"{_verdict(r.get('verdict'))}",
         ])
         money_rows.append([
             f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}",
@@ -236,7 +265,9 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
             esc(format_value(r.get("budget"), "currency", cur)),
             esc(f"{over:+.1f}%" if over is not None else "–"),
             esc(format_value(r.get("incremental_revenue"), "currency", cur)),
-            f"<b>{esc(fmt_roi(r.get('roi')))}</b>",
+            f"<b>{esc(fmt_roi(r.get('roi')))}</b>" + (
+                f"<br><span class='note'>95 %: {esc(fmt_roi(r.get('roi_low')))} to {esc(fmt_roi(r.get('roi_high')))}"
+                "</span>" if values.number(r.get("roi_low")) is not None and values.number(r.get("roi_high")) is not None else ""),
         ])
         if values.text(r.get("notes")):
             notes.append(f"<li><b>{esc(r['initiative_id'])}</b>: {esc(r.get('notes'))}</li>")
@@ -247,7 +278,7 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
     out.append(f"<h3>Cost and return <span class='note'>(incremental revenue in the {w} days after go-live)"
                "</span></h3>")
     out.append(table_html([("initiative", False), ("cost", True), ("budget", True), ("over budget", True),
-                       ("incremental revenue", True), ("first-year ROI", True)], money_rows,
+                       ("incremental revenue", True), ("first-year ROI (annualised)", True)], money_rows,
                       widths=(36, 13, 13, 10, 16, 12)))
     if notes:
         out.append(f"<p class='note'><b>Notes</b></p><ul class='note'>{''.join(notes)}</ul>")
@@ -262,13 +293,18 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
     return "".join(out)
 
 
-def _verdict(effect: Any, kpi: Any) -> str:
-    """'better' / 'worse' under an effect, from the KPI's better direction (nothing for neutral KPIs)."""
-    v = values.number(effect)
-    if v is None or v == 0 or kpi is None or kpi.better not in ("higher", "lower"):
+def _effect_interval(r: dict[str, Any], unit: Any, cur: str) -> str:
+    """The effect's 95 % interval under it, when there is one."""
+    lo, hi = values.number(r.get("effect_ci_low")), values.number(r.get("effect_ci_high"))
+    if lo is None or hi is None:
         return ""
-    good = (v > 0) == (kpi.better == "higher")
-    return f"<br><span class='note'>{'better' if good else 'worse'}</span>"
+    return f"<br><span class='note'>95 %: {esc(format_change(lo, unit, cur))} to {esc(format_change(hi, unit, cur))}</span>"
+
+
+def _verdict(verdict: Any) -> str:
+    """The verdict in words under the effect (strategy.md, "How sure are we?")."""
+    v = values.text(verdict)
+    return f"<br><span class='note'><b>{esc(v)}</b></span>" if v else ""
 
 
 def section_definitions(d: ReportData) -> str:

@@ -175,6 +175,12 @@ def delete_channel(store: Store, channel: str, user: str | None = None) -> int:
 def set_setting(store: Store, key: str, value: Any, user: str | None = None) -> int | None:
     """Set a setting (None or '' resets it to its default)."""
     text = normalise_setting(key, value)
+    if key in ("pace_on_track", "pace_off_track") and text is not None:
+        other = "pace_off_track" if key == "pace_on_track" else "pace_on_track"
+        low, high = (float(store.settings()[other]), float(text)) if key == "pace_on_track" \
+            else (float(text), float(store.settings()[other]))
+        if low > high:  # the pace bands would overlap: at_risk would be empty and on/off track ambiguous
+            raise StrategyError(f"{key}: pace_off_track ({low:g}) must not exceed pace_on_track ({high:g})")
     return change(store, "settings", key,
                    lambda cur, before: None if text is None else {"key": key, "value": text}, user)
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from crm_metrics.data import values
-from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
+from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES, parse_flag
 
 EDITABLE_TABLES = ("goals", "segments", "channels", "settings")
 CONTRACT_TABLES = ("goals", "segments", "channels")
@@ -22,7 +22,8 @@ STRATEGIES = ("relationship", "transactional")
 KINDS = ("assisted", "self_service")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
-_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0}
+_SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0,
+                "pace_on_track": 1.0, "pace_off_track": 1.0}
 _SETTING_POSITIVE = ("fcr_window_days",)
 
 
@@ -235,6 +236,11 @@ def normalise_setting(key: str, value: Any) -> str | None:
     if values.is_blank(value):
         return None
     default = SETTINGS_DEFAULTS[key]
+    if isinstance(default, bool):
+        try:
+            return "true" if parse_flag(key, value) else "false"
+        except ValueError as e:
+            raise StrategyError(f"{key}: {e}") from None
     if not isinstance(default, float):
         return str(value).strip()
     x = parse_number(key, value, "a number >= 0")

@@ -19,7 +19,7 @@ from crm_metrics.data.schema import SETTINGS_DEFAULTS, TABLES
 from crm_metrics.data.store import Store
 
 if TYPE_CHECKING:
-    from crm_metrics.data.load.report import LoadReport
+    from crm_metrics.data.ingest import LoadReport
 from crm_metrics.judgement.strategy.edits import change, editor
 from crm_metrics.judgement.strategy.rules import (
     CONTRACT_TABLES,

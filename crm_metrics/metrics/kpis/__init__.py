@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from crm_metrics.metrics.kpis.engine import build_sql, compute
+from crm_metrics.metrics.kpis.engine import build_sql, compute, units
 from crm_metrics.metrics.kpis.model import DIMENSIONS, FAMILIES, GRAINS, UNITS, Kpi, KpiError, MissingDataError, Query
 from crm_metrics.metrics.kpis.registry import KPIS, get_kpi, kpis_in_family
 
@@ -20,5 +20,5 @@ def render_kpi_reference() -> str:
 
 __all__ = [
     "KPIS", "Kpi", "KpiError", "MissingDataError", "Query", "get_kpi", "kpis_in_family", "compute",
-    "build_sql", "render_kpi_reference", "DIMENSIONS", "GRAINS", "FAMILIES", "UNITS",
+    "build_sql", "units", "render_kpi_reference", "DIMENSIONS", "GRAINS", "FAMILIES", "UNITS",
 ]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import cols, cumulative, dim_exprs, filters, ratio
+from crm_metrics.metrics.kpis.units import customer_units, flag
 
 TABLES = ("customers",)
 DIMS = ("channel", "segment", "period", "advisor", "region")
@@ -68,6 +69,21 @@ def _clv(q: Query) -> str:
     return f"{m} * {r} / NULLIF(1 + {q.setting('discount_rate')} - {r}, 0)"
 
 
+def _not_gone(day: str) -> str:
+    """Not gone by ``day``: the "gone" event falls on max(joined_on, left_on) (see the module doc)."""
+    return f"(left_on IS NULL OR GREATEST(joined_on, left_on) > {day})"
+
+
+def _in_s(q: Query) -> str:
+    """Member of S: joined before the start and not gone before it."""
+    return f"joined_on < {q.p_start} AND (left_on IS NULL OR GREATEST(joined_on, left_on) >= {q.p_start})"
+
+
+def _stayed(q: Query) -> str:
+    """A member of S still a customer at the end (left_on ≥ start for members of S)."""
+    return f"(left_on IS NULL OR left_on > {q.p_end})"
+
+
 _S = ("S = customers with joined_on < start and (left_on empty or left_on ≥ start), on the books when the "
       "period began.")
 
@@ -80,6 +96,8 @@ KPIS = [
         unit="count", better="higher", kind="stock", family="customers", tables=TABLES, dimensions=DIMS,
         n_label="customers",
         query=_build("CAST(base AS DOUBLE)", "base"),
+        unit_of_count="customer",
+        units=customer_units(lambda q: f"joined_on <= {q.p_end} AND {_not_gone(q.p_end)}", "1"),
     ),
     Kpi(
         id="new_customers", label="New customers",
@@ -88,6 +106,8 @@ KPIS = [
         unit="count", better="higher", kind="sum", family="customers", tables=TABLES, dimensions=DIMS,
         n_label="customers",
         query=_build("CAST(new_customers AS DOUBLE)", "new_customers"),
+        unit_of_count="customer",
+        units=customer_units(lambda q: f"joined_on BETWEEN {q.p_start} AND {q.p_end}", "1"),
     ),
     Kpi(
         id="retention_rate", label="Retention",
@@ -97,6 +117,8 @@ KPIS = [
         unit="%", better="higher", kind="survival", family="customers", tables=TABLES, dimensions=DIMS,
         n_label="|S|",
         query=_build(ratio("s_begin - churned", "s_begin", "100.0"), "s_begin"),
+        unit_of_count="customer",
+        units=customer_units(_in_s, lambda q: flag(_stayed(q))),
     ),
     Kpi(
         id="churn_rate", label="Churn",
@@ -105,6 +127,8 @@ KPIS = [
         unit="%", better="lower", kind="survival", family="customers", tables=TABLES, dimensions=DIMS,
         n_label="|S|",
         query=_build(ratio("churned", "s_begin", "100.0"), "s_begin"),
+        unit_of_count="customer",
+        units=customer_units(_in_s, lambda q: flag(f"NOT {_stayed(q)}")),
     ),
     Kpi(
         id="clv", label="Customer lifetime value",
@@ -118,5 +142,6 @@ KPIS = [
         unit="currency", better="higher", kind="distinct", family="customers", tables=("customers", "transactions"),
         dimensions=DIMS, n_label="customer_base", settings=("margin", "discount_rate"),
         query=_build(_clv, "base", revenue=True),
+        unit_of_count="customer",
     ),
 ]

@@ -36,5 +36,6 @@ KPIS = [
         unit="%", better="higher", kind="ratio", family="data_quality", tables=("customers",), dimensions=("period",),
         n_label="rows",
         query=_match_rate,
+        unit_of_count="row",
     ),
 ]

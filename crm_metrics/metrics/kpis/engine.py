@@ -17,14 +17,14 @@ from crm_metrics.metrics.kpis.registry import KPIS, get_kpi  # noqa: F401  (re-e
 from crm_metrics.metrics.window import WindowError, as_date, resolve_window
 
 
-def _as_date(value: Any, name: str) -> date | None:
+def kpi_date(value: Any, name: str) -> date | None:
     try:
         return as_date(value, name)
     except WindowError as e:
         raise KpiError(str(e)) from e
 
 
-def _as_tuple(values: Iterable[str] | str | None) -> tuple[str, ...]:
+def as_tuple(values: Iterable[str] | str | None) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
@@ -39,7 +39,7 @@ def _kpi_name(kpi: Kpi) -> str:
 def resolve_request(kpi_id: str, *, by: Iterable[str] | str = (), grain: str = "month") -> tuple[Kpi, tuple[str, ...]]:
     """Validate the KPI, dimensions and grain; raise KpiError naming what is supported."""
     kpi = get_kpi(kpi_id)
-    dims = _as_tuple(by)
+    dims = as_tuple(by)
     for d in dims:
         if d not in DIMENSIONS:
             raise KpiError(f"{_kpi_name(kpi)}: unknown dimension {d!r}; it can be split by: "
@@ -52,7 +52,7 @@ def resolve_request(kpi_id: str, *, by: Iterable[str] | str = (), grain: str = "
     return kpi, dims
 
 
-def _settings(store_settings: Mapping[str, Any] | None, override: Mapping[str, Any] | None) -> dict[str, Any]:
+def merged_settings(store_settings: Mapping[str, Any] | None, override: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = dict(SETTINGS_DEFAULTS)
     out.update(store_settings or {})
     out.update(override or {})
@@ -73,13 +73,13 @@ def build_sql(kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = ()
     ``summaries``: the KPI's summary query when it has one that answers the request (it reads the
     summary tables of a DuckDB store); else, and by default, its plain query."""
     kpi, dims = resolve_request(kpi_id, by=by, grain=grain)
-    s, e = _as_date(start, "start"), _as_date(end, "end")
+    s, e = kpi_date(start, "start"), kpi_date(end, "end")
     if s is None or e is None:
         raise KpiError(f"{_kpi_name(kpi)}: build_sql needs both start and end.")
     if s > e:
         raise KpiError(f"{_kpi_name(kpi)}: the window starts ({s}) after it ends ({e}).")
-    q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
-              grain=grain, settings=_settings(None, settings))
+    q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments), by=dims,
+              grain=grain, settings=merged_settings(None, settings))
     sql = _summary_sql(kpi, q) if summaries else None
     return sql or kpi.query(q), dict(q.params)
 
@@ -126,13 +126,13 @@ def compute(store: Store | None, kpi_id: str, *, start: Any = None, end: Any = N
     if missing:
         raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
     summaries_ready = bool(summaries) and all(has[len(checks):])
-    s, e = _as_date(start, "start"), _as_date(end, "end")
+    s, e = kpi_date(start, "start"), kpi_date(end, "end")
     try:
         s, e = resolve_window(s, e, lambda: eng.data_span(store))
     except WindowError as err:
         raise KpiError(f"{_kpi_name(kpi)}: {err}") from err
-    q = Query(start=s, end=e, channels=_as_tuple(channels), segments=_as_tuple(segments), by=dims,
-              grain=grain, settings=_settings(eng.settings(store), settings))
+    q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments), by=dims,
+              grain=grain, settings=merged_settings(eng.settings(store), settings))
     sql = (_summary_sql(kpi, q) if summaries_ready and use_summaries else None) or kpi.query(q)
     names, data = eng.execute(store, sql, q.params)
     return _frame(kpi, dims, names, data)
@@ -151,3 +151,35 @@ def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple])
 
 
 __all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]
+
+
+def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
+          settings: Mapping[str, Any] | None = None, hashed_customers: bool = False) -> dict[str, Any]:
+    """The KPI's units (``Kpi.units``, explain.md "The records behind a number") over a window and
+    scope, as numpy arrays: ``customer_id``, ``value`` and, for units that happen on a day (contacts,
+    answers, transactions), ``day``. The KPI is the mean of ``value`` (its sum for additive KPIs).
+    KpiError when the KPI has no units; MissingDataError when a table it needs is empty.
+    ``hashed_customers``: customer_id as a 64-bit hash (cheap to fetch and group millions of units
+    by; collisions are negligible at 2⁻⁶⁴) instead of the text."""
+    kpi, _ = resolve_request(kpi_id)
+    if kpi.units is None:
+        raise KpiError(f"{_kpi_name(kpi)} has no unit-level records.")
+    s, e = kpi_date(start, "start"), kpi_date(end, "end")
+    if s is None or e is None or s > e:
+        raise KpiError(f"{_kpi_name(kpi)}: units need a window with a start on or before its end.")
+    cur = store.cursor()
+    try:
+        has = DUCKDB.has_rows(store, [LOADED_CHECK[t] for t in kpi.tables])
+        missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
+        if missing:
+            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+        q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments), grain="day",
+                  settings=merged_settings(store.settings(cur), settings))
+        sql = kpi.units(q)
+        names = [d[0] for d in cur.execute(f"SELECT * FROM ({sql}) u LIMIT 0", q.params).description]
+        when = next((c for c in ("occurred_at", "occurred_on", "day") if c in names), None)
+        cust = "hash(customer_id)" if hashed_customers else "customer_id"
+        day = f", CAST({when} AS DATE) AS day" if when else ""
+        return dict(cur.execute(f"SELECT {cust} AS customer_id, value{day} FROM ({sql}) u", q.params).fetchnumpy())
+    finally:
+        cur.close()

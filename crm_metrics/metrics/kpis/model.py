@@ -22,12 +22,17 @@ Grain = Literal["day", "week", "month", "quarter", "year"]
 # ratio  Σ nᵢ·vᵢ ÷ Σ nᵢ (exact) · sum  Σ vᵢ (exact) · survival  1 − Π(1 − vᵢ) (approximate)
 # stock  the last sub-period's value · distinct  per-customer measures, not combinable.
 Kind = Literal["ratio", "sum", "survival", "stock", "distinct"]
+# What a KPI's n counts (explain.md: a dimension must partition these units to split a change).
+CountUnit = Literal["contact", "answer", "transaction", "customer", "row"]
 
 DIMENSIONS: tuple[str, ...] = ("channel", "segment", "period", "advisor", "region")
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 FAMILIES: tuple[str, ...] = ("service", "relationships", "customers", "value", "data_quality")
 UNITS: tuple[str, ...] = ("count", "%", "ratio", "seconds", "score", "currency")
 KINDS: tuple[str, ...] = ("ratio", "sum", "survival", "stock", "distinct")
+COUNT_UNITS: tuple[str, ...] = ("contact", "answer", "transaction", "customer", "row")
+# Units that carry exactly one channel each (a customer can use several channels).
+ONE_CHANNEL_UNITS: tuple[str, ...] = ("contact", "answer", "transaction", "row")
 
 # Source table -> the table whose emptiness means "not loaded" (fact tables mirror their source).
 LOADED_CHECK: dict[str, str] = {
@@ -168,6 +173,7 @@ def next_period(key: date, grain: str) -> date:
 
 
 QueryBuilder = Callable[[Query], str]
+UnitsBuilder = Callable[[Query], str]
 SummaryBuilder = Callable[[Query], "str | None"]
 
 
@@ -177,6 +183,19 @@ class Kpi:
 
     ``query(q)`` returns SQL producing one column per dimension in ``q.by`` (in that order), then
     ``value`` and ``n``; parameters are collected in ``q.params``.
+
+    ``unit_of_count``: what ``n`` counts (contact, answer, transaction, customer or row). It decides
+    which dimensions partition the KPI's units (crm_metrics.metrics.explain): segment and region
+    always; channel only for units that carry one channel each (not customers, who use several).
+
+    ``units(q)`` (optional; explain.md "The records behind a number"): SQL for the KPI's units in the
+    request's window and filters (``q.by`` is ignored), one row per unit counted in ``n``, with the
+    columns, in this order: the unit's id (``interaction_id``, ``transaction_id``, ``response_id`` or
+    ``customer_id``), ``customer_id`` (unless that is the id), the dimensions ``channel``, ``segment``,
+    ``region``, the day or time, the columns that decide the unit's value, and ``value``: the unit's
+    contribution, so that the KPI is ``mean(value)`` (ratio, survival, distinct) or ``sum(value)``
+    (sum, stock; see :attr:`additive`) over the units, and their count is ``n``. None: the KPI has no
+    unit-level records (its value is not a sum or mean over units).
     """
 
     id: str
@@ -197,8 +216,11 @@ class Kpi:
     # when the request cannot be answered from them exactly. ``summary_tables`` must all have rows.
     summary: SummaryBuilder | None = field(default=None, repr=False, compare=False)
     summary_tables: tuple[str, ...] = ()
+    unit_of_count: str = ""  # a CountUnit; required (checked below)
+    units: UnitsBuilder | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        assert self.unit_of_count in COUNT_UNITS, (self.id, self.unit_of_count)
         assert self.unit in UNITS, self.unit
         assert self.better in ("higher", "lower", "neutral"), self.better
         assert self.kind in KINDS, self.kind
@@ -211,6 +233,20 @@ class Kpi:
 
     def supports(self, dimension: str) -> bool:
         return dimension in self.dimensions
+
+    def partition_refusal(self, dimension: str) -> str | None:
+        """Why ``dimension`` does not partition this KPI's units (None when it does): each unit must
+        fall in exactly one group for group contributions to add up to the whole."""
+        if dimension not in self.dimensions:
+            return (f"{self.label} ({self.id}) cannot be split by {dimension}; it can be split by: "
+                    f"{', '.join(self.dimensions)}.")
+        if dimension == "period":
+            return "explain compares two periods; split the change by channel, segment or region."
+        if dimension == "channel" and self.unit_of_count not in ONE_CHANNEL_UNITS:
+            return (f"{self.label} ({self.id}) counts {self.unit_of_count}s, and a {self.unit_of_count} can use "
+                    f"several channels, so its groups by channel overlap and their contributions would not "
+                    f"add up to the change; split by segment or region.")
+        return None
 
     @property
     def additive(self) -> bool:
@@ -228,5 +264,6 @@ class Kpi:
 
 __all__ = [
     "Kpi", "Query", "KpiError", "MissingDataError", "DIMENSIONS", "GRAINS", "FAMILIES", "UNITS", "KINDS",
+    "COUNT_UNITS", "ONE_CHANNEL_UNITS",
     "LOADED_CHECK", "UNKNOWN", "trunc_date", "next_period",
 ]

@@ -173,6 +173,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         **_by_pairs(_mean_multi(UPC), N_MULTI),
+        unit_of_count="customer",
     ),
     Kpi(
         id="coc", label="Continuity index (COC)",
@@ -182,6 +183,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         **_by_pairs(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / NULLIF(c.n_tot * (c.n_tot - 1), 0)"), N_MULTI),
+        unit_of_count="customer",
     ),
     Kpi(
         id="secon", label="Sequential continuity",
@@ -192,6 +194,7 @@ KPIS = [
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 2",
         query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / NULLIF(c.n_tot - 1, 0)"), N_MULTI, secon=True),
+        unit_of_count="customer",
     ),
     Kpi(
         id="relationship_share", label="Relationship customers",
@@ -201,6 +204,7 @@ KPIS = [
         unit="%", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_relationship), "COUNT(*)"),
+        unit_of_count="customer",
     ),
     Kpi(
         id="pseudo_relationship_share", label="Pseudo-relationship customers",
@@ -211,6 +215,7 @@ KPIS = [
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_pseudo), "COUNT(*)"),
+        unit_of_count="customer",
     ),
     Kpi(
         id="encounter_share", label="Encounter customers",
@@ -219,5 +224,26 @@ KPIS = [
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
         n_label="customers with N ≥ 1",
         **_by_pairs(_share(lambda q: "c.n_tot = 1"), "COUNT(*)"),
+        unit_of_count="customer",
     ),
 ]
+
+
+RELATIONSHIP_CLASSES = ("relationship", "pseudo-relationship", "encounter")
+
+
+def customer_class_sql() -> str:
+    """Each customer's relationship class from their assisted contacts with an advisor on or before a
+    day (parameters: that day, relationship_upc_threshold) — the definitions of the
+    relationship_share / pseudo_relationship_share / encounter_share KPIs above (MULTI, UPC), per
+    customer: relationship = N >= 2 and UPC >= threshold, pseudo-relationship = N >= 2 and UPC below
+    it, encounter = N = 1. Customers without such a contact have no row."""
+    # grouped on the integer customer_key (one per customer_id), as the continuity KPIs do: faster
+    # than grouping ten million contacts on the text id
+    return (f"WITH ca AS (SELECT customer_key, advisor_key, ANY_VALUE(customer_id) AS customer_id, COUNT(*) AS n_a\n"
+            f"  FROM {SRC} WHERE kind = 'assisted' AND advisor_key IS NOT NULL AND day <= ?\n"
+            "  GROUP BY customer_key, advisor_key),\n"
+            "c AS (SELECT ANY_VALUE(customer_id) AS customer_id, SUM(n_a) AS n_tot, MAX(n_a) AS n_max FROM ca\n"
+            "  GROUP BY customer_key)\n"
+            f"SELECT c.customer_id, CASE WHEN {MULTI} AND {UPC} >= ? THEN 'relationship'\n"
+            f"  WHEN {MULTI} THEN 'pseudo-relationship' ELSE 'encounter' END AS relationship_class FROM c")

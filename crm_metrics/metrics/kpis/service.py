@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from crm_metrics.metrics.kpis.model import Kpi, Query
 from crm_metrics.metrics.kpis.sql import MULTI_CHANNEL, count_if, per_customer, per_customer_summary, ratio, rows
+from crm_metrics.metrics.kpis.units import fact_units, flag, per_customer_units
 
 SRC = "f_interactions"
 TABLES = ("interactions",)
@@ -36,6 +37,7 @@ KPIS = [
         unit="count", better="neutral", kind="sum", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="contacts",
         query=rows(SRC, {"contacts": "COUNT(*)"}, "CAST(contacts AS DOUBLE)", "contacts"),
+        unit_of_count="contact", units=fact_units(SRC, {}, "1"),
     ),
     Kpi(
         id="contacts_per_customer", label="Contacts per customer",
@@ -48,6 +50,8 @@ KPIS = [
         summary=per_customer_summary(SRC, {"customers": "c.customers"}, ratio("num.contacts", "den.customers"),
                                      "COALESCE(den.customers, 0)", row_measures={"contacts": "COUNT(*)"}),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(SRC, {"contacts": "COUNT(*)"}, "contacts"),
     ),
     Kpi(
         id="fcr_rate", label="First-contact resolution",
@@ -62,6 +66,10 @@ KPIS = [
         query=rows(SRC, {"resolved_first": lambda q: count_if(f"resolved AND {_not_repeated(q)}"),
                          "with_outcome": "COUNT(resolved)"},
                    ratio("resolved_first", "with_outcome", "100.0"), "with_outcome"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"resolved": "resolved", "next_contact_at": "next_contact_at",
+                                  "next_contact_within_window": _repeated},
+                         lambda q: flag(f"resolved AND {_not_repeated(q)}"), "resolved IS NOT NULL"),
     ),
     Kpi(
         id="repeat_contact_rate", label="Repeat contacts",
@@ -73,6 +81,9 @@ KPIS = [
         n_label="contacts", settings=("fcr_window_days",),
         query=rows(SRC, {"repeated": lambda q: count_if(_repeated(q)), "contacts": "COUNT(*)"},
                    ratio("repeated", "contacts", "100.0"), "contacts"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"next_contact_at": "next_contact_at", "next_contact_within_window": _repeated},
+                         lambda q: flag(_repeated(q))),
     ),
     Kpi(
         id="avg_handle_time", label="Average handle time",
@@ -82,6 +93,8 @@ KPIS = [
         n_label="contacts with handle_seconds",
         query=rows(SRC, {"total": "SUM(handle_seconds)", "answered": "COUNT(handle_seconds)"},
                    ratio("total", "answered"), "answered"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"handle_seconds": "handle_seconds"}, "handle_seconds", "handle_seconds IS NOT NULL"),
     ),
     Kpi(
         id="avg_wait_time", label="Average wait",
@@ -91,6 +104,8 @@ KPIS = [
         n_label="contacts with wait_seconds",
         query=rows(SRC, {"total": "SUM(wait_seconds)", "answered": "COUNT(wait_seconds)"},
                    ratio("total", "answered"), "answered"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"wait_seconds": "wait_seconds"}, "wait_seconds", "wait_seconds IS NOT NULL"),
     ),
     Kpi(
         id="sla_attainment", label="Answered within SLA",
@@ -101,6 +116,9 @@ KPIS = [
         query=rows(SRC, {"within": lambda q: count_if(f"wait_seconds <= {q.setting('sla_wait_seconds')}"),
                          "answered": "COUNT(wait_seconds)"},
                    ratio("within", "answered", "100.0"), "answered"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"wait_seconds": "wait_seconds"},
+                         lambda q: flag(f"wait_seconds <= {q.setting('sla_wait_seconds')}"), "wait_seconds IS NOT NULL"),
     ),
     Kpi(
         id="csat", label="CSAT (top-2-box)",
@@ -110,6 +128,7 @@ KPIS = [
         n_label="answers",
         query=rows(SRC, {"top2": count_if("csat >= 4"), "answers": "COUNT(csat)"},
                    ratio("top2", "answers", "100.0"), "answers"),
+        unit_of_count="answer", units=fact_units(SRC, {"csat": "csat"}, flag("csat >= 4"), "csat IS NOT NULL"),
     ),
     Kpi(
         id="ces", label="Customer effort score",
@@ -118,6 +137,7 @@ KPIS = [
         unit="score", better="higher", kind="ratio", family="service", tables=TABLES, dimensions=ALL_DIMS,
         n_label="answers",
         query=rows(SRC, {"total": "SUM(ces)", "answers": "COUNT(ces)"}, ratio("total", "answers"), "answers"),
+        unit_of_count="answer", units=fact_units(SRC, {"ces": "ces"}, "ces", "ces IS NOT NULL"),
     ),
     Kpi(
         id="complaint_rate", label="Complaint rate",
@@ -127,6 +147,7 @@ KPIS = [
         n_label="contacts",
         query=rows(SRC, {"complaints": count_if("reason = 'complaint'"), "contacts": "COUNT(*)"},
                    ratio("complaints", "contacts", "100.0"), "contacts"),
+        unit_of_count="contact", units=fact_units(SRC, {"reason": "reason"}, flag("reason = 'complaint'")),
     ),
     Kpi(
         id="self_service_share", label="Self-service share",
@@ -137,6 +158,7 @@ KPIS = [
         n_label="contacts",
         query=rows(SRC, {"self_service": count_if("kind = 'self_service'"), "contacts": "COUNT(*)"},
                    ratio("self_service", "contacts", "100.0"), "contacts"),
+        unit_of_count="contact", units=fact_units(SRC, {"kind": "kind"}, flag("kind = 'self_service'")),
     ),
     Kpi(
         id="advisor_logged_rate", label="Advisor recorded",
@@ -150,6 +172,8 @@ KPIS = [
         query=rows(SRC, {"logged": count_if("kind = 'assisted' AND advisor_key IS NOT NULL"),
                          "assisted": count_if("kind = 'assisted'")},
                    ratio("logged", "assisted", "100.0"), "assisted"),
+        unit_of_count="contact",
+        units=fact_units(SRC, {"kind": "kind"}, flag("advisor_key IS NOT NULL"), "kind = 'assisted'"),
     ),
     Kpi(
         id="multichannel_rate", label="Multichannel customers",
@@ -166,5 +190,7 @@ KPIS = [
             SRC, {"customers": "c.customers", "multi": f"CASE WHEN {MULTI_CHANNEL} THEN c.customers ELSE 0 END"},
             ratio("den.multi", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(SRC, {"channels": "COUNT(DISTINCT channel)"}, flag("channels >= 2")),
     ),
 ]

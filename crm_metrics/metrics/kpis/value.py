@@ -17,11 +17,13 @@ from crm_metrics.metrics.kpis.sql import (
     ratio,
     rows,
 )
+from crm_metrics.metrics.kpis.units import fact_units, flag, per_customer_units
 
 TX = "f_transactions"
 TX_TABLES = ("transactions",)
 CUBE = ("f_buyer_channels",)
 DIMS = ("channel", "segment", "period", "region")
+_TX_COLS = {"product": "product", "amount": "amount"}
 
 
 def _holdings(value: str, n: str, cross_sell: bool = False) -> Callable[[Query], str]:
@@ -83,6 +85,7 @@ KPIS = [
         n_label="transactions",
         query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, "CAST(revenue AS DOUBLE)",
                    "transactions"),
+        unit_of_count="transaction", units=fact_units(TX, _TX_COLS, "amount"),
     ),
     Kpi(
         id="revenue_per_customer", label="Revenue per buying customer",
@@ -95,6 +98,8 @@ KPIS = [
         summary=per_customer_summary(TX, {"customers": "c.customers"}, ratio("num.revenue", "den.customers"),
                                      "COALESCE(den.customers, 0)", row_measures={"revenue": "SUM(amount)"}),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(TX, {"transactions": "COUNT(*)", "revenue": "SUM(amount)"}, "revenue"),
     ),
     Kpi(
         id="avg_order_value", label="Average order value",
@@ -104,6 +109,7 @@ KPIS = [
         n_label="transactions",
         query=rows(TX, {"revenue": "SUM(amount)", "transactions": "COUNT(*)"}, ratio("revenue", "transactions"),
                    "transactions"),
+        unit_of_count="transaction", units=fact_units(TX, _TX_COLS, "amount"),
     ),
     Kpi(
         id="repeat_purchase_rate", label="Repeat purchase rate",
@@ -116,6 +122,8 @@ KPIS = [
         summary=per_customer_summary(TX, {"customers": "c.customers", "repeaters": REPEAT},
                                      ratio("den.repeaters", "den.customers", "100.0"), "COALESCE(den.customers, 0)"),
         summary_tables=CUBE,
+        unit_of_count="customer",
+        units=per_customer_units(TX, {"transactions": "COUNT(*)"}, flag("transactions >= 2")),
     ),
     Kpi(
         id="products_per_customer", label="Products per customer",
@@ -129,6 +137,7 @@ KPIS = [
         query=_holdings(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
         summary=_holdings_summary(ratio("pairs_cum", "buyers_cum"), "buyers_cum"),
         summary_tables=("f_holding_events",),
+        unit_of_count="customer",
     ),
     Kpi(
         id="cross_sell_rate", label="Cross-sell rate",
@@ -141,6 +150,7 @@ KPIS = [
         query=_holdings(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
         summary=_holdings_summary(ratio("multi_cum", "buyers_cum", "100.0"), "buyers_cum", cross_sell=True),
         summary_tables=("f_holding_events",),
+        unit_of_count="customer",
     ),
     Kpi(
         id="nps", label="Net Promoter Score",
@@ -152,5 +162,8 @@ KPIS = [
         query=rows("f_surveys", {"promoters": count_if("nps >= 9"), "detractors": count_if("nps <= 6"),
                                  "answers": "COUNT(nps)"},
                    ratio("promoters - detractors", "answers", "100.0"), "answers"),
+        unit_of_count="answer",
+        units=fact_units("f_surveys", {"nps": "nps"}, "CASE WHEN nps >= 9 THEN 100.0 WHEN nps <= 6 THEN -100.0 ELSE 0.0 END",
+                         "nps IS NOT NULL"),
     ),
 ]

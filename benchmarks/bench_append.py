@@ -1,0 +1,102 @@
+#!/usr/bin/env python
+"""What a nightly append costs: one day of new contacts merged into the store holding the whole
+sample (incremental facts, crm_metrics.data.facts), against the same file into a store holding only
+the customers (docs/benchmarks.md, "Appending a day").
+
+    .venv/bin/python benchmarks/bench_append.py [--customers 1000000] [--workdir /tmp/crm-bench] [--days 3]
+
+Builds (untimed, once) a store with the sample's customers and interactions, and one with the
+customers only. Each "day" is the sample's last day of contacts moved to the following days, with
+new interaction ids (the same customers contacting again): day k is appended to the full store
+(a merge that touches only those customers), and to the customers-only store. Each load runs as
+its own process: wall time, CPU time and peak memory (GNU time). Prints JSON and writes
+benchmarks/out/append.json.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Config, crm, ensure_sample, machine, now_iso, plain, remove_db, run_child, save  # noqa: E402
+
+
+def day_file(sample: Path, out: Path, k: int) -> tuple[Path, int]:
+    """The sample's last day of contacts, moved k days later, with new ids."""
+    src = sample / "interactions.csv"
+    with open(src, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    at = head.index("occurred_at")
+    last = max(r[at][:10] for r in body)
+    day = [r for r in body if r[at][:10] == last]
+    new_day = (dt.date.fromisoformat(last) + dt.timedelta(days=k)).isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "interactions.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        for i, r in enumerate(day):
+            r = list(r)
+            r[0] = f"append{k}-{i}"
+            r[at] = new_day + r[at][10:]
+            w.writerow(r)
+    return path, len(day)
+
+
+def build(db: Path, files: list[Path], say) -> None:
+    if Path(str(db) + ".complete").exists():
+        return
+    remove_db(db)
+    for f in files:
+        say(f"   loading {f.name} into {db.name} (untimed) ...")
+        c = run_child(crm(db, "load", str(f)))
+        if c.rc != 0:
+            raise SystemExit(c.stderr_text())
+    Path(str(db) + ".complete").write_text("{}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/crm-bench"))
+    ap.add_argument("--days", type=int, default=3)
+    a = ap.parse_args(argv)
+    cfg = Config(customers=a.customers, workdir=a.workdir.resolve())
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    ensure_sample(cfg, say)
+    full = cfg.workdir / f"append-full-{cfg.customers}.duckdb"
+    only = cfg.workdir / f"append-customers-{cfg.customers}.duckdb"
+    build(full, [cfg.sample_dir / "customers.csv", cfg.sample_dir / "interactions.csv"], say)
+    build(only, [cfg.sample_dir / "customers.csv"], say)
+    runs = []
+    for k in range(1, a.days + 1):
+        path, n = day_file(cfg.sample_dir, cfg.workdir / f"append-day{k}", k)
+        # the customers-only store: a fresh copy each day, so it holds only the customers and this file
+        fresh = cfg.workdir / "append-customers-copy.duckdb"
+        remove_db(fresh)
+        shutil.copyfile(only, fresh)
+        into_full = run_child(crm(full, "load", str(path)))
+        into_customers = run_child(crm(fresh, "load", str(path)))
+        for c in (into_full, into_customers):
+            if c.rc != 0:
+                raise SystemExit(c.stderr_text())
+        runs.append({"day": k, "contacts": n, "into_full_store": into_full.brief(),
+                     "into_customers_only": into_customers.brief(),
+                     "ratio": round(into_full.wall_s / max(into_customers.wall_s, 1e-9), 2)})
+        say(f"   day {k}: {n:,} contacts: {into_full.wall_s:.2f} s / {into_full.max_rss_mb:.0f} MB into the full "
+            f"store, {into_customers.wall_s:.2f} s into customers only")
+    res = {"when": now_iso(), "machine": machine(), "customers": cfg.customers, "runs": runs}
+    save("append", plain(res))
+    print(json.dumps(plain(res), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

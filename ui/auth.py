@@ -1,0 +1,58 @@
+"""Who is using the app: whether sign-in is configured, the user's role and name, and the gate
+that keeps signed-out visitors from seeing data."""
+from __future__ import annotations
+
+import getpass
+
+import streamlit as st
+
+
+def auth_configured() -> bool:
+    """Sign-in is on when an [auth] section is configured in Streamlit's secrets (OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def role() -> str:
+    """'analyst' or 'viewer'. Without configured sign-in the app runs open (everyone is an analyst)."""
+    if not auth_configured():
+        return "analyst"
+    if not getattr(st.user, "is_logged_in", False):
+        return "viewer"
+    email = str(getattr(st.user, "email", "") or "").lower()
+    try:
+        analysts = [str(x).lower() for x in st.secrets.get("roles", {}).get("analysts", [])]
+    except Exception:
+        analysts = []
+    return "analyst" if email in analysts else "viewer"
+
+
+def can_write() -> bool:
+    return role() == "analyst"
+
+
+def user_name() -> str:
+    if auth_configured() and getattr(st.user, "is_logged_in", False):
+        return str(getattr(st.user, "email", "") or "signed-in user")
+    try:
+        return f"{getpass.getuser()} (open mode)"
+    except Exception:
+        return "open mode"
+
+
+def sign_in_gate(app_title: str) -> None:
+    """With sign-in configured, nobody sees data before signing in."""
+    if not auth_configured():
+        st.sidebar.caption(":material/lock_open: Open mode: no sign-in is configured, so everyone "
+                           "can load data and edit strategy. See the README to configure sign-in.")
+        return
+    if not getattr(st.user, "is_logged_in", False):
+        st.title(app_title)
+        st.write("Please sign in to see your CRM's results.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as {user_name()} · {role()}")
+        st.button("Sign out", on_click=st.logout)

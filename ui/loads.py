@@ -1,0 +1,127 @@
+"""The Data page's panels: uploads spooled to the store's folder, the column-mapping editor, the
+load history, undoing a load, and the tables' row counts."""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from crm_metrics.data.schema import TABLES
+from crm_metrics.data.undo import UndoError, undo_load, undoable_loads
+from crm_metrics.metrics.views import load_marker
+
+from . import auth, state
+from .widgets import set_flash
+
+
+def spool_upload(up: Any) -> str:
+    """Streamlit uploads arrive in memory: write each to a temporary file once and load from the path."""
+    folder = st.session_state.get("_crm_spool")
+    if not folder or not Path(folder).exists():
+        # inside the store's spool folder: the only place the locked-down DuckDB may read from
+        folder = tempfile.mkdtemp(prefix="session-", dir=state.store().spool_dir)
+        st.session_state["_crm_spool"] = folder
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = Path(folder) / f"{digest}.csv"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, str]:
+    """Show how the file's columns match the contract; ask for a mapping where they don't."""
+    tdef = TABLES[table]
+    mapping: dict[str, str] = {}
+    unmatched = [c for c in tdef.columns if c.name not in insp.columns]
+    missing_required = [c for c in unmatched if c.required]
+    matched = ", ".join(f"{h} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
+    if matched:
+        st.caption(f"Matched: {matched}")
+    if insp.extra_columns:
+        st.caption("Ignored (not in the contract): " + ", ".join(insp.extra_columns))
+    if not insp.headers:
+        for p in insp.problems:
+            st.error(str(p))
+        return mapping
+    if missing_required:
+        st.warning("Some required columns were not recognised. Choose which column of the file holds each.",
+                   icon=":material/swap_horiz:")
+    options = ["—"] + list(insp.headers)
+    show = missing_required or unmatched
+    if show:
+        with st.expander("Map columns", expanded=bool(missing_required)):
+            cols = st.columns(2)
+            for i, c in enumerate(unmatched):
+                label = f"{c.name}{' (required)' if c.required else ''}"
+                pick = cols[i % 2].selectbox(label, options, key=f"map_{file_name}_{table}_{c.name}",
+                                             help=c.meaning or None)
+                if pick != "—":
+                    mapping[pick] = c.name
+    return mapping
+
+
+def _loads_key() -> tuple[str, int, int]:
+    """(store path, data version, latest load id), read once per run: the key of the load caches."""
+    m = state.memo()
+    marker = m.get("loads")
+    if marker is None:
+
+        marker = m["loads"] = load_marker(state.store())
+    return state.store().path, state.data_version(), marker
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _load_history(path: str, version: int, marker: int) -> list[dict[str, Any]]:
+    return state.store().load_history()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _undoable(path: str, version: int, marker: int) -> list[int]:
+    return undoable_loads(state.store())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _table_counts(path: str, version: int) -> dict[str, int]:
+    return state.store().row_counts()
+
+
+def load_history_frame() -> pd.DataFrame:
+    rows = _load_history(*_loads_key())
+    cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted", "updated",
+            "unchanged", "removed", "unmatched", "undo_of", "encoding", "loaded_by", "sha256"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def table_counts_frame() -> pd.DataFrame:
+    return pd.DataFrame([{"table": t, "rows": n} for t, n in _table_counts(*state.store_key()).items()])
+
+
+def undo_panel(can_write: bool) -> None:
+    """Undo a load (the previous version of the table is kept for the latest loads)."""
+    if not can_write:
+        return
+    ids = _undoable(*_loads_key())
+    if not ids:
+        st.caption("No load can be undone right now (the previous versions of the last loads per table "
+                   "are kept).")
+        return
+    history = {h["load_id"]: h for h in _load_history(*_loads_key())}
+    with st.form("undo_load_form"):
+        load_id = st.selectbox("Undo a load", ids, format_func=lambda i: (
+            f"#{i} · {history[i]['mode']} {history[i]['file_name']} → {history[i]['table_name']} · "
+            f"{history[i]['loaded_at']:%Y-%m-%d %H:%M}" if i in history else f"#{i}"))
+        go = st.form_submit_button("Undo this load")
+    if go:
+        try:
+            rep = undo_load(state.store(), int(load_id), user=auth.user_name())
+        except UndoError as e:
+            set_flash("error", str(e))
+        else:
+            state.clear_caches()
+            set_flash("success", rep.summary())
+        st.rerun()
