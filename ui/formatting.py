@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_metrics.delivery import output
-from crm_metrics.metrics.kpis import get_kpi
+from crm_metrics.metrics.kpis import Kpi, get_kpi
 from crm_metrics.delivery.presentation import STATUS_STYLE
 
 from . import state
@@ -21,7 +21,8 @@ def fmt(value: Any, unit: str) -> str:
     if unit == "count":
         return f"{v:,.0f}"
     if unit == "seconds":
-        return f"{v / 60:.1f} min" if v >= 120 else f"{v:.0f} s"
+        # always seconds: a card and its table show the same unit (tables format "%.0f s")
+        return f"{v:,.0f} s"
     if unit == "currency":
         currency = state.currency()
         sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
@@ -35,6 +36,50 @@ def fmt(value: Any, unit: str) -> str:
     if unit == "score":
         return f"{v:.1f}"
     return f"{v:,.2f}"
+
+
+def fmt_change(change: Any, unit: str) -> str:
+    """A change in its KPI's unit with an ASCII sign ("+12", "-9 s", "+1.5 pts"): ``st.metric``
+    reads the arrow from the first character, and a Unicode minus reads as a rise. The dash for no
+    value; a % KPI's change is in percentage points."""
+    d = output.plain(change)
+    if d is None:
+        return "–"
+    d = float(d)
+    sign = "-" if d < 0 else "+"
+    if unit == "%":
+        return f"{sign}{abs(d):.1f} pts"
+    return sign + fmt(abs(d), unit)
+
+
+def _k(kpi: str | Kpi) -> Kpi:
+    return kpi if isinstance(kpi, Kpi) else get_kpi(kpi)
+
+
+def delta_colour(kpi: str | Kpi) -> str:
+    """``st.metric``'s delta_color from the KPI's better direction: a rise is green when higher is
+    better (normal), red when lower is better (inverse), grey when neither (off)."""
+    return {"higher": "normal", "lower": "inverse"}.get(_k(kpi).better, "off")
+
+
+def population(kpi: str | Kpi) -> str:
+    """What a KPI's n counts, in words ("customers at the start of the window"): two numbers of
+    the same thing can differ because they count different people."""
+    return _k(kpi).n_label or "rows"
+
+
+def n_text(n: Any, kpi: str | Kpi) -> str:
+    v = output.plain(n)
+    return "–" if v is None else f"{int(v):,} {population(kpi)}"
+
+
+def window_note(kpi_id: str, grain: str = "month") -> str:
+    """For a per-period chart: a KPI whose value depends on the window's length (churn over the
+    window, counts, totals, per-customer measures) is measured on each period alone, which is not
+    the number on its card."""
+    if get_kpi(kpi_id).comparable_across_period_lengths:
+        return ""
+    return f" per {grain} (each {grain} measured on its own)"
 
 
 def badge(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -> str:

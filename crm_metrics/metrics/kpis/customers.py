@@ -78,7 +78,7 @@ KPIS = [
                     "by then. Channel = acquisition channel.",
         formula="customers with joined_on ≤ end and (left_on empty or left_on > end)",
         unit="count", better="higher", kind="stock", family="customers", tables=TABLES, dimensions=DIMS,
-        n_label="customers",
+        n_label="customers at the end of the window",
         query=_build("CAST(base AS DOUBLE)", "base"),
     ),
     Kpi(
@@ -86,7 +86,7 @@ KPIS = [
         description="Customers who joined during the period. Channel = acquisition channel.",
         formula="customers with start ≤ joined_on ≤ end",
         unit="count", better="higher", kind="sum", family="customers", tables=TABLES, dimensions=DIMS,
-        n_label="customers",
+        n_label="customers who joined in the window",
         query=_build("CAST(new_customers AS DOUBLE)", "new_customers"),
     ),
     Kpi(
@@ -95,7 +95,7 @@ KPIS = [
                     "end. " + _S,
         formula="100 × members of S with left_on empty or left_on > end ÷ |S|",
         unit="%", better="higher", kind="survival", family="customers", tables=TABLES, dimensions=DIMS,
-        n_label="|S|",
+        n_label="customers at the start of the window",
         query=_build(ratio("s_begin - churned", "s_begin", "100.0"), "s_begin"),
     ),
     Kpi(
@@ -103,7 +103,7 @@ KPIS = [
         description="Share of the customers on the books when the period began who left by its end. " + _S,
         formula="100 × members of S with left_on ≤ end ÷ |S|",
         unit="%", better="lower", kind="survival", family="customers", tables=TABLES, dimensions=DIMS,
-        n_label="|S|",
+        n_label="customers at the start of the window",
         query=_build(ratio("churned", "s_begin", "100.0"), "s_begin"),
     ),
     Kpi(
@@ -116,7 +116,7 @@ KPIS = [
                 "m = revenue in the period from the customers counted (the same segment / acquisition channel) "
                 "÷ customer_base × 365 ÷ D × `margin`, d = `discount_rate`",
         unit="currency", better="higher", kind="distinct", family="customers", tables=("customers", "transactions"),
-        dimensions=DIMS, n_label="customer_base", settings=("margin", "discount_rate"),
+        dimensions=DIMS, n_label="customers at the end of the window", settings=("margin", "discount_rate"),
         query=_build(_clv, "base", revenue=True),
     ),
 ]

@@ -171,7 +171,7 @@ KPIS = [
                     "UPC = max_a n_a ÷ N per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
         formula="mean UPC over customers with N ≥ 2, UPC = max_a n_a ÷ N",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 2",
+        n_label="customers with two or more advisor contacts",
         **_by_pairs(_mean_multi(UPC), N_MULTI),
     ),
     Kpi(
@@ -180,7 +180,7 @@ KPIS = [
                     "per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
         formula="mean COC over customers with N ≥ 2, COC = (Σ_a n_a² − N) ÷ (N (N − 1))",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 2",
+        n_label="customers with two or more advisor contacts",
         **_by_pairs(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / NULLIF(c.n_tot * (c.n_tot - 1), 0)"), N_MULTI),
     ),
     Kpi(
@@ -190,7 +190,7 @@ KPIS = [
                     "over customers with N ≥ 2 (" + _POP + ").",
         formula="mean SECON over customers with N ≥ 2, SECON = consecutive pairs with the same advisor ÷ (N − 1)",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 2",
+        n_label="customers with two or more advisor contacts",
         query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / NULLIF(c.n_tot - 1, 0)"), N_MULTI, secon=True),
     ),
     Kpi(
@@ -199,7 +199,7 @@ KPIS = [
                     "UPC ≥ relationship_upc_threshold (they come back to the same advisor).",
         formula="100 × relationship customers (N ≥ 2 and UPC ≥ `relationship_upc_threshold`) ÷ customers with N ≥ 1",
         unit="%", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
+        n_label="customers with an advisor contact", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_relationship), "COUNT(*)"),
     ),
     Kpi(
@@ -209,7 +209,7 @@ KPIS = [
         formula="100 × pseudo-relationship customers (N ≥ 2 and UPC < `relationship_upc_threshold`) ÷ "
                 "customers with N ≥ 1",
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 1", settings=("relationship_upc_threshold",),
+        n_label="customers with an advisor contact", settings=("relationship_upc_threshold",),
         **_by_pairs(_share(_pseudo), "COUNT(*)"),
     ),
     Kpi(
@@ -217,7 +217,7 @@ KPIS = [
         description="Share of customers with an assisted contact who had exactly one (N = 1): an encounter.",
         formula="100 × encounter customers (N = 1) ÷ customers with N ≥ 1",
         unit="%", better="neutral", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with N ≥ 1",
+        n_label="customers with an advisor contact",
         **_by_pairs(_share(lambda q: "c.n_tot = 1"), "COUNT(*)"),
     ),
 ]

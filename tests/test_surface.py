@@ -1,0 +1,111 @@
+"""What an executive sees: change arrows and colours, populations named, tables without "None",
+goal lines over their own period, forms that save only on the button (issue 16)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
+from streamlit.testing.v1 import AppTest
+
+from crm_metrics.data.bootstrap import load_sample
+from crm_metrics.data.store import Store, close_all
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+UP, DOWN = MetricProto.MetricDirection.UP, MetricProto.MetricDirection.DOWN
+GREEN, RED, GRAY = MetricProto.MetricColor.GREEN, MetricProto.MetricColor.RED, MetricProto.MetricColor.GRAY
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
+    s = Store(path)
+    load_sample(s)
+    s.close()
+    return path
+
+
+@pytest.fixture
+def db(sample_db, tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "crm.duckdb"
+    shutil.copy(sample_db, path)
+    monkeypatch.setenv("CRM_DB", str(path))
+    _reset()
+    yield path
+    _reset()
+
+
+def _reset() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    close_all()
+
+
+def open_page(script: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# -- 1. change arrows ------------------------------------------------------------------------------
+def _cards_script() -> None:
+    import dataclasses
+
+    import streamlit as st
+
+    from crm_metrics.metrics.kpis import get_kpi
+    from ui import cards
+
+    # one KPI of each unit; the better direction is set explicitly so that every unit is seen
+    # with higher and lower is better (previous -> current: a rise, then a fall)
+    for kpi_id in ("fcr_rate", "contacts", "avg_wait_time", "revenue", "upc", "ces"):
+        for better in ("higher", "lower", "neutral"):
+            k = dataclasses.replace(get_kpi(kpi_id), better=better, label=f"{kpi_id}|{better}|rise")
+            cards.metric(st, k, 120.0, 100.0, 500)
+            k = dataclasses.replace(k, label=f"{kpi_id}|{better}|fall")
+            cards.metric(st, k, 100.0, 120.0, 500)
+
+
+def test_card_arrow_and_colour_follow_the_sign_and_the_better_direction(db):
+    at = AppTest.from_function(_cards_script, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    seen = {m.label: m for m in at.metric}
+    assert len(seen) == 6 * 3 * 2
+    expected_colour = {("higher", "rise"): GREEN, ("higher", "fall"): RED,
+                       ("lower", "rise"): RED, ("lower", "fall"): GREEN,
+                       ("neutral", "rise"): GRAY, ("neutral", "fall"): GRAY}
+    for label, m in seen.items():
+        kpi_id, better, move = label.split("|")
+        assert m.proto.direction == (UP if move == "rise" else DOWN), (label, m.delta)
+        assert m.proto.color == expected_colour[(better, move)], (label, m.delta)
+        # a fall is written with an ASCII minus (a Unicode one reads as a rise)
+        assert m.delta.startswith("-" if move == "fall" else "+"), (label, m.delta)
+    # the change is 20 in the KPI's unit: 120 - 100
+    assert seen["fcr_rate|higher|rise"].delta == "+20.0 pts"
+    assert seen["avg_wait_time|lower|fall"].delta == "-20 s"
+    assert seen["contacts|higher|fall"].delta == "-20"
+    assert seen["revenue|higher|rise"].delta == "+$20.00"
+
+
+def test_channels_cards_on_the_issue_view(db):
+    """Channels, May-Oct 2026, phone + chat, Premier: each card's arrow follows the sign of its change."""
+    at = open_page("pages/2_Channels.py", {"from": "2026-05-01", "to": "2026-10-31", "grain": "month",
+                                           "channel": "phone,chat", "segment": "Premier"})
+    better = {"Contacts": "neutral", "Average wait": "lower", "Customer effort score": "higher",
+              "First-contact resolution": "higher", "CSAT (top-2-box)": "higher", "Self-service share": "neutral"}
+    for m in at.metric:
+        if not m.delta:
+            continue
+        falls = m.delta.startswith("-")
+        assert "−" not in m.delta, m.delta
+        assert m.proto.direction == (DOWN if falls else UP), (m.label, m.delta)
+        b = better[m.label]
+        want = GRAY if b == "neutral" else (GREEN if (b == "higher") != falls else RED)
+        assert m.proto.color == want, (m.label, m.delta)
