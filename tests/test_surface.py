@@ -82,7 +82,7 @@ def test_card_arrow_and_colour_follow_the_sign_and_the_better_direction(db):
                        ("lower", "rise"): RED, ("lower", "fall"): GREEN,
                        ("neutral", "rise"): GRAY, ("neutral", "fall"): GRAY}
     for label, m in seen.items():
-        kpi_id, better, move = label.split("|")
+        _, better, move = label.split("|")
         assert m.proto.direction == (UP if move == "rise" else DOWN), (label, m.delta)
         assert m.proto.color == expected_colour[(better, move)], (label, m.delta)
         # a fall is written with an ASCII minus (a Unicode one reads as a rise)

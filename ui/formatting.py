@@ -2,6 +2,8 @@
 and its definition on hover."""
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from crm_metrics.delivery import output
@@ -73,13 +75,61 @@ def n_text(n: Any, kpi: str | Kpi) -> str:
     return "–" if v is None else f"{int(v):,} {population(kpi)}"
 
 
-def window_note(kpi_id: str, grain: str = "month") -> str:
-    """For a per-period chart: a KPI whose value depends on the window's length (churn over the
-    window, counts, totals, per-customer measures) is measured on each period alone, which is not
-    the number on its card."""
-    if get_kpi(kpi_id).comparable_across_period_lengths:
-        return ""
-    return f" per {grain} (each {grain} measured on its own)"
+def window_note(kpi_id: str, grain: str = "month") -> tuple[str, str]:
+    """For a per-period chart: the title's suffix and a line under it. A KPI whose value depends
+    on the window's length (churn over the window, counts, totals, per-customer measures) is
+    measured on each period alone, which is not the number on its card."""
+    k = get_kpi(kpi_id)
+    if k.comparable_across_period_lengths:
+        return "", ""
+    if k.kind == "stock":
+        return f" at each {grain}'s end", ""
+    if k.kind == "sum":
+        return f" per {grain}", "the card shows the whole window's total"
+    return f" per {grain}", f"each {grain} measured on its own; the card measures the whole window"
+
+
+def as_date(v: Any) -> dt.date | None:
+    v = output.plain(v)
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return None
+
+
+def period_text(start: Any, end: Any) -> str:
+    """A goal's period in words: "2026", "Jan–Jun 2026", "Mar 2026", or the dates."""
+    a, b = as_date(start), as_date(end)
+    if a is None and b is None:
+        return "the window viewed"
+    if a is None or b is None:
+        return f"from {a}" if b is None else f"until {b}"
+    month_end = (b + dt.timedelta(days=1)).day == 1
+    if a.day == 1 and month_end:
+        if a.year == b.year:
+            if a.month == 1 and b.month == 12:
+                return str(a.year)
+            if a.month == b.month:
+                return f"{a:%b %Y}"
+            return f"{a:%b}–{b:%b %Y}"
+        return f"{a:%b %Y}–{b:%b %Y}"
+    return f"{a} – {b}"
+
+
+def goal_text(goal: Mapping[str, Any], *, prefix: str = "Goal: ") -> str:
+    """A goal in words: "Goal: First-contact resolution ≥ 75.0% (phone, 2026)"."""
+    k = get_kpi(str(goal["kpi"]))
+    direction = output.plain(goal.get("direction")) or ("at_most" if k.better == "lower" else "at_least")
+    arrow = "≤" if direction == "at_most" else "≥"
+    scope = [str(x) for x in (output.plain(goal.get("channel")), output.plain(goal.get("segment"))) if x]
+    scope.append(period_text(goal.get("period_start"), goal.get("period_end")))
+    return f"{prefix}{k.label} {arrow} {fmt(goal.get('target'), k.unit)} ({', '.join(scope)})"
 
 
 def badge(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -> str:
