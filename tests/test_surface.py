@@ -109,3 +109,66 @@ def test_channels_cards_on_the_issue_view(db):
         b = better[m.label]
         want = GRAY if b == "neutral" else (GREEN if (b == "higher") != falls else RED)
         assert m.proto.color == want, (m.label, m.delta)
+
+
+# -- 3. tables: nothing for the grid to print as "None" ----------------------------------------------
+# every page that shows a table (Customers & value shows charts only)
+PAGES = ["pages/1_Scorecard.py", "pages/2_Channels.py", "pages/3_Segments.py", "pages/4_Relationships.py",
+         "pages/6_Initiatives.py", "pages/7_Data.py", "pages/8_Strategy.py"]
+ISSUE_VIEW = {"from": "2026-05-01", "to": "2026-10-31", "grain": "month", "channel": "phone,chat",
+              "segment": "Premier"}
+
+
+@pytest.mark.parametrize("view", ["all data", "issue view"])
+@pytest.mark.parametrize("script", PAGES)
+def test_no_table_sends_a_null(db, script, view):
+    """Dataframes are drawn on a canvas: check the data the page sends, not the page's text. The
+    issue's view (May-Oct 2026, phone + chat, Premier) leaves some cells without a value."""
+    at = open_page(script, ISSUE_VIEW if view == "issue view" else None)
+    assert at.dataframe, "the page shows no table"
+    for i, table in enumerate(at.dataframe):
+        df = table.value
+        nulls = df.isna()
+        assert not nulls.any().any(), (i, list(df.columns[nulls.any()]), df[nulls.any(axis=1)].head())
+        text = df.astype(str)
+        assert not text.isin(["None", "nan", "NaN", "NaT", "<NA>"]).any().any(), (i, df.head())
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.label for m in at.metric]
+    parts += [str(m.proto.help) for m in at.metric]
+    for table in at.dataframe:
+        df = table.value
+        parts += [str(c) for c in df.columns] + [str(v) for v in df.astype(str).to_numpy().ravel()]
+    return "\n".join(parts)
+
+
+def test_segments_tables_say_whom_they_count(db):
+    """Small Business customers differ between the two tables because they count different people:
+    each says whom (customers at the end of the window vs customers with an advisor contact)."""
+    at = open_page("pages/3_Segments.py")
+    alignment, kpis = at.dataframe[0].value, at.dataframe[1].value
+    assert "Customers with an advisor contact" in alignment.columns
+    measured = dict(zip(kpis["KPI"], kpis["Measured over"]))
+    assert measured["Customers"] == "customers at the end of the window"
+    assert measured["Churn"] == "customers at the start of the window"
+    assert measured["Relationship customers"] == "customers with an advisor contact"
+
+
+def test_words_not_internal_ids(db):
+    """Health findings name KPIs by their labels; the change log is in sentences, not JSON."""
+    at = open_page("pages/1_Scorecard.py")
+    text = _texts(at)
+    for internal in ("relationship_share", "customer_match_rate", "self_service_share", "churn_rate"):
+        assert internal not in text, internal
+    at = open_page("pages/8_Strategy.py")
+    log = at.dataframe[-1].value
+    assert list(log.columns) == ["#", "When", "Who", "Change", "Source"]
+    assert not log["Change"].str.contains("{", regex=False).any()
+    assert "Added goal G02: First-contact resolution ≥ 72.0% (phone, Jan–Jun 2026)" in set(log["Change"])
+
+
+def test_roi_says_annualised(db):
+    at = open_page("pages/6_Initiatives.py")
+    assert "First-year ROI (annualised)" in at.dataframe[0].value.columns
+    assert "First-year ROI (annualised)" in [m.label for m in at.metric]

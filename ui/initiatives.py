@@ -47,19 +47,20 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
                                        if bool(r["has_control"]) else "no control"),
             "Effect (DiD)": fmt(r["effect"], unit) if unit != "%" or output.plain(r["effect"]) is None
             else f"{r['effect']:+.1f} pts",
-            "Incremental revenue": fmt(r["incremental_revenue"], "currency"),
+            f"Incremental revenue ({window_days} days)": fmt(r["incremental_revenue"], "currency"),
             "Cost": fmt(r["cost"], "currency"),
             "Budget": fmt(r["budget"], "currency"),
             "Over budget": "–" if over is None else (f"✖ +{over:.0f}%" if over >= 25 else
                                                       (f"▲ +{over:.0f}%" if over > 0 else f"✔ {over:.0f}%")),
-            "First-year ROI": "–" if roi is None else f"{'✔' if roi >= 0 else '✖'} {roi * 100:+.0f}%",
+            "First-year ROI (annualised)": "–" if roi is None else f"{'✔' if roi >= 0 else '✖'} {roi * 100:+.0f}%",
             "Provisional": "⏳ yes" if bool(r["provisional"]) else "",
             "Notes": output.plain(r["notes"]) or "",
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "Effect (DiD)": st.column_config.TextColumn(help="(treated after − before) − (control after − before)"),
-        "First-year ROI": st.column_config.TextColumn(
-            help=f"(incremental revenue × 365 ÷ w × margin − cost) ÷ cost; currency {cur_code}"),
+        "First-year ROI (annualised)": st.column_config.TextColumn(
+            help=f"The {window_days} days' incremental revenue scaled to a year: (incremental revenue × 365 ÷ "
+                 f"{window_days} × margin − cost) ÷ cost; currency {cur_code}"),
         "Provisional": st.column_config.TextColumn(help="the after-window runs past the data"),
     }, lazy=False)
     return df
@@ -103,9 +104,12 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Effect (difference-in-differences)", fmt(r["effect"], unit) if unit != "%" or
               output.plain(r["effect"]) is None else f"{r['effect']:+.1f} pts")
-    c2.metric("Incremental revenue", fmt(r["incremental_revenue"], "currency"))
+    c2.metric(f"Incremental revenue ({window_days} days)", fmt(r["incremental_revenue"], "currency"),
+              help=f"Over the {window_days} days after go-live, against the control")
     roi = output.plain(r["roi"])
-    c3.metric("First-year ROI", "–" if roi is None else f"{roi * 100:+.0f}%")
+    c3.metric("First-year ROI (annualised)", "–" if roi is None else f"{roi * 100:+.0f}%",
+              help=f"The {window_days} days' incremental revenue scaled to a year (× 365 ÷ {window_days}), "
+                   "times the margin, less the cost, over the cost")
     c4.metric("Cost vs budget", fmt(r["cost"], "currency"),
               delta=None if output.plain(r["over_budget_pct"]) is None else f"{r['over_budget_pct']:+.0f}% vs budget",
               delta_color="inverse")

@@ -18,7 +18,7 @@ from crm_metrics.judgement.scorecard import objective_rollup, scorecard
 
 from . import state
 from .filters import Filters
-from .formatting import fmt, status_label
+from .formatting import fmt, fmt_change, goal_text, n_text, status_label
 from .widgets import download, missing
 
 
@@ -111,21 +111,17 @@ def _goal_table(goals: pd.DataFrame) -> None:
     rows = []
     for _, g in goals.iterrows():
         k = get_kpi(g["kpi"])
-        scope = " · ".join(str(x) for x in (g.get("channel"), g.get("segment")) if output.plain(x)) or "all"
-        arrow = "≥" if g["direction"] == "at_least" else "≤"
         low = " ⚠" if bool(g.get("low_confidence")) else ""
-        change = output.plain(g.get("change"))
         rows.append({
             "Status": status_label(g["status"]),
-            "Goal": f"{k.label} {arrow} {fmt(g['target'], k.unit)}",
-            "Scope": scope,
+            # the goal in words, with its scope and period: "First-contact resolution ≥ 75.0% (phone, 2026)"
+            "Goal": goal_text(g, prefix=""),
             "Actual": fmt(g["actual"], k.unit) + low,
             "Attainment": f"{g['attainment']:.0f}%" if output.plain(g.get("attainment")) is not None else "–",
-            "Change": ("–" if change is None else (f"{change:+.1f} pts" if k.unit == "%" else
-                                                     ("+" if change >= 0 else "−") + fmt(abs(change), k.unit))),
-            "n": int(g["n"]) if output.plain(g.get("n")) is not None else 0,
-            "Period": f"{g['period_start']} – {g['period_end']}",
-            "Owner": output.plain(g.get("owner")) or "",
+            "Change": fmt_change(g.get("change"), k.unit),
+            # two goals on the same KPI can count different people: n says whom
+            "Measured over": n_text(g.get("n"), k),
+            "Owner": output.plain(g.get("owner")) or "–",
             "Definition": k.formula,
         })
     view = pd.DataFrame(rows)
@@ -137,7 +133,10 @@ def _goal_table(goals: pd.DataFrame) -> None:
         return ""
 
     st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
-                 column_config={"Definition": st.column_config.TextColumn("Definition", width="medium"),
+                 column_config={"Goal": st.column_config.TextColumn("Goal", width="large"),
+                                "Definition": st.column_config.TextColumn("Definition", width="medium"),
+                                "Change": st.column_config.TextColumn(
+                                    "Change", help="Against the previous period of the same length"),
                                 "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)")})
 
 
