@@ -172,3 +172,59 @@ def test_roi_says_annualised(db):
     at = open_page("pages/6_Initiatives.py")
     assert "First-year ROI (annualised)" in at.dataframe[0].value.columns
     assert "First-year ROI (annualised)" in [m.label for m in at.metric]
+
+
+# -- 5. forms --------------------------------------------------------------------------------------
+def _change_count(path: Path) -> int:
+    close_all()
+    s = Store(path)
+    try:
+        return int(s.cursor().execute("SELECT count(*) FROM strategy_changes").fetchone()[0])
+    finally:
+        s.close()
+
+
+def _forms(at: AppTest) -> dict[str, object]:
+    """The form blocks of the page by their form id."""
+    found: dict[str, object] = {}
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if getattr(node, "type", None) == "form" and proto is not None:
+            found[proto.form.form_id] = proto.form
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+    walk(at._tree)
+    return found
+
+
+def test_goal_form_saves_only_on_its_button_and_once(db):
+    at = open_page("pages/8_Strategy.py")
+    goal_form = _forms(at)["goal_form"]
+    assert goal_form.enter_to_submit is False          # Enter in a field does not save a half-typed goal
+    before = _change_count(db)
+    _reset()
+    at = open_page("pages/8_Strategy.py")
+    texts = {t.label: t for t in at.text_input}
+    texts["Goal id"].set_value("G99")
+    texts["Target (in the KPI's unit)"].set_value("")   # half-filled: no target yet
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    assert not at.exception
+    # the message stands beside the field it is about, and nothing was recorded
+    assert [e.value for e in at.error if e.value.startswith("target:")], [e.value for e in at.error]
+    assert _change_count(db) == before
+    _reset()
+    at = open_page("pages/8_Strategy.py")
+    texts = {t.label: t for t in at.text_input}
+    texts["Goal id"].set_value("G99")
+    texts["Target (in the KPI's unit)"].set_value("80")
+    [s for s in at.selectbox if s.label == "KPI"][0].set_value("fcr_rate")
+    texts["Period start (YYYY-MM-DD, empty = the window viewed)"].set_value("2026-01-01")
+    texts["Period end"].set_value("2026-06-30")
+    texts["Owner"].set_value("Head of Service")
+    [b for b in at.button if b.label == "Save goal"][0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    # one save of a goal with five fields typed -> one change-log entry
+    assert _change_count(db) == before + 1
+    assert at.selectbox(key="goal_pick").value == "G99"

@@ -81,6 +81,18 @@ def _setting_text(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+_GOAL_ERRORS = "_crm_goal_errors"
+_GOAL_SAVED = "_crm_goal_saved"
+_GOAL_FORM_FIELDS = ("goal_id", "kpi", "target", "direction", "channel", "segment", "period_start", "period_end",
+                     "tolerance")
+
+
+def _field_error(target: Any, errors: dict[str, str], field: str) -> None:
+    """The validation message for ``field`` right under it ("" = a message about the whole goal)."""
+    if field in errors:
+        target.error(errors[field], icon=":material/error:")
+
+
 def goals_editor(can_write: bool) -> None:
     flash()
     df = _strategy_table_view(*state.store_key(), "goals")
@@ -95,34 +107,50 @@ def goals_editor(can_write: bool) -> None:
             _import(up, "goals")
     st.markdown("#### Add or edit a goal")
     ids = ["(new goal)"] + list(df["goal_id"])
+    saved_id = st.session_state.pop(_GOAL_SAVED, None)
+    if saved_id in ids:     # before the selectbox exists: a widget's state cannot change after
+        st.session_state["goal_pick"] = saved_id
     pick = st.selectbox("Goal", ids, key="goal_pick")
     cur = df[df["goal_id"] == pick].iloc[0].to_dict() if pick != "(new goal)" else {}
     kpi_ids = list(KPIS)
     c = filters.choices()
-    with st.form("goal_form"):
+    errors: dict[str, str] = st.session_state.pop(_GOAL_ERRORS, {})
+    # Enter in a field does not submit: a goal is saved only by its button (a half-typed goal
+    # saved on Enter, then again on every field, made one goal several change-log entries)
+    with st.form("goal_form", enter_to_submit=False):
         a, b, d = st.columns(3)
         goal_id = a.text_input("Goal id", value=cur.get("goal_id", ""), disabled=pick != "(new goal)")
+        _field_error(a, errors, "goal_id")
         kpi_id = b.selectbox("KPI", kpi_ids, index=kpi_ids.index(cur["kpi"]) if cur.get("kpi") in kpi_ids else 0,
-                             format_func=lambda k: f"{KPIS[k].label} ({k}, {KPIS[k].unit}, better {KPIS[k].better})")
+                             format_func=lambda k: f"{KPIS[k].label} ({KPIS[k].unit}, better {KPIS[k].better})")
+        _field_error(b, errors, "kpi")
         target = d.text_input("Target (in the KPI's unit)", value="" if output.plain(cur.get("target")) is None
                               else str(cur.get("target")))
+        _field_error(d, errors, "target")
         a, b, d = st.columns(3)
         dirs = ["(from the KPI)", "at_least", "at_most"]
         direction = a.selectbox("Direction", dirs, index=dirs.index(cur["direction"]) if output.plain(
             cur.get("direction")) in dirs else 0)
+        _field_error(a, errors, "direction")
         chs = ["(all)"] + c["channels"]
         channel = b.selectbox("Channel", chs, index=chs.index(cur["channel"]) if output.plain(cur.get("channel")) in chs else 0)
+        _field_error(b, errors, "channel")
         segs = ["(all)"] + c["segments"]
         segment = d.selectbox("Segment", segs, index=segs.index(cur["segment"]) if output.plain(cur.get("segment")) in segs else 0)
+        _field_error(d, errors, "segment")
         a, b, d = st.columns(3)
         period_start = a.text_input("Period start (YYYY-MM-DD, empty = the window viewed)",
                                     value=str(output.plain(cur.get("period_start")) or ""))
+        _field_error(a, errors, "period_start")
         period_end = b.text_input("Period end", value=str(output.plain(cur.get("period_end")) or ""))
+        _field_error(b, errors, "period_end")
         tolerance = d.text_input("Tolerance (fraction of |target|, default 0.05)",
                                  value=str(output.plain(cur.get("tolerance")) or ""))
+        _field_error(d, errors, "tolerance")
         a, b = st.columns(2)
         objective = a.text_input("Strategic objective it serves", value=str(output.plain(cur.get("objective")) or ""))
         owner = b.text_input("Owner", value=str(output.plain(cur.get("owner")) or ""))
+        _field_error(st, errors, "")
         saved = st.form_submit_button("Save goal", type="primary")
     if saved:
         goal = {"goal_id": goal_id if pick == "(new goal)" else pick, "kpi": kpi_id, "target": target,
@@ -130,7 +158,17 @@ def goals_editor(can_write: bool) -> None:
                 "channel": None if channel == "(all)" else channel, "segment": None if segment == "(all)" else segment,
                 "period_start": period_start or None, "period_end": period_end or None,
                 "tolerance": tolerance or None, "objective": objective or None, "owner": owner or None}
-        _strategy_action(strategy.upsert_goal, goal, success=f"Goal {goal['goal_id']} saved.")
+        try:
+            change = strategy.upsert_goal(state.store(), goal, user=auth.user_name())
+        except StrategyError as e:
+            # the message goes beside the field it names ("target: must be a number ...")
+            field = str(e).partition(": ")[0]
+            key = field if field in _GOAL_FORM_FIELDS else ""
+            st.session_state[_GOAL_ERRORS] = {key: str(e)}
+        else:
+            state.clear_caches()
+            set_flash("success", f"Goal {goal['goal_id']} saved." if change is not None else "Nothing changed.")
+            st.session_state[_GOAL_SAVED] = goal["goal_id"]     # show the saved goal next
         st.rerun()
     if pick != "(new goal)" and st.button(f"Delete goal {pick}", key="goal_delete"):
         _strategy_action(strategy.delete_goal, pick, success=f"Goal {pick} deleted (undo in the change log).")
@@ -160,7 +198,7 @@ def segments_editor(can_write: bool) -> None:
     if up is not None and st.button("Import", key="seg_import_btn"):
         _import(up, "segments")
     segs = sorted(set(filters.choices()["segments"]) | set(df["segment"]))
-    with st.form("segment_form"):
+    with st.form("segment_form", enter_to_submit=False):
         a, b = st.columns(2)
         segment = a.selectbox("Segment", segs)
         strategy_value = b.radio("Strategy", ["relationship", "transactional"], horizontal=True,
@@ -196,7 +234,7 @@ def settings_editor(can_write: bool) -> None:
     download(df, "settings", "Export settings (CSV)")
     if not can_write:
         return
-    with st.form("settings_form"):
+    with st.form("settings_form", enter_to_submit=False):
         a, b = st.columns(2)
         key = a.selectbox("Setting", list(df["key"]))
         value = b.text_input("New value (empty = back to the default)")
