@@ -13,7 +13,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from crm_metrics.metrics.kpis import get_kpi
-from crm_metrics.delivery.presentation import SERIES_COLOURS
+from crm_metrics.delivery.presentation import REFERENCE_COLOUR, RELATIONSHIP_MIX, SERIES_COLOURS
 from crm_metrics.delivery import output
 from crm_metrics.judgement import strategy
 from crm_metrics.metrics.views import cohort_retention
@@ -29,9 +29,10 @@ def plotly_layout(fig: Any, *, height: int = 360, title: str | None = None) -> A
     top = (64 if "<br>" in title else 40) if title else 10
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=top, b=10),
                       title=title, colorway=SERIES_COLOURS, legend=dict(orientation="h", y=-0.2),
-                      plot_bgcolor="white", hovermode="x unified")
+                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", hovermode="x unified")
+    # transparent backgrounds and a translucent grid: legible on the light and the dark theme
     fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(gridcolor="#EEE")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.25)")
     return fig
 
 
@@ -71,7 +72,7 @@ def _goal_lines(fig: Any, kpi_id: str, f: Filters, by: str | None, colours: dict
             continue  # the goal's period lies outside the window viewed
         tol = output.plain(g.get("tolerance"))
         band = abs(target) * (0.05 if tol is None else tol)
-        colour = colours.get(series, "#444") if series else "#444"
+        colour = colours.get(series, REFERENCE_COLOUR) if series else REFERENCE_COLOUR
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=target - band, y1=target + band, fillcolor=colour,
                       opacity=0.10, line_width=0, layer="below")
         fig.add_shape(type="line", x0=x0, x1=x1, y0=target, y1=target, line=dict(color=colour, dash="dash"))
@@ -175,9 +176,7 @@ def relationship_mix_chart(f: Filters) -> None:
 def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date,
                            channels: tuple[str, ...], segments: tuple[str, ...], grain: str) -> None:
     f = Filters(start, end, channels, segments, grain)
-    parts = [("relationship_share", "Relationship", "#0072B2"),
-             ("pseudo_relationship_share", "Pseudo-relationship", "#E69F00"),
-             ("encounter_share", "Encounter", "#BBBBBB")]
+    parts = RELATIONSHIP_MIX        # the report draws the mix in the same colours
     fig = go.Figure()
     for kpi_id, name, colour in parts:
         df = kpi(kpi_id, f, by=("segment",))

@@ -137,8 +137,8 @@ def badge(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -
     return f'<span class="crm-badge" style="background:{colour}">{icon} {word}</span>'
 
 
-def status_label(status: str) -> str:
-    _, icon, word = STATUS_STYLE.get(status, ("", "?", status))
+def status_label(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -> str:
+    _, icon, word = styles.get(status, ("", "?", status))
     return f"{icon} {word}"
 
 

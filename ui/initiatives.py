@@ -9,7 +9,7 @@ import streamlit as st
 from crm_metrics.delivery import output
 from crm_metrics.judgement.impact import impact, weekly_series
 from crm_metrics.metrics.kpis import KPIS
-from crm_metrics.delivery.presentation import SERIES_COLOURS
+from crm_metrics.delivery.presentation import REFERENCE_COLOUR, SERIES_COLOURS
 
 from . import state
 from .charts import plotly_layout
@@ -127,7 +127,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
                                          hovertemplate="%{y:.2f} (n=%{customdata:,})<extra></extra>"))
             g = series.attrs.get("go_live")
             if g is not None:
-                fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color="#D55E00",
+                fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color=REFERENCE_COLOUR,
                               annotation_text="go-live", annotation_position="top")
             plotly_layout(fig, title=f"{label}, weekly: treated vs control")
             st.plotly_chart(fig, width="stretch", config={"displaylogo": False})

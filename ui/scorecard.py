@@ -67,7 +67,7 @@ def _finding_box(x: Any) -> None:
     subject = f" · {_html(x.subject)}" if x.subject else ""
     st.markdown(
         f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {_html(x.title)}{subject}</b><br>'
-        f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
+        f'{_html(x.finding)}<br><span class="crm-muted">Next: {_html(x.next_step)}</span></div>',
         unsafe_allow_html=True)
 
 

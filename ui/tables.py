@@ -11,13 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from crm_metrics.delivery import output
+from crm_metrics.delivery.presentation import ALIGNMENT_STYLE
 from crm_metrics.metrics.kpis import KPIS
 from crm_metrics.judgement.scorecard import alignment
 from crm_metrics.metrics.views import kpi_matrix
 
 from . import state
 from .filters import Filters, cache_key
-from .formatting import fmt, population
+from .formatting import fmt, population, status_label
 from .results import kpi
 from .widgets import download, missing, readable, table
 
@@ -100,7 +101,9 @@ def _alignment_view(path: str, version: int, start: dt.date, end: dt.date,
     pct = lambda v: fmt(v, "%")  # noqa: E731
     view = readable(pd.DataFrame({
         "Segment": df["segment"],
-        "Status": df["misaligned"].map({True: "✖ Misaligned", False: "✔ Aligned"}),
+        # the same verdicts (icon, word, colour) as the report's alignment table
+        "Status": [status_label("misaligned" if bad else ("aligned" if s == "relationship" else "transactional"),
+                                ALIGNMENT_STYLE) for bad, s in zip(df["misaligned"], df["strategy"])],
         "Strategy": df["strategy"],
         "Relationship %": df["relationship_share"],
         "Customers with an advisor contact": df["n"],
