@@ -76,8 +76,11 @@ def _goal_lines(fig: Any, kpi_id: str, f: Filters, by: str | None, colours: dict
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=target - band, y1=target + band, fillcolor=colour,
                       opacity=0.10, line_width=0, layer="below")
         fig.add_shape(type="line", x0=x0, x1=x1, y0=target, y1=target, line=dict(color=colour, dash="dash"))
+        # the text in the theme's colour on a translucent box framed in the series' colour: legible
+        # over the lines, on the light and the dark theme
         fig.add_annotation(x=x0, y=target, text=goal_text(g), showarrow=False, xanchor="left", yanchor="bottom",
-                           font=dict(size=11, color=colour))
+                           font=dict(size=11), bgcolor="rgba(128,128,128,0.18)", bordercolor=colour,
+                           borderwidth=1, borderpad=2)
 
 
 def trend_chart(kpi_id: str, f: Filters, *, by: str | None = None, title: str | None = None,

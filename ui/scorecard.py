@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -101,8 +103,11 @@ def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd
         name = obj["objective"] or "(no strategic objective)"
         goals = df[df["objective"].fillna("") == (obj["objective"] or "")]
         st.markdown(f"#### {name}")
+        owners = sorted({str(o) for o in goals["owner"] if output.plain(o)})
+        # owners here, not in a column: the table then fits a laptop's width
         st.caption(f"{int(obj['met'])} of {int(obj['goals'])} goals met · {int(obj['at_risk'])} at risk · "
-                   f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data")
+                   f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data"
+                   + (f" · owner{'s' if len(owners) > 1 else ''}: {', '.join(owners)}" if owners else ""))
         _goal_table(goals)
     return df
 
@@ -121,8 +126,6 @@ def _goal_table(goals: pd.DataFrame) -> None:
             "Change": fmt_change(g.get("change"), k.unit),
             # two goals on the same KPI can count different people: n says whom
             "Measured over": n_text(g.get("n"), k),
-            "Owner": output.plain(g.get("owner")) or "–",
-            "Definition": k.formula,
         })
     view = pd.DataFrame(rows)
 
@@ -133,17 +136,44 @@ def _goal_table(goals: pd.DataFrame) -> None:
         return ""
 
     st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
-                 column_config={"Goal": st.column_config.TextColumn("Goal", width="large"),
-                                "Definition": st.column_config.TextColumn("Definition", width="medium"),
+                 column_config={"Status": st.column_config.TextColumn("Status", width=90),
+                                "Goal": st.column_config.TextColumn(
+                                    "Goal", width=360, help="The KPI's definition is on the KPI pages' cards "
+                                                             "and in the report's definitions"),
+                                "Actual": st.column_config.TextColumn("Actual", width=75,
+                                                                      help="⚠ = low confidence (n < 30)"),
+                                "Attainment": st.column_config.TextColumn("Attained", width=75),
                                 "Change": st.column_config.TextColumn(
-                                    "Change", help="Against the previous period of the same length"),
-                                "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)")})
+                                    "Change", width=85, help="Against the previous period of the same length"),
+                                "Measured over": st.column_config.TextColumn(
+                                    "Measured over", help="What n counts: two goals on the same KPI can count "
+                                                          "different people")})
 
 
 def report_download(f: Filters) -> None:
-    st.subheader("Executive report")
-    if st.button("Prepare the report (HTML)", key="prep_report"):
+    """The board pack for the window viewed, as PDF (to print or send) and HTML (to open offline).
+    Built when asked for: the PDF takes a headless browser a few seconds."""
+    st.subheader("Board pack")
+    st.caption(f"The report for {f.start} – {f.end}: page 1 is the summary a board member reads; the "
+               "detail follows and the data-load audit is in the appendix.")
+    if st.button("Prepare the board pack (PDF and HTML)", key="prep_report"):
         with st.spinner("Building the report"):
             html_text = report.render_html(state.store(), start=f.start, end=f.end)
-        st.download_button("Download report", html_text.encode("utf-8"),
-                           file_name=f"crm-report-{f.start}-{f.end}.html", mime="text/html", key="dl_report")
+            try:
+                pdf = _pdf_bytes(html_text)
+            except report.ReportError as e:
+                pdf = None
+                st.warning(f"The PDF cannot be made here: {e} The HTML is below.", icon=":material/warning:")
+        a, b = st.columns(2)
+        if pdf is not None:
+            a.download_button("Download PDF", pdf, file_name=f"crm-report-{f.start}-{f.end}.pdf",
+                              mime="application/pdf", key="dl_report_pdf", type="primary")
+        b.download_button("Download HTML", html_text.encode("utf-8"), file_name=f"crm-report-{f.start}-{f.end}.html",
+                          mime="text/html", key="dl_report")
+
+
+def _pdf_bytes(html_text: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.pdf"
+        report.html_to_pdf(html_text, out)
+        return out.read_bytes()

@@ -43,10 +43,13 @@ def _matrix_view(path: str, version: int, kpi_ids: tuple[str, ...], by: str, sta
     if df.empty or len(df.columns) <= 1:
         missing("No data for these KPIs yet: load interactions.csv (and customers.csv for segments).")
         return None
-    st.dataframe(matrix_view(df, by), hide_index=True, width="stretch", lazy=False,
-                 column_config={"KPI": st.column_config.TextColumn("KPI", width="medium", pinned=True),
+    view = matrix_view(df, by)
+    # tall enough for every KPI: a row hidden behind a scrollbar is a KPI nobody sees
+    st.dataframe(view, hide_index=True, width="stretch", lazy=False, height=35 * (len(view) + 1) + 3,
+                 column_config={"KPI": st.column_config.TextColumn("KPI", width=175, pinned=True),
+                                **{c: st.column_config.TextColumn(c, width=82) for c in view.columns[1:-1]},
                                 "Measured over": st.column_config.TextColumn(
-                                    "Measured over", width="medium",
+                                    "Measured over",
                                     help="What each KPI counts: the same word can count different people "
                                          "(e.g. customers at the end of the window, customers with an "
                                          "advisor contact)")})
