@@ -56,7 +56,14 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
             "Provisional": "⏳ yes" if bool(r["provisional"]) else "",
             "Notes": output.plain(r["notes"]) or "",
         })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+    view = pd.DataFrame(rows)
+    # the verdict columns fit a laptop's width; scope, before -> after, cost, budget and notes are in
+    # the initiative's detail below (and in the CSV)
+    shown = ["Initiative", "Go-live", "KPI", "Effect (DiD)", f"Incremental revenue ({window_days} days)",
+             "First-year ROI (annualised)", "Over budget", "Provisional"]
+    st.dataframe(view, hide_index=True, width="stretch", column_order=shown, column_config={
+        "Initiative": st.column_config.TextColumn("Initiative", width=250, pinned=True),
+        "Go-live": st.column_config.Column("Go-live", width=85),
         "Effect (DiD)": st.column_config.TextColumn(help="(treated after − before) − (control after − before)"),
         "First-year ROI (annualised)": st.column_config.TextColumn(
             help=f"The {window_days} days' incremental revenue scaled to a year: (incremental revenue × 365 ÷ "
@@ -101,6 +108,8 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
     series = _weekly(path, version, initiative_id, window_days)
     unit = r["unit"] if isinstance(r["unit"], str) else "ratio"
     label = kpi_label(r["kpi"]) if r["kpi"] in _kpi_ids() else str(r["kpi"])
+    scope = " · ".join(str(x) for x in (output.plain(r["channel"]), output.plain(r["segment"])) if x) or "all"
+    st.caption(f"Scope: {scope} · go-live {r['go_live']} · budget {fmt(r['budget'], 'currency')}")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Effect (difference-in-differences)", fmt(r["effect"], unit) if unit != "%" or
               output.plain(r["effect"]) is None else f"{r['effect']:+.1f} pts")

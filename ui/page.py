@@ -81,6 +81,13 @@ def _style() -> None:
         .crm-finding {border-left: 6px solid; padding: 8px 12px; margin: 6px 0; background: rgba(128,128,128,0.07);
              border-radius: 4px;}
         .crm-muted {opacity: 0.75;}
+        /* a laptop's width: less padding and a narrower sidebar leave the tables room */
+        @media (max-width: 1400px) {
+            [data-testid="stMainBlockContainer"] {padding-left: 2rem; padding-right: 2rem;}
+        }
+        @media (max-width: 1100px) {
+            section[data-testid="stSidebar"] {width: 240px !important; min-width: 240px !important;}
+        }
         </style>""",
         unsafe_allow_html=True,
     )

@@ -138,7 +138,7 @@ def _goal_table(goals: pd.DataFrame) -> None:
     st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
                  column_config={"Status": st.column_config.TextColumn("Status", width=90),
                                 "Goal": st.column_config.TextColumn(
-                                    "Goal", width=360, help="The KPI's definition is on the KPI pages' cards "
+                                    "Goal", width=340, help="The KPI's definition is on the KPI pages' cards "
                                                              "and in the report's definitions"),
                                 "Actual": st.column_config.TextColumn("Actual", width=75,
                                                                       help="⚠ = low confidence (n < 30)"),

@@ -47,10 +47,14 @@ def _strategy_table_view(path: str, version: int, what: str) -> pd.DataFrame:
     version, so it is cached on it like the KPIs."""
     df = _TABLES[what](state.store())
     if what == "goals":
-        st.dataframe(goals_view(df), hide_index=True, width="stretch", lazy=False, column_config={
-            "Goal": st.column_config.TextColumn("Goal", width="large"),
+        view = goals_view(df)
+        st.dataframe(view, hide_index=True, width="stretch", lazy=False, height=35 * (min(len(view), 20) + 1) + 3,
+                     column_config={
+            "Id": st.column_config.TextColumn("Id", width=50),
+            "Goal": st.column_config.TextColumn("Goal", width=370),
             "Tolerance": st.column_config.TextColumn(
-                "Tolerance", help="How far from the target still counts as at risk rather than missed")})
+                "Tolerance", width=110, help="How far from the target (a share of it) still counts as at risk "
+                                             "rather than missed")})
     elif what == "settings_frame":
         view = df.assign(value=df["value"].map(_setting_text), default=df["default"].map(_setting_text),
                          changed=df["changed"].map({True: "changed", False: "default"}))
@@ -67,8 +71,7 @@ def goals_view(df: pd.DataFrame) -> pd.DataFrame:
         "Id": df["goal_id"],
         "Goal": [goal_text(g, prefix="") if g["kpi"] in KPIS else f"{g['kpi']} target {g['target']}"
                  for g in df.to_dict("records")],
-        "Tolerance": [f"±{v * 100:g}% of the target" if output.plain(v) is not None else "±5% of the target (default)"
-                      for v in df["tolerance"]],
+        "Tolerance": [f"±{v * 100:g}%" if output.plain(v) is not None else "±5% (default)" for v in df["tolerance"]],
         "Objective": [output.plain(v) or "–" for v in df["objective"]],
         "Owner": [output.plain(v) or "–" for v in df["owner"]],
     })

@@ -171,7 +171,7 @@ KPIS = [
                     "UPC = max_a n_a ÷ N per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
         formula="mean UPC over customers with N ≥ 2, UPC = max_a n_a ÷ N",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with two or more advisor contacts",
+        n_label="customers with 2+ advisor contacts",
         **_by_pairs(_mean_multi(UPC), N_MULTI),
     ),
     Kpi(
@@ -180,7 +180,7 @@ KPIS = [
                     "per customer, averaged over customers with N ≥ 2 (" + _POP + ").",
         formula="mean COC over customers with N ≥ 2, COC = (Σ_a n_a² − N) ÷ (N (N − 1))",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with two or more advisor contacts",
+        n_label="customers with 2+ advisor contacts",
         **_by_pairs(_mean_multi("CAST(c.n_sq - c.n_tot AS DOUBLE) / NULLIF(c.n_tot * (c.n_tot - 1), 0)"), N_MULTI),
     ),
     Kpi(
@@ -190,7 +190,7 @@ KPIS = [
                     "over customers with N ≥ 2 (" + _POP + ").",
         formula="mean SECON over customers with N ≥ 2, SECON = consecutive pairs with the same advisor ÷ (N − 1)",
         unit="ratio", better="higher", kind="distinct", family="relationships", tables=TABLES, dimensions=DIMS,
-        n_label="customers with two or more advisor contacts",
+        n_label="customers with 2+ advisor contacts",
         query=continuity(_mean_multi("CAST(c.same_pairs AS DOUBLE) / NULLIF(c.n_tot - 1, 0)"), N_MULTI, secon=True),
     ),
     Kpi(
