@@ -36,12 +36,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# .streamlit/config.toml sets the light theme's colours, so the dark theme needs its own colours too
+THEMES = {
+    "light": ["--theme.base", "light"],
+    "dark": ["--theme.base", "dark", "--theme.backgroundColor", "#0E1117", "--theme.secondaryBackgroundColor",
+             "#262730", "--theme.textColor", "#FAFAFA"],
+}
+
+
 def _start(db: Path, theme: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "CRM_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--theme.base", theme],
+         "--server.address", "127.0.0.1", "--server.headless", "true", *THEMES[theme]],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
