@@ -70,6 +70,8 @@ def _cards_script() -> None:
             cards.metric(st, k, 120.0, 100.0, 500)
             k = dataclasses.replace(k, label=f"{kpi_id}|{better}|fall")
             cards.metric(st, k, 100.0, 120.0, 500)
+    k = dataclasses.replace(get_kpi("avg_wait_time"), label="unchanged")
+    cards.metric(st, k, 60.0, 60.0, 500)
 
 
 def test_card_arrow_and_colour_follow_the_sign_and_the_better_direction(db):
@@ -77,6 +79,9 @@ def test_card_arrow_and_colour_follow_the_sign_and_the_better_direction(db):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     seen = {m.label: m for m in at.metric}
+    unchanged = seen.pop("unchanged")
+    assert (unchanged.delta, unchanged.proto.direction, unchanged.proto.color) == (
+        "±0 s", MetricProto.MetricDirection.NONE, GRAY)
     assert len(seen) == 6 * 3 * 2
     expected_colour = {("higher", "rise"): GREEN, ("higher", "fall"): RED,
                        ("lower", "rise"): RED, ("lower", "fall"): GREEN,

@@ -79,7 +79,9 @@ def metric(target: Any, k: Kpi, value: float | None, previous: float | None, n: 
     """One card from its numbers: the change's arrow from its sign (ASCII, see fmt_change), its
     colour from the KPI's better direction, n with what it counts."""
     delta = fmt_change(value - previous, k.unit) if value is not None and previous is not None else None
-    target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color=delta_colour(k), help=kpi_help(k.id))
+    same = delta is not None and value == previous     # no change: no arrow, no colour
+    target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color="off" if same else delta_colour(k),
+                  delta_arrow="off" if same else "auto", help=kpi_help(k.id))
     mark = " · ⚠ low confidence (n < 30)" if n < LOW_CONFIDENCE_N else ""
     target.caption(f"n = {n_text(n, k)}{mark}"
                    + (f" · previous period {fmt(previous, k.unit)}" if previous is not None else ""))

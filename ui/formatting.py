@@ -48,7 +48,7 @@ def fmt_change(change: Any, unit: str) -> str:
     if d is None:
         return "–"
     d = float(d)
-    sign = "-" if d < 0 else "+"
+    sign = "-" if d < 0 else ("+" if d > 0 else "±")
     if unit == "%":
         return f"{sign}{abs(d):.1f} pts"
     return sign + fmt(abs(d), unit)
@@ -122,14 +122,15 @@ def period_text(start: Any, end: Any) -> str:
     return f"{a} – {b}"
 
 
-def goal_text(goal: Mapping[str, Any], *, prefix: str = "Goal: ") -> str:
+def goal_text(goal: Mapping[str, Any], *, prefix: str = "Goal: ", with_period: bool = True) -> str:
     """A goal in words: "Goal: First-contact resolution ≥ 75.0% (phone, 2026)"."""
     k = get_kpi(str(goal["kpi"]))
     direction = output.plain(goal.get("direction")) or ("at_most" if k.better == "lower" else "at_least")
     arrow = "≤" if direction == "at_most" else "≥"
     scope = [str(x) for x in (output.plain(goal.get("channel")), output.plain(goal.get("segment"))) if x]
-    scope.append(period_text(goal.get("period_start"), goal.get("period_end")))
-    return f"{prefix}{k.label} {arrow} {fmt(goal.get('target'), k.unit)} ({', '.join(scope)})"
+    if with_period:
+        scope.append(period_text(goal.get("period_start"), goal.get("period_end")))
+    return f"{prefix}{k.label} {arrow} {fmt(goal.get('target'), k.unit)}" + (f" ({', '.join(scope)})" if scope else "")
 
 
 def badge(status: str, styles: dict[str, tuple[str, str, str]] = STATUS_STYLE) -> str:

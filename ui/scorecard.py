@@ -20,7 +20,7 @@ from crm_metrics.judgement.scorecard import objective_rollup, scorecard
 
 from . import state
 from .filters import Filters
-from .formatting import fmt, fmt_change, goal_text, n_text, status_label
+from .formatting import as_date, fmt, fmt_change, goal_text, n_text, status_label
 from .widgets import download, missing
 
 
@@ -108,11 +108,11 @@ def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd
         st.caption(f"{int(obj['met'])} of {int(obj['goals'])} goals met · {int(obj['at_risk'])} at risk · "
                    f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data"
                    + (f" · owner{'s' if len(owners) > 1 else ''}: {', '.join(owners)}" if owners else ""))
-        _goal_table(goals)
+        _goal_table(goals, start, end)
     return df
 
 
-def _goal_table(goals: pd.DataFrame) -> None:
+def _goal_table(goals: pd.DataFrame, start: dt.date, end: dt.date) -> None:
     rows = []
     for _, g in goals.iterrows():
         k = get_kpi(g["kpi"])
@@ -120,7 +120,9 @@ def _goal_table(goals: pd.DataFrame) -> None:
         rows.append({
             "Status": status_label(g["status"]),
             # the goal in words, with its scope and period: "First-contact resolution ≥ 75.0% (phone, 2026)"
-            "Goal": goal_text(g, prefix=""),
+            # (a goal judged over the window viewed does not repeat the window: the sidebar says it)
+            "Goal": goal_text(g, prefix="", with_period=not (_same_day(g["period_start"], start)
+                                                            and _same_day(g["period_end"], end))),
             "Actual": fmt(g["actual"], k.unit) + low,
             "Attainment": f"{g['attainment']:.0f}%" if output.plain(g.get("attainment")) is not None else "–",
             "Change": fmt_change(g.get("change"), k.unit),
@@ -148,6 +150,10 @@ def _goal_table(goals: pd.DataFrame) -> None:
                                 "Measured over": st.column_config.TextColumn(
                                     "Measured over", help="What n counts: two goals on the same KPI can count "
                                                           "different people")})
+
+
+def _same_day(a: object, b: dt.date) -> bool:
+    return as_date(a) == b
 
 
 def report_download(f: Filters) -> None:
