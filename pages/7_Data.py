@@ -74,7 +74,8 @@ with tab_history:
     if history.empty:
         widgets.missing("No loads yet.")
     else:
-        widgets.table(history)
+        widgets.table(loads.load_history_view(history), column_config={
+            "Unmatched": st.column_config.NumberColumn(help="Rows whose customer_id is not in customers.csv")})
         widgets.download(history, "load_history")
     st.markdown("#### Tables")
     widgets.table(loads.table_counts_frame(), width="content")
