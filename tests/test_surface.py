@@ -180,6 +180,11 @@ def test_roi_says_annualised(db):
     at = open_page("pages/6_Initiatives.py")
     assert "First-year ROI (annualised)" in at.dataframe[0].value.columns
     assert "First-year ROI (annualised)" in [m.label for m in at.metric]
+    # a window-sensitive KPI (relationship share, INI-05) per week: the chart says each week stands alone
+    at.selectbox(key="impact_pick").set_value("INI-05").run()
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("each week measured on its own" in s for s in titles)
 
 
 # -- 5. forms --------------------------------------------------------------------------------------

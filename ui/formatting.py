@@ -75,7 +75,8 @@ def n_text(n: Any, kpi: str | Kpi) -> str:
     return "–" if v is None else f"{int(v):,} {population(kpi)}"
 
 
-def window_note(kpi_id: str, grain: str = "month") -> tuple[str, str]:
+def window_note(kpi_id: str, grain: str = "month", whole: str = "the card measures the whole window"
+                ) -> tuple[str, str]:
     """For a per-period chart: the title's suffix and a line under it. A KPI whose value depends
     on the window's length (churn over the window, counts, totals, per-customer measures) is
     measured on each period alone, which is not the number on its card."""
@@ -86,7 +87,7 @@ def window_note(kpi_id: str, grain: str = "month") -> tuple[str, str]:
         return f" at each {grain}'s end", ""
     if k.kind == "sum":
         return f" per {grain}", "the card shows the whole window's total"
-    return f" per {grain}", f"each {grain} measured on its own; the card measures the whole window"
+    return f" per {grain}", f"each {grain} measured on its own; {whole}"
 
 
 def as_date(v: Any) -> dt.date | None:

@@ -13,7 +13,7 @@ from crm_metrics.delivery.presentation import REFERENCE_COLOUR, SERIES_COLOURS
 
 from . import state
 from .charts import plotly_layout
-from .formatting import fmt, kpi_label
+from .formatting import fmt, kpi_label, window_note
 from .widgets import download, missing
 
 
@@ -138,7 +138,10 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
             if g is not None:
                 fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color=REFERENCE_COLOUR,
                               annotation_text="go-live", annotation_position="top")
-            plotly_layout(fig, title=f"{label}, weekly: treated vs control")
+            # a window-sensitive KPI (e.g. relationship share) reads lower per week than over the
+            # before/after windows of the bars: the title says so
+            note = window_note(r["kpi"], "week", "the bars measure whole windows")[1] if r["kpi"] in _kpi_ids() else ""
+            plotly_layout(fig, title=f"{label}, weekly: treated vs control" + (f"<br><sup>({note})</sup>" if note else ""))
             st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
     with right:
         fig = go.Figure()
