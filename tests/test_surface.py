@@ -241,3 +241,24 @@ def test_goal_form_saves_only_on_its_button_and_once(db):
     # one save of a goal with five fields typed -> one change-log entry
     assert _change_count(db) == before + 1
     assert at.selectbox(key="goal_pick").value == "G99"
+
+
+# -- 4. goal lines ----------------------------------------------------------------------------------
+def test_goal_lines_over_their_own_period_on_their_channel(db):
+    """Channels, no channel filter, trend of first-contact resolution by channel: the phone goals
+    (G01 75 over the window viewed, G02 72 over Jan-Jun 2026) are drawn on phone's line, G02 only
+    from 2026-01-01 to 2026-06-30, each labelled with the goal in words."""
+    import json
+
+    at = open_page("pages/2_Channels.py")
+    spec = json.loads([c for c in at.get("plotly_chart") if "First-contact resolution" in c.proto.spec][-1].proto.spec)
+    layout = spec["layout"]
+    labels = [a["text"] for a in layout.get("annotations", [])]
+    assert "Goal: First-contact resolution ≥ 72.0% (phone, Jan–Jun 2026)" in labels
+    assert "Goal: First-contact resolution ≥ 75.0% (phone, the window viewed)" in labels
+    lines = [s for s in layout["shapes"] if s["type"] == "line"]
+    g02 = [s for s in lines if s["y0"] == 72.0]
+    assert [(s["x0"][:10], s["x1"][:10]) for s in g02] == [("2026-01-01", "2026-06-30")]
+    phone = [tr for tr in spec["data"] if tr["name"] == "phone"][0]
+    assert g02[0]["line"]["color"] == phone["line"]["color"]
+    assert not any("goal G0" in t for t in labels)
