@@ -18,7 +18,7 @@ left, right = st.columns(2)
 with left:
     charts.relationship_mix_chart(f)
 with right:
-    charts.trend_chart("relationship_share", f, by="segment", title="Relationship customers over time, by segment")
+    charts.trend_chart("relationship_share", f, by="segment", title="Relationship customers by segment")
 
 st.subheader("Misaligned segments")
 tables.alignment_table(f, only_misaligned=True)

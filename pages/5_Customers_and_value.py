@@ -14,9 +14,9 @@ cards.kpi_cards(["customer_base", "new_customers", "retention_rate", "churn_rate
 
 left, right = st.columns(2)
 with left:
-    charts.trend_chart("churn_rate", f, title="Churn per period")
+    charts.trend_chart("churn_rate", f, title="Churn")
 with right:
-    charts.trend_chart("customer_base", f, title="Customer base at period end")
+    charts.trend_chart("customer_base", f, title="Customers")
 
 st.subheader("Cohort retention")
 charts.cohort_heatmap(f)

@@ -62,8 +62,8 @@ with tab_upload:
             else:
                 st.error(f"**{rep.file_name}** was refused; nothing changed in {rep.table}.",
                          icon=":material/block:")
-                st.dataframe(pd.DataFrame([{"line": p.line, "column": p.column, "value": p.value, "rule": p.rule}
-                                           for p in rep.problems]), hide_index=True, width="stretch")
+                widgets.table(pd.DataFrame([{"line": p.line, "column": p.column, "value": p.value, "rule": p.rule}
+                                            for p in rep.problems]))
                 if rep.problem_count > len(rep.problems):
                     st.caption(f"... and {rep.problem_count - len(rep.problems)} more problems.")
 
@@ -74,10 +74,11 @@ with tab_history:
     if history.empty:
         widgets.missing("No loads yet.")
     else:
-        st.dataframe(history, hide_index=True, width="stretch")
+        widgets.table(loads.load_history_view(history), column_config={
+            "Unmatched": st.column_config.NumberColumn(help="Rows whose customer_id is not in customers.csv")})
         widgets.download(history, "load_history")
     st.markdown("#### Tables")
-    st.dataframe(loads.table_counts_frame(), hide_index=True)
+    widgets.table(loads.table_counts_frame(), width="content")
 
 with tab_quality:
     st.markdown("Is customer information shared? Contacts and sales that cannot be tied to a known "

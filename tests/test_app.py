@@ -270,7 +270,8 @@ def test_goal_edit_shows_in_the_goal_table_at_once(db):
     save_goal_target(at, "G05", "88.5")
     assert not at.exception
     goals = at.dataframe[0].value
-    assert float(goals.loc[goals["goal_id"] == "G05", "target"].iloc[0]) == 88.5
+    # the goals table reads in words: the KPI's label, the target in its unit
+    assert goals.loc[goals["Id"] == "G05", "Goal"].iloc[0].startswith("CSAT (top-2-box) ≥ 88.5%")
 
 
 def _goal_rows(at: AppTest) -> dict[tuple[str, str], dict]:

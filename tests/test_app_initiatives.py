@@ -94,6 +94,6 @@ def test_go_live_marked_on_the_trend_of_its_kpi_and_scope(db):
     # INI-05 (Private Banking) is measured on relationship_share: the Relationships page's trend of it
     # by segment, over all segments, marks its go-live 2025-06-02; no other initiative is on that KPI
     at = open_page("pages/4_Relationships.py")
-    specs = [c.proto.spec for c in at.get("plotly_chart") if "Relationship customers over time" in c.proto.spec]
+    specs = [c.proto.spec for c in at.get("plotly_chart") if "Relationship customers by segment" in c.proto.spec]
     assert specs and "INI-05 go-live" in specs[0]
     assert "INI-01 go-live" not in specs[0]

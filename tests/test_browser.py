@@ -36,15 +36,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+# .streamlit/config.toml sets the light theme's colours, so the dark theme needs its own colours too
+THEMES = {
+    "light": ["--theme.base", "light"],
+    "dark": ["--theme.base", "dark", "--theme.backgroundColor", "#0E1117", "--theme.secondaryBackgroundColor",
+             "#262730", "--theme.textColor", "#FAFAFA"],
+}
+
+
+def _start(db: Path, theme: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    db = tmp_path_factory.mktemp("browser") / "crm.duckdb"  # empty: the app loads the sample itself
     env = {**os.environ, "CRM_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", *THEMES[theme]],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -58,12 +63,40 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise AssertionError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
-    yield url
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """One app per theme (Streamlit's theme.base), started when first asked for, on one store."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+    db = tmp_path_factory.mktemp("browser") / "crm.duckdb"  # empty: the app loads the sample itself
+    running: dict[str, tuple[subprocess.Popen, str]] = {}
+
+    def get(theme: str = "light") -> str:
+        if theme not in running:
+            # one process holds the store: the other theme's app starts after the first stops
+            for other in list(running):
+                _stop(running.pop(other)[0])
+            running[theme] = _start(db, theme)
+        return running[theme][1]
+
+    yield get
+    for proc, _ in running.values():
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(servers):
+    return servers("light")
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +126,23 @@ def _settle(page) -> None:
     page.wait_for_timeout(1000)
 
 
+# (width, theme): a wide screen and a small laptop on the light theme, and the dark theme; the
+# screenshots are looked at, not only the assertions below
+VIEWS = {"1440": (1440, "light"), "1024": (1024, "light"), "1440-dark": (1440, "dark")}
+
+
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_in_browser(server, browser, name):
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_page_in_browser(servers, browser, name, view):
     path, title = PAGES[name]
-    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    width, theme = VIEWS[view]
+    page = browser.new_page(viewport={"width": width, "height": 2200})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/{path}", timeout=60_000)
+    page.goto(f"{servers(theme)}/{path}", timeout=60_000)
     _settle(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{view}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
     body = page.locator('[data-testid="stMain"]').inner_text()
@@ -111,6 +151,9 @@ def test_page_in_browser(server, browser, name):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, "an error message is shown"
     assert "Page not found" not in page.content()
     assert not errors, errors
+    # nothing wider than the window: no horizontal scrolling of the page itself
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than the window"
     page.close()
 
 

@@ -66,11 +66,11 @@ def test_no_measurement_warnings(make_store):
     found = by_check(run_checks(store, *MARCH), "no_measurement")
     assert [(f.severity, f.subject) for f in found] == [("warning", "Growth"), ("warning", "I2"), ("warning", "G2")]
     assert found[0].finding == "strategic objective 'Growth' has no goal (served by initiative I2)"
-    assert found[1].finding == ("initiative I2 (Project I2) has no goal on its KPI (fcr_rate) or its objective "
+    assert found[1].finding == ("initiative I2 (Project I2) has no goal on its KPI (First-contact resolution) or its objective "
                                 "(Growth)")
     # G2 is on nps and there are no surveys; a goal without a period is an annual goal (spec change):
     # its row is the calendar year 2026, whatever the window
-    assert found[2].finding.startswith("goal G2 (nps, all customers, 2026-01-01..2026-12-31) has no data: "
+    assert found[2].finding.startswith("goal G2 (Net Promoter Score, all customers, 2026-01-01..2026-12-31) has no data: "
                                        "Load surveys.csv")
 
 
@@ -80,7 +80,7 @@ def test_no_measurement_goal_without_data_in_its_scope(make_store):
     f = one(run_checks(store, *MARCH), "no_measurement")
     assert f.severity == "warning" and f.subject == "G1"
     # the annual row 2026 (spec change: a goal's period no longer comes from the window)
-    assert f.finding == ("goal G1 (csat, email, 2026-01-01..2026-12-31) has no data: no interactions in its "
+    assert f.finding == ("goal G1 (CSAT (top-2-box), email, 2026-01-01..2026-12-31) has no data: no interactions in its "
                          "scope and period (n = 0)")
 
 
@@ -108,17 +108,17 @@ def silo_store(make_store, contacts: int, unknown: int, unlogged: int):
 
 @pytest.mark.parametrize("contacts, unknown, unlogged, severity, text", [
     # 50 of 50 known, 50 of 50 with an advisor
-    (50, 0, 0, "ok", "customer_match_rate 100.0%; advisor_logged_rate 100.0% (thresholds:"),
+    (50, 0, 0, "ok", "Known customers 100.0%; Advisor recorded 100.0% (thresholds:"),
     # 49 of 50 known = 98.0 (not below 98); 45 of 50 logged = 90.0 (not below 90): the boundaries are ok
-    (50, 1, 5, "ok", "customer_match_rate 98.0%; advisor_logged_rate 90.0% (thresholds:"),
+    (50, 1, 5, "ok", "Known customers 98.0%; Advisor recorded 90.0% (thresholds:"),
     # 48 of 50 = 96.0 < 98; 45 of 50 = 90.0
-    (50, 2, 5, "warning", "customer_match_rate 96.0% (< 98); advisor_logged_rate 90.0%"),
+    (50, 2, 5, "warning", "Known customers 96.0% (< 98); Advisor recorded 90.0%"),
     # 20 of 20 known; 17 of 20 logged = 85.0 < 90
-    (20, 0, 3, "warning", "customer_match_rate 100.0%; advisor_logged_rate 85.0% (< 90)"),
+    (20, 0, 3, "warning", "Known customers 100.0%; Advisor recorded 85.0% (< 90)"),
     # 8 of 10 known = 80.0 < 90; 7 of 10 logged = 70.0 < 75
-    (10, 2, 3, "critical", "customer_match_rate 80.0% (< 90); advisor_logged_rate 70.0% (< 75)"),
+    (10, 2, 3, "critical", "Known customers 80.0% (< 90); Advisor recorded 70.0% (< 75)"),
     # 9 of 10 = 90.0 is not below 90 (warning); 8 of 10 = 80.0 < 90 (warning)
-    (10, 1, 2, "warning", "customer_match_rate 90.0% (< 98); advisor_logged_rate 80.0% (< 90)"),
+    (10, 1, 2, "warning", "Known customers 90.0% (< 98); Advisor recorded 80.0% (< 90)"),
 ])
 def test_siloed_customer_data(make_store, contacts, unknown, unlogged, severity, text):
     f = one(run_checks(silo_store(make_store, contacts, unknown, unlogged), *MARCH), "siloed_customer_data")
@@ -133,7 +133,7 @@ def test_siloed_counts_transactions_and_surveys_too(make_store):
         {"transaction_id": f"t{k}", "customer_id": "zz", "occurred_on": ts("2026-03-03"), "product": "p",
          "amount": 1.0} for k in range(10)]})
     f = one(run_checks(store, *MARCH), "siloed_customer_data")
-    assert f.severity == "critical" and f.finding.startswith("customer_match_rate 50.0% (< 90)")
+    assert f.severity == "critical" and f.finding.startswith("Known customers 50.0% (< 90)")
 
 
 # -- work_shifted_to_customer ----------------------------------------------------------------------------------
@@ -159,16 +159,16 @@ def test_work_shifted_fires_when_effort_rose_with_self_service(make_store):
     # fcr: all resolved, no repeat -> 100.0 both; repeat_contact_rate 0.0 both
     f = one(run_checks(shift_store(make_store), *MARCH), "work_shifted_to_customer")
     assert f.severity == "warning"
-    assert f.finding == ("self_service_share 35.0% vs 30.0% (+5.0 points, 2026-03-01..2026-03-31 vs "
-                         "2026-01-29..2026-02-28); ces 5.0 vs 6.0 (fell); fcr_rate 100.0% vs 100.0% (unchanged); "
-                         "repeat_contact_rate 0.0% vs 0.0% (unchanged)")
+    assert f.finding == ("Self-service share 35.0% vs 30.0% (+5.0 points, 2026-03-01..2026-03-31 vs "
+                         "2026-01-29..2026-02-28); Customer effort score 5.0 vs 6.0 (fell); First-contact resolution 100.0% vs 100.0% (unchanged); "
+                         "Repeat contacts 0.0% vs 0.0% (unchanged)")
 
 
 def test_work_shifted_fires_when_fcr_fell(make_store):
     # ces the same; March contacts not resolved -> fcr 100.0 -> 0.0
     f = one(run_checks(shift_store(make_store, ces=(6, 6), resolved=(True, False)), *MARCH),
             "work_shifted_to_customer")
-    assert f.severity == "warning" and "fcr_rate 0.0% vs 100.0% (fell)" in f.finding
+    assert f.severity == "warning" and "First-contact resolution 0.0% vs 100.0% (fell)" in f.finding
 
 
 def test_work_shifted_fires_when_repeat_contacts_rose(make_store):
@@ -176,21 +176,21 @@ def test_work_shifted_fires_when_repeat_contacts_rose(make_store):
     # fcr: the 19th contact is followed by another -> 19 of 20 = 95.0 vs 100.0 (fell too)
     f = one(run_checks(shift_store(make_store, ces=(6, 6), repeat=True), *MARCH), "work_shifted_to_customer")
     assert f.severity == "warning"
-    assert "repeat_contact_rate 5.0% vs 0.0% (rose)" in f.finding and "fcr_rate 95.0% vs 100.0% (fell)" in f.finding
+    assert "Repeat contacts 5.0% vs 0.0% (rose)" in f.finding and "First-contact resolution 95.0% vs 100.0% (fell)" in f.finding
 
 
 def test_work_shifted_ok_when_experience_held(make_store):
     # +5.0 points but ces 6 -> 6, fcr 100 -> 100, repeats 0 -> 0
     f = one(run_checks(shift_store(make_store, ces=(6, 6)), *MARCH), "work_shifted_to_customer")
     assert f.severity == "ok"
-    assert f.finding.startswith("self_service_share 35.0% vs 30.0% (+5.0 points")
+    assert f.finding.startswith("Self-service share 35.0% vs 30.0% (+5.0 points")
     assert f.finding.endswith("effort, resolution and repeat contacts did not get worse")
 
 
 def test_work_shifted_ok_when_self_service_rose_less_than_5_points(make_store):
     # 3 of 10 = 30.0 -> 8 of 25 = 32.0: +2.0 points, even though ces fell 6 -> 5
     f = one(run_checks(shift_store(make_store, cur=(25, 8)), *MARCH), "work_shifted_to_customer")
-    assert f.severity == "ok" and "(+2.0 points" in f.finding and "ces 5.0 vs 6.0 (fell)" in f.finding
+    assert f.severity == "ok" and "(+2.0 points" in f.finding and "Customer effort score 5.0 vs 6.0 (fell)" in f.finding
     assert f.finding.endswith("self-service share rose by less than 5 points")
 
 
@@ -249,9 +249,9 @@ def test_relationship_strategy_on_encounters_critical(align_store):
     # Basic: c3 encounter, c4 pseudo (UPC 2/3 < 0.75) -> 0 / 50 / 50 of 2; csat 1, 2, 3 -> 0 of 3;
     # nps 0, 8 -> (0 - 1) / 2 = -50; churn: c3 left on March 15th -> 1 of 2 = 50.
     # Aligned Gold + Mass: csat 5, 5, 4, 2, 5, 5 -> 5 of 6 = 83.3; nps 10, 9 -> 100; nobody left -> 0
-    assert f.finding == ("segment 'Basic': strategy relationship, relationship_share 0.0% (< 50) of 2 customers "
-                         "with advisor contacts (pseudo-relationship 50.0%, encounter 50.0%); csat 0.0%, nps -50.0, "
-                         "churn_rate 50.0% — aligned segments (Gold, Mass): csat 83.3%, nps 100.0, churn_rate 0.0%")
+    assert f.finding == ("segment 'Basic': strategy relationship, Relationship customers 0.0% (< 50%) of 2 customers "
+                         "with advisor contacts (pseudo-relationship 50.0%, encounter 50.0%); CSAT (top-2-box) 0.0%, Net Promoter Score -50.0, "
+                         "Churn 50.0% — aligned segments (Gold, Mass): CSAT (top-2-box) 83.3%, Net Promoter Score 100.0, Churn 0.0%")
 
 
 def test_relationship_strategy_one_finding_per_misaligned_segment(align_store):
@@ -259,14 +259,14 @@ def test_relationship_strategy_one_finding_per_misaligned_segment(align_store):
     found = by_check(run_checks(align_store, *MARCH), "relationship_strategy_on_encounters")
     assert [(f.severity, f.subject) for f in found] == [("critical", "Basic"), ("critical", "Gold")]
     # the only aligned segment left is Mass: csat 2 of 2 = 100; no survey -> n/a; churn 0
-    assert found[1].finding.endswith("— aligned segments (Mass): csat 100.0%, nps n/a, churn_rate 0.0%")
+    assert found[1].finding.endswith("— aligned segments (Mass): CSAT (top-2-box) 100.0%, Net Promoter Score n/a, Churn 0.0%")
 
 
 def test_relationship_strategy_ok(align_store):
     strategy.set_segment_strategy(align_store, "Basic", "transactional")
     f = one(run_checks(align_store, *MARCH), "relationship_strategy_on_encounters")
     assert f.severity == "ok"
-    assert f.finding == "every relationship-strategy segment has relationship_share >= 50: Gold 50.0% of 2"
+    assert f.finding == "every relationship-strategy segment has Relationship customers ≥ 50%: Gold 50.0% of 2"
 
 
 def test_relationship_strategy_ok_without_segment_strategies(make_store):

@@ -19,11 +19,11 @@ import streamlit as st
 from crm_metrics.delivery import output
 from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N
 from crm_metrics.judgement.goals import covered_previous
-from crm_metrics.metrics.kpis import get_kpi
+from crm_metrics.metrics.kpis import Kpi, get_kpi
 
 from . import state, why
 from .filters import Filters, cache_key, choices
-from .formatting import fmt, kpi_help
+from .formatting import delta_colour, fmt, fmt_change, kpi_help, n_text
 from .results import kpi
 
 
@@ -71,15 +71,19 @@ def _card(kpi_id: str, f: Filters, target: Any) -> None:
     value = output.plain(cur["value"].iloc[0]) if len(cur) else None
     n = int(cur["n"].iloc[0]) if len(cur) else 0
     pv = output.plain(prev["value"].iloc[0]) if isinstance(prev, pd.DataFrame) and len(prev) else None
-    delta = None
-    if value is not None and pv is not None:
-        d = value - pv
-        delta = f"{d:+.1f} pts" if k.unit == "%" else ("+" if d >= 0 else "−") + fmt(abs(d), k.unit)
-    colour = "normal" if k.better == "higher" else ("inverse" if k.better == "lower" else "off")
-    target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color=colour, help=kpi_help(kpi_id))
+    metric(target, k, value, pv, n, _why_link(kpi_id, f))
+
+
+def metric(target: Any, k: Kpi, value: float | None, previous: float | None, n: int, link: str = "") -> None:
+    """One card from its numbers: the change's arrow from its sign (ASCII, see fmt_change), its
+    colour from the KPI's better direction, n with what it counts."""
+    delta = fmt_change(value - previous, k.unit) if value is not None and previous is not None else None
+    same = delta is not None and value == previous     # no change: no arrow, no colour
+    target.metric(k.label, fmt(value, k.unit), delta=delta, delta_color="off" if same else delta_colour(k),
+                  delta_arrow="off" if same else "auto", help=kpi_help(k.id))
     mark = " · ⚠ low confidence (n < 30)" if n < LOW_CONFIDENCE_N else ""
-    target.caption(f"n = {n:,}{mark}" + (f" · previous {fmt(pv, k.unit)}" if pv is not None else "")
-                   + _why_link(kpi_id, f))
+    target.caption(f"n = {n_text(n, k)}{mark}"
+                   + (f" · previous period {fmt(previous, k.unit)}" if previous is not None else "") + link)
 
 
 def _why_link(kpi_id: str, f: Filters) -> str:

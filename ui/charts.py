@@ -12,35 +12,83 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from crm_metrics.delivery.presentation import SERIES_COLOURS, STATUS_STYLE
+from crm_metrics.delivery import output
+from crm_metrics.delivery.presentation import REFERENCE_COLOUR, RELATIONSHIP_MIX, SERIES_COLOURS, STATUS_STYLE
+from crm_metrics.judgement import strategy
 from crm_metrics.judgement.impact import go_lives
 from crm_metrics.metrics.kpis import get_kpi
-from crm_metrics.metrics.views import cohort_retention, goals_in_view
+from crm_metrics.metrics.views import cohort_retention
 
 from . import precompute, state
 from .filters import Filters, cache_key, choices
-from .formatting import fmt, kpi_label
+from .formatting import as_date, fmt, goal_text, kpi_label, population, window_note
 from .results import kpi
 from .widgets import missing
 
 
 def plotly_layout(fig: Any, *, height: int = 360, title: str | None = None) -> Any:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    top = (64 if "<br>" in title else 40) if title else 10
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=top, b=10),
                       title=title, colorway=SERIES_COLOURS, legend=dict(orientation="h", y=-0.2),
-                      plot_bgcolor="white", hovermode="x unified")
+                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", hovermode="x unified")
+    # transparent backgrounds and a translucent grid: legible on the light and the dark theme
     fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(gridcolor="#EEE")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.25)")
     return fig
 
 
-def goals_for(kpi_id: str, f: Filters) -> list[dict[str, Any]]:
-    """Goals on this KPI whose scope fits the current filters (unscoped goals always fit)."""
-    return goals_in_view(state.store(), kpi_id, f.channels, f.segments)
+def goals_for(kpi_id: str, f: Filters, by: str | None = None) -> list[tuple[dict[str, Any], str | None]]:
+    """Goals on this KPI that the chart can show, each with the series it belongs to (None: every
+    line / the only line). A channel (segment) goal fits a chart split by channel (segment) when
+    its channel is drawn; otherwise only when exactly that channel (segment) is selected."""
+    goals = strategy.goals(state.store())
+    out: list[tuple[dict[str, Any], str | None]] = []
+    for g in goals[goals["kpi"] == kpi_id].to_dict("records"):
+        series, fits = None, True
+        for dim, selected in (("channel", f.channels), ("segment", f.segments)):
+            value = output.plain(g.get(dim))
+            if value is None:
+                continue
+            if by == dim:
+                fits = fits and (not selected or value in selected)
+                series = str(value)
+            else:
+                fits = fits and tuple(selected) == (value,)
+        if fits:
+            out.append((g, series))
+    return out
+
+
+def _goal_lines(fig: Any, kpi_id: str, f: Filters, by: str | None, colours: dict[str, str]) -> None:
+    """Each goal as a dashed segment over its own period only (clipped to the chart's window), in
+    its series' colour, labelled with the goal in words, with its tolerance band."""
+    for g, series in goals_for(kpi_id, f, by):
+        target = output.plain(g.get("target"))
+        if target is None:
+            continue
+        start = as_date(g.get("period_start")) or f.start
+        end = as_date(g.get("period_end")) or f.end
+        x0, x1 = max(start, f.start), min(end, f.end)
+        if x0 > x1:
+            continue  # the goal's period lies outside the window viewed
+        tol = output.plain(g.get("tolerance"))
+        band = abs(target) * (0.05 if tol is None else tol)
+        colour = colours.get(series, REFERENCE_COLOUR) if series else REFERENCE_COLOUR
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=target - band, y1=target + band, fillcolor=colour,
+                      opacity=0.10, line_width=0, layer="below")
+        fig.add_shape(type="line", x0=x0, x1=x1, y0=target, y1=target, line=dict(color=colour, dash="dash"))
+        # the text in the theme's colour on a translucent box framed in the series' colour: legible
+        # over the lines, on the light and the dark theme
+        fig.add_annotation(x=x0, y=target, text=goal_text(g), showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(size=11), bgcolor="rgba(128,128,128,0.18)", bordercolor=colour,
+                           borderwidth=1, borderpad=2)
 
 
 def trend_chart(kpi_id: str, f: Filters, *, by: str | None = None, title: str | None = None,
                 height: int = 340) -> None:
-    """The KPI over time (optionally one line per channel/segment), with goal lines and tolerance bands."""
+    """The KPI over time (optionally one line per channel/segment), with goal lines and tolerance
+    bands over each goal's own period. A KPI whose value depends on the window's length says in its
+    title that each period is measured on its own (it is not the number on its card)."""
     _trend_view(*state.store_key(), kpi_id, *cache_key(f), by, title, int(height))
 
 
@@ -56,30 +104,28 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
         missing(df)
         return
     fig = go.Figure()
+    colours: dict[str, str] = {}
+    what = population(k)
     if by is None:
         fig.add_trace(go.Scatter(x=df["period"], y=df["value"], mode="lines+markers", name=k.label,
-                                 customdata=df["n"], hovertemplate="%{y:.2f} (n=%{customdata:,})<extra></extra>"))
+                                 customdata=df["n"],
+                                 hovertemplate=f"%{{y:.2f}} (n=%{{customdata:,}} {what})<extra></extra>"))
     else:
         for i, (key, part) in enumerate(df.groupby(by, sort=True)):
+            colours[str(key)] = SERIES_COLOURS[i % len(SERIES_COLOURS)]
             fig.add_trace(go.Scatter(x=part["period"], y=part["value"], mode="lines+markers", name=str(key),
                                      customdata=part["n"],
-                                     hovertemplate=f"{key}: %{{y:.2f}} (n=%{{customdata:,}})<extra></extra>",
-                                     line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)])))
+                                     hovertemplate=f"{key}: %{{y:.2f}} (n=%{{customdata:,}} {what})<extra></extra>",
+                                     line=dict(color=colours[str(key)])))
     # Goals on KPIs whose value depends on the period's length (churn over the window, counts,
     # revenue totals) are judged on the whole window, so a line on a per-period trend would mislead.
-    comparable = k.comparable_across_period_lengths
-    for g in goals_for(kpi_id, f) if comparable else []:
-        tol = g["tolerance"] if g["tolerance"] is not None else 0.05
-        band = abs(g["target"]) * tol
-        fig.add_hrect(y0=g["target"] - band, y1=g["target"] + band, fillcolor="#E69F00", opacity=0.12,
-                      line_width=0)
-        fig.add_hline(y=g["target"], line_dash="dash", line_color="#444",
-                      annotation_text=f"goal {g['goal_id']}: {fmt(g['target'], k.unit)}",
-                      annotation_position="top left")
+    if k.comparable_across_period_lengths:
+        _goal_lines(fig, kpi_id, f, by, colours)
+        _forecast_bands(fig, [str(g["goal_id"]) for g, _ in goals_for(kpi_id, f, by)], k.unit)
     mark_go_lives(fig, kpi_id, f)
-    if comparable:
-        _forecast_bands(fig, [str(g["goal_id"]) for g in goals_for(kpi_id, f)], k.unit)
-    plotly_layout(fig, height=height, title=title or k.label)
+    suffix, note = window_note(kpi_id, grain)
+    heading = (title or k.label) + suffix + (f"<br><sup>({note})</sup>" if note else "")
+    plotly_layout(fig, height=height, title=heading)
     fig.update_yaxes(title=k.unit)
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
 
@@ -165,9 +211,7 @@ def relationship_mix_chart(f: Filters) -> None:
 def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date,
                            channels: tuple[str, ...], segments: tuple[str, ...], grain: str) -> None:
     f = Filters(start, end, channels, segments, grain)
-    parts = [("relationship_share", "Relationship", "#0072B2"),
-             ("pseudo_relationship_share", "Pseudo-relationship", "#E69F00"),
-             ("encounter_share", "Encounter", "#BBBBBB")]
+    parts = RELATIONSHIP_MIX        # the report draws the mix in the same colours
     fig = go.Figure()
     for kpi_id, name, colour in parts:
         df = kpi(kpi_id, f, by=("segment",))

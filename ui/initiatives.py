@@ -8,13 +8,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from crm_metrics.delivery import output
-from crm_metrics.delivery.presentation import SERIES_COLOURS
+from crm_metrics.delivery.presentation import REFERENCE_COLOUR, SERIES_COLOURS
 from crm_metrics.judgement.impact import counterfactual, impact, weekly_series
 from crm_metrics.metrics.kpis import KPIS
 
 from . import precompute, state
 from .charts import plotly_layout
-from .formatting import fmt, kpi_label
+from .formatting import fmt, kpi_label, window_note
 from .widgets import download, missing
 
 
@@ -50,7 +50,7 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
             "Verdict": verdict_text(r),
             "Pre-trend p": _p(r.get("pre_trend_p")),
             "Placebo p": _p(r.get("placebo_p")),
-            "Incremental revenue": fmt(r["incremental_revenue"], "currency"),
+            f"Incremental revenue ({window_days} days)": fmt(r["incremental_revenue"], "currency"),
             "Cost": fmt(r["cost"], "currency"),
             "Budget": fmt(r["budget"], "currency"),
             "Over budget": "–" if over is None else (f"✖ +{over:.0f}%" if over >= 25 else
@@ -60,21 +60,23 @@ def _impact_view(path: str, version: int, window_days: int) -> pd.DataFrame | No
             "Provisional": "⏳ yes" if bool(r["provisional"]) else "",
             "Notes": output.plain(r["notes"]) or "",
         })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+    view = pd.DataFrame(rows)
+    # the verdict columns fit a laptop's width; scope, before -> after, pre-trend and placebo, cost,
+    # budget and notes are in the initiative's detail below (and in the CSV)
+    shown = ["Initiative", "Go-live", "KPI", "Effect [95 %]", "Verdict", f"Incremental revenue ({window_days} days)",
+             "First-year ROI (annualised)", "Over budget", "Provisional"]
+    st.dataframe(view, hide_index=True, width="stretch", column_order=shown, column_config={
+        "Initiative": st.column_config.TextColumn("Initiative", width=250, pinned=True),
+        "Go-live": st.column_config.Column("Go-live", width=85),
         "Effect [95 %]": st.column_config.TextColumn(
             help="(treated after − before) − (control after − before), with its 95 % interval; without a "
                  "control group: the after weeks against the trend forecast before go-live"),
         "Verdict": st.column_config.TextColumn(
             help="improved / worsened: the interval excludes no change · no detectable effect · doubtful: "
                  "pre-trend or placebo p < 0.05 · provisional: the after-window runs past the data"),
-        "Pre-trend p": st.column_config.TextColumn(
-            help="did treated and control already drift apart before go-live? (p < 0.05: yes)"),
-        "Placebo p": st.column_config.TextColumn(
-            help="the same analysis with a pretend go-live w/2 days earlier (p < 0.05: an effect where none "
-                 "should be)"),
         "First-year ROI (annualised)": st.column_config.TextColumn(
-            help=f"(incremental revenue × 365 ÷ w × margin − cost) ÷ cost, with its 95 % bootstrap interval; "
-                 f"currency {cur_code}"),
+            help=f"The {window_days} days' incremental revenue scaled to a year: (incremental revenue × 365 ÷ "
+                 f"{window_days} × margin − cost) ÷ cost, with its 95 % bootstrap interval; currency {cur_code}"),
         "Provisional": st.column_config.TextColumn(help="the after-window runs past the data"),
     }, lazy=False)
     return df
@@ -151,16 +153,20 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
     series = _weekly(path, version, initiative_id, window_days)
     unit = r["unit"] if isinstance(r["unit"], str) else "ratio"
     label = kpi_label(r["kpi"]) if r["kpi"] in _kpi_ids() else str(r["kpi"])
+    scope = " · ".join(str(x) for x in (output.plain(r["channel"]), output.plain(r["segment"])) if x) or "all"
+    st.caption(f"Scope: {scope} · go-live {r['go_live']} · budget {fmt(r['budget'], 'currency')}")
     c1, c2, c3, c4, c5 = st.columns(5)
     lo, hi = output.plain(r.get("effect_ci_low")), output.plain(r.get("effect_ci_high"))
     c1.metric("Effect", _change(r["effect"], unit),
               help=None if lo is None else f"95 % interval {_change(lo, unit)} to {_change(hi, unit)} "
                                            f"({output.plain(r.get('uncertainty_method'))})")
     c2.metric("Verdict", verdict_text(r))
-    c3.metric("Incremental revenue", fmt(r["incremental_revenue"], "currency"))
+    c3.metric(f"Incremental revenue ({window_days} days)", fmt(r["incremental_revenue"], "currency"),
+              help=f"Over the {window_days} days after go-live, against the control")
     roi = output.plain(r["roi"])
     c4.metric("First-year ROI (annualised)", "–" if roi is None else f"{roi * 100:+.0f}%",
-              help=f"× 365 ÷ {window_days} days; 95 % interval{_roi_interval(r) or ': none'}")
+              help=f"The {window_days} days' incremental revenue scaled to a year (× 365 ÷ {window_days}), times "
+                   f"the margin, less the cost, over the cost; 95 % interval{_roi_interval(r) or ': none'}")
     c5.metric("Cost vs budget", fmt(r["cost"], "currency"),
               delta=None if output.plain(r["over_budget_pct"]) is None else f"{r['over_budget_pct']:+.0f}% vs budget",
               delta_color="inverse")
@@ -188,9 +194,12 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
                                          mode="lines", line=dict(color="#555", dash="dash")))
             g = series.attrs.get("go_live")
             if g is not None:
-                fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color="#D55E00",
+                fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color=REFERENCE_COLOUR,
                               annotation_text="go-live", annotation_position="top")
-            plotly_layout(fig, title=f"{label}, weekly: treated vs control")
+            # a window-sensitive KPI (e.g. relationship share) reads lower per week than over the
+            # before/after windows of the bars: the title says so
+            note = window_note(r["kpi"], "week", "the bars measure whole windows")[1] if r["kpi"] in _kpi_ids() else ""
+            plotly_layout(fig, title=f"{label}, weekly: treated vs control" + (f"<br><sup>({note})</sup>" if note else ""))
             st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
     with right:
         fig = go.Figure()

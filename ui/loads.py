@@ -97,6 +97,20 @@ def load_history_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def load_history_view(history: pd.DataFrame) -> pd.DataFrame:
+    """The load history as read on screen: when, what, how many rows did what, by whom; the file's
+    encoding and checksum stay in the CSV (a table wider than the screen hides its right side)."""
+    return pd.DataFrame({
+        "#": history["load_id"],
+        "When": [f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else str(v)[:16] for v in history["loaded_at"]],
+        "File": history["file_name"], "Table": history["table_name"], "Mode": history["mode"],
+        "Read": history["rows_read"], "New": history["inserted"], "Changed": history["updated"],
+        "Same": history["unchanged"], "Removed": history["removed"], "Unmatched": history["unmatched"],
+        "Undo of": [f"#{int(v)}" if pd.notna(v) else "–" for v in history["undo_of"]],
+        "By": history["loaded_by"],
+    })
+
+
 def table_counts_frame() -> pd.DataFrame:
     return pd.DataFrame([{"table": t, "rows": n} for t, n in _table_counts(*state.store_key()).items()])
 

@@ -74,13 +74,21 @@ def fill_navigation(params: dict[str, str] | None) -> None:
 def _style() -> None:
     st.markdown(
         """<style>
-        div[data-testid="stMetric"] {background: #F7F9FC; border: 1px solid #E3E8EF; border-radius: 10px;
-             padding: 12px 14px;}
-        div[data-testid="stMetricLabel"] p {font-size: 0.85rem; color: #44546A;}
+        div[data-testid="stMetric"] {background: rgba(128,128,128,0.07); border: 1px solid rgba(128,128,128,0.25);
+             border-radius: 10px; padding: 12px 14px;}
+        div[data-testid="stMetricLabel"] p {font-size: 0.85rem; opacity: 0.8;}
         .crm-badge {display:inline-block; padding:2px 10px; border-radius:12px; color:white;
              font-weight:600; font-size:0.8rem;}
-        .crm-finding {border-left: 6px solid; padding: 8px 12px; margin: 6px 0; background:#FAFAFA;
+        .crm-finding {border-left: 6px solid; padding: 8px 12px; margin: 6px 0; background: rgba(128,128,128,0.07);
              border-radius: 4px;}
+        .crm-muted {opacity: 0.75;}
+        /* a laptop's width: less padding and a narrower sidebar leave the tables room */
+        @media (max-width: 1400px) {
+            [data-testid="stMainBlockContainer"] {padding-left: 2rem; padding-right: 2rem;}
+        }
+        @media (max-width: 1100px) {
+            section[data-testid="stSidebar"] {width: 240px !important; min-width: 240px !important;}
+        }
         </style>""",
         unsafe_allow_html=True,
     )

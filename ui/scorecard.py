@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,7 +22,7 @@ from crm_metrics.metrics.kpis import get_kpi
 
 from . import precompute, state, why
 from .filters import Filters, choices
-from .formatting import fmt, status_label
+from .formatting import as_date, fmt, fmt_change, goal_text, n_text, status_label
 from .widgets import download, missing
 
 
@@ -71,7 +73,7 @@ def _finding_box(x: Any) -> None:
     subject = f" · {_html(x.subject)}" if x.subject else ""
     st.markdown(
         f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {_html(x.title)}{subject}</b><br>'
-        f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
+        f'{_html(x.finding)}<br><span class="crm-muted">Next: {_html(x.next_step)}</span></div>',
         unsafe_allow_html=True)
 
 
@@ -125,42 +127,41 @@ def _scorecard_view(path: str, version: int, start: dt.date | None, end: dt.date
         name = obj["objective"] or "(no strategic objective)"
         goals = df[df["objective"].fillna("") == (obj["objective"] or "")]
         st.markdown(f"#### {name}")
+        owners = sorted({str(o) for o in goals["owner"] if output.plain(o)})
+        # owners here, not in a column: the table then fits a laptop's width
         st.caption(f"{int(obj['goals'])} goal rows: {int(obj['met'])} met · {int(obj['on_track'])} on track · "
                    f"{int(obj['at_risk'])} at risk · {int(obj['off_track'])} off track · {int(obj['missed'])} "
-                   f"missed · {int(obj['no_data'])} without data")
-        _goal_table(goals)
+                   f"missed · {int(obj['no_data'])} without data"
+                   + (f" · owner{'s' if len(owners) > 1 else ''}: {', '.join(owners)}" if owners else ""))
+        _goal_table(goals, start, end)
         for _, g in goals[~goals["final"]].iterrows():
             _in_progress(g)
     return df
 
 
-def _goal_table(goals: pd.DataFrame) -> None:
+def _goal_table(goals: pd.DataFrame, start: dt.date, end: dt.date) -> None:
     rows = []
     for _, g in goals.iterrows():
         k = get_kpi(g["kpi"])
-        scope = " · ".join(str(x) for x in (g.get("channel"), g.get("segment")) if output.plain(x)) or "all"
-        arrow = "≥" if g["direction"] == "at_least" else "≤"
         low = " ⚠" if bool(g.get("low_confidence")) else ""
-        change = output.plain(g.get("change"))
         in_progress = not bool(g["final"])
         forecast = output.plain(g.get("forecast"))
         rows.append({
             "ID": g["goal_id"],
             "Status": status_label(g["status"]),
-            "Goal": f"{k.label} {arrow} {fmt(g['target'], k.unit)}",
-            "Scope": scope,
+            # the goal in words, with its scope and period: "First-contact resolution ≥ 75.0% (phone, 2026)"
+            # (a goal judged over the window viewed does not repeat the window: the sidebar says it)
+            "Goal": goal_text(g, prefix="", with_period=not (_same_day(g["period_start"], start)
+                                                            and _same_day(g["period_end"], end))),
             "Actual": fmt(g["actual"], k.unit) + low + (" to date" if in_progress else ""),
-            "Forecast (80 %)": "–" if forecast is None else
-            f"{fmt(forecast, k.unit)}{_band(g, k.unit)}",
+            "Forecast (80 %)": "–" if forecast is None else f"{fmt(forecast, k.unit)}{_band(g, k.unit)}",
             "Chance of meeting": chance_words(g["p_meet"]) if in_progress else "–",
             "Attainment": f"{g['attainment']:.0f}%" if output.plain(g.get("attainment")) is not None else "–",
-            "Change": ("–" if change is None else (f"{change:+.1f} pts" if k.unit == "%" else
-                                                     ("+" if change >= 0 else "−") + fmt(abs(change), k.unit))),
-            "n": int(g["n"]) if output.plain(g.get("n")) is not None else 0,
+            "Change": fmt_change(g.get("change"), k.unit),
+            # two goals on the same KPI can count different people: n says whom
+            "Measured over": n_text(g.get("n"), k),
             "Period": f"{g['period_start']} – {g['period_end']}" + (" (in progress)" if in_progress else ""),
-            "Owner": output.plain(g.get("owner")) or "",
-            "Definition": k.formula,
-            "Why": _why(g),
+            "Why": _why(g) or "",  # no link where the KPI cannot be split
         })
     view = pd.DataFrame(rows)
 
@@ -171,14 +172,24 @@ def _goal_table(goals: pd.DataFrame) -> None:
         return ""
 
     st.dataframe(view.style.map(colour, subset=["Status"]), hide_index=True, width="stretch",
-                 column_config={"Definition": st.column_config.TextColumn("Definition", width="medium"),
-                                "Actual": st.column_config.TextColumn("Actual", help="⚠ = low confidence (n < 30)"),
-                                "Why": st.column_config.LinkColumn("Why", display_text="why?",
-                                                                   help="where the change against the previous "
-                                                                        "period came from"),
+                 column_config={"Status": st.column_config.TextColumn("Status", width=90),
+                                "Goal": st.column_config.TextColumn(
+                                    "Goal", width=340, help="The KPI's definition is on the KPI pages' cards "
+                                                             "and in the report's definitions"),
+                                "Actual": st.column_config.TextColumn("Actual", width=75,
+                                                                      help="⚠ = low confidence (n < 30)"),
+                                "Attainment": st.column_config.TextColumn("Attained", width=75),
+                                "Change": st.column_config.TextColumn(
+                                    "Change", width=85, help="Against the previous period of the same length"),
+                                "Measured over": st.column_config.TextColumn(
+                                    "Measured over", help="What n counts: two goals on the same KPI can count "
+                                                          "different people"),
                                 "Forecast (80 %)": st.column_config.TextColumn(
                                     "Forecast (80 %)", help="the KPI over the whole period: median of 1,000 "
-                                    "simulated paths, and the 10th–90th percentiles")})
+                                    "simulated paths, and the 10th–90th percentiles"),
+                                "Why": st.column_config.LinkColumn("Why", display_text="why?",
+                                                                   help="where the change against the previous "
+                                                                        "period came from")})
 
 
 def _why(g: Any) -> str | None:
@@ -240,10 +251,35 @@ def bullet_chart(g: Any, unit: str) -> go.Figure:
     return fig
 
 
+
+def _same_day(a: object, b: dt.date) -> bool:
+    return as_date(a) == b
+
+
 def report_download(f: Filters) -> None:
-    st.subheader("Executive report")
-    if st.button("Prepare the report (HTML)", key="prep_report"):
+    """The board pack for the window viewed, as PDF (to print or send) and HTML (to open offline).
+    Built when asked for: the PDF takes a headless browser a few seconds."""
+    st.subheader("Board pack")
+    st.caption(f"The report for {f.start} – {f.end}: page 1 is the summary a board member reads; the "
+               "detail follows and the data-load audit is in the appendix.")
+    if st.button("Prepare the board pack (PDF and HTML)", key="prep_report"):
         with st.spinner("Building the report"):
             html_text = report.render_html(state.store(), start=f.start, end=f.end)
-        st.download_button("Download report", html_text.encode("utf-8"),
-                           file_name=f"crm-report-{f.start}-{f.end}.html", mime="text/html", key="dl_report")
+            try:
+                pdf = _pdf_bytes(html_text)
+            except report.ReportError as e:
+                pdf = None
+                st.warning(f"The PDF cannot be made here: {e} The HTML is below.", icon=":material/warning:")
+        a, b = st.columns(2)
+        if pdf is not None:
+            a.download_button("Download PDF", pdf, file_name=f"crm-report-{f.start}-{f.end}.pdf",
+                              mime="application/pdf", key="dl_report_pdf", type="primary")
+        b.download_button("Download HTML", html_text.encode("utf-8"), file_name=f"crm-report-{f.start}-{f.end}.html",
+                          mime="text/html", key="dl_report")
+
+
+def _pdf_bytes(html_text: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.pdf"
+        report.html_to_pdf(html_text, out)
+        return out.read_bytes()

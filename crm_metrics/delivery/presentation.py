@@ -21,12 +21,19 @@ SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
     "warning": ("#E69F00", "▲", "Warning"),
     "ok": ("#009E73", "✔", "OK"),
 }
-SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-
-#: The relationship mix (spec: relationship, pseudo-relationship, encounter), in stacking order:
-#: KPI id -> (label, colour); the app's charts and the report's use these.
-RELATIONSHIP_MIX: dict[str, tuple[str, str]] = {
-    "relationship_share": ("Relationship", "#0072B2"),
-    "pseudo_relationship_share": ("Pseudo-relationship", "#E69F00"),
-    "encounter_share": ("Encounter", "#BBBBBB"),
+# The relationship mix, in the app's charts and the report alike: relationship dark blue,
+# pseudo-relationship (a usual advisor not yet a relationship) light blue, encounter orange.
+RELATIONSHIP_MIX: tuple[tuple[str, str, str], ...] = (
+    ("relationship_share", "Relationship", "#0072B2"),
+    ("pseudo_relationship_share", "Pseudo-relationship", "#56B4E9"),
+    ("encounter_share", "Encounter", "#E69F00"),
+)
+# A segment's strategy against its behaviour (alignment tables in the app and the report).
+ALIGNMENT_STYLE: dict[str, tuple[str, str, str]] = {
+    "misaligned": ("#D55E00", "✖", "Misaligned"),
+    "aligned": ("#009E73", "✔", "Aligned"),
+    "transactional": ("#8C8C8C", "–", "Transactional"),
 }
+# Lines that are not data (goals, go-live marks): a mid grey reads on a light and a dark theme.
+REFERENCE_COLOUR = "#7F7F7F"
+SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]

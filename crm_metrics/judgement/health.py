@@ -78,7 +78,7 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
             continue
         out.append(c.finding(
             "warning", f"initiative {r['initiative_id']} ({r['name']}) has no goal on its KPI "
-                       f"({kpi or 'none stated'}) or its objective ({obj or 'none stated'})",
+                       f"({_label(kpi) if kpi else 'none stated'}) or its objective ({obj or 'none stated'})",
             "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
             subject=str(r["initiative_id"])))
     card = ctx.scorecard
@@ -90,7 +90,7 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
         why = _missing_reason(ctx, r["kpi"]) or f"no {KPIS[r['kpi']].tables[0] if r['kpi'] in KPIS else 'data'} " \
                                                   f"in its scope and period (n = {r['n']})"
         out.append(c.finding(
-            "warning", f"goal {r['goal_id']} ({r['kpi']}, {scope}, {period}) has no data: {why}",
+            "warning", f"goal {r['goal_id']} ({_label(r['kpi'])}, {scope}, {period}) has no data: {why}",
             "Load the data the KPI needs, or check the goal's scope (channel / segment) and period.",
             subject=str(r["goal_id"])))
     if not out:
@@ -120,16 +120,16 @@ def check_siloed_customer_data(ctx: HealthContext) -> list[Finding]:
     for k in ("customer_match_rate", "advisor_logged_rate"):
         v, n = ctx.value(k)
         if v is None:
-            unknown.append(f"{k} cannot be computed ({ctx.missing(k) or f'no rows in {ctx.window_text}'})")
+            unknown.append(f"{_label(k)} cannot be computed ({ctx.missing(k) or f'no rows in {ctx.window_text}'})")
             continue
         if v < SILO_CRIT[k]:
             level = max(level, 2)
-            parts.append(f"{k} {v:.1f}% (< {SILO_CRIT[k]:g})")
+            parts.append(f"{_label(k)} {v:.1f}% (< {SILO_CRIT[k]:g})")
         elif v < SILO_WARN[k]:
             level = max(level, 1)
-            parts.append(f"{k} {v:.1f}% (< {SILO_WARN[k]:g})")
+            parts.append(f"{_label(k)} {v:.1f}% (< {SILO_WARN[k]:g})")
         else:
-            parts.append(f"{k} {v:.1f}%")
+            parts.append(f"{_label(k)} {v:.1f}%")
     text = "; ".join(parts + unknown)
     if level == 0:
         if not parts:
@@ -171,14 +171,14 @@ def check_work_shifted_to_customer(ctx: HealthContext) -> list[Finding]:
     for k, sign in signs.items():
         a, b = cur[k], old[k]
         if a is None or b is None:
-            details.append(f"{k} n/a")
+            details.append(f"{_label(k)} n/a")
             continue
         moved = (a - b) * sign > 0
         verb = ("rose" if a > b else "fell") if a != b else "unchanged"
-        details.append(f"{k} {ctx.fmt(k, a)} vs {ctx.fmt(k, b)} ({verb})")
+        details.append(f"{_label(k)} {ctx.fmt(k, a)} vs {ctx.fmt(k, b)} ({verb})")
         if moved:
             worse.append(k)
-    head = (f"self_service_share {cur['self_service_share']:.1f}% vs {old['self_service_share']:.1f}% "
+    head = (f"{_label('self_service_share')} {cur['self_service_share']:.1f}% vs {old['self_service_share']:.1f}% "
             f"({rise:+.1f} points, {where})")
     text = head + "; " + "; ".join(details)
     if rise >= SHIFT_POINTS - 1e-9 and worse:
@@ -209,26 +209,31 @@ def check_relationship_strategy_on_encounters(ctx: HealthContext) -> list[Findin
                                     f"transactional)", "-")]
         shares = "; ".join(f"{r['segment']} {_share(r['relationship_share'])} of {r['n']:,}"
                            for r in rel.to_dict(orient="records"))
-        return [c.finding("ok", f"every relationship-strategy segment has relationship_share >= {threshold:g}: "
+        return [c.finding("ok", f"every relationship-strategy segment has {_label('relationship_share')} ≥ {threshold:g}%: "
                                 f"{shares}", "Watch the Relationships page's mix over time.")]
     aligned = [str(s) for s in al.loc[~al["misaligned"], "segment"]]
     comp = ""
     if aligned:
-        parts = [f"{k} {ctx.fmt(k, ctx.value(k, segments=aligned)[0])}" for k in ("csat", "nps", "churn_rate")]
+        parts = [f"{_label(k)} {ctx.fmt(k, ctx.value(k, segments=aligned)[0])}" for k in ("csat", "nps", "churn_rate")]
         comp = f" — aligned segments ({_names(aligned)}): " + ", ".join(parts)
     out = []
     for r in bad.to_dict(orient="records"):
-        mine = ", ".join(f"{k} {ctx.fmt(k, r[k])}" for k in ("csat", "nps", "churn_rate"))
+        mine = ", ".join(f"{_label(k)} {ctx.fmt(k, r[k])}" for k in ("csat", "nps", "churn_rate"))
         out.append(c.finding(
             "critical",
-            f"segment {r['segment']!r}: strategy relationship, relationship_share {_share(r['relationship_share'])} "
-            f"(< {threshold:g}) of {r['n']:,} customers with advisor contacts (pseudo-relationship "
+            f"segment {r['segment']!r}: strategy relationship, {_label('relationship_share')} "
+            f"{_share(r['relationship_share'])} (< {threshold:g}%) of {r['n']:,} customers with advisor contacts (pseudo-relationship "
             f"{_share(r['pseudo_relationship_share'])}, encounter {_share(r['encounter_share'])}); "
             f"{mine}{comp}",
             "Give these customers a usual advisor (assignment, routing to the same advisor, callbacks) or "
             "restate the segment's strategy; see the Relationships page for advisors' continuity.",
             subject=str(r["segment"])))
     return out
+
+
+def _label(kpi_id: str) -> str:
+    """A KPI's label for a finding's text (readers see words, not internal ids)."""
+    return KPIS[kpi_id].label if kpi_id in KPIS else str(kpi_id)
 
 
 def _share(v: Any) -> str:

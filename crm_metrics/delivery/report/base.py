@@ -14,8 +14,8 @@ INSTALL_CHROMIUM = ("apt-get install chromium (Debian/Ubuntu; as root), or set C
                     "or Chrome executable")
 
 LOW_CONFIDENCE_MARK = "⚠"
-MIX_KPIS = tuple(RELATIONSHIP_MIX)
-MIX_STYLE = RELATIONSHIP_MIX  # label, colour
+MIX_KPIS = tuple(k for k, _, _ in RELATIONSHIP_MIX)
+MIX_STYLE = {k: (label, colour) for k, label, colour in RELATIONSHIP_MIX}  # KPI id -> (label, colour)
 TREATED_COLOUR, CONTROL_COLOUR, TARGET_COLOUR = "#0072B2", "#7F7F7F", "#000000"
 SOURCE_TABLES = ("customers", "interactions", "transactions", "surveys", "initiatives", "goals", "segments",
                  "channels")

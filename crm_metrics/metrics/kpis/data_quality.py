@@ -34,7 +34,7 @@ KPIS = [
         formula="100 × rows of interactions, transactions and surveys in the window whose customer_id is in "
                 "customers ÷ all those rows",
         unit="%", better="higher", kind="ratio", family="data_quality", tables=("customers",), dimensions=("period",),
-        n_label="rows",
+        n_label="contact, transaction and survey rows",
         query=_match_rate,
         unit_of_count="row",
     ),

@@ -158,7 +158,7 @@ KPIS = [
                     "window.",
         formula="100 × (answers 9–10 − answers 0–6) ÷ answers",
         unit="score", better="higher", kind="ratio", family="value", tables=("surveys",), dimensions=DIMS,
-        n_label="answers",
+        n_label="survey answers",
         query=rows("f_surveys", {"promoters": count_if("nps >= 9"), "detractors": count_if("nps <= 6"),
                                  "answers": "COUNT(nps)"},
                    ratio("promoters - detractors", "answers", "100.0"), "answers"),
