@@ -279,7 +279,7 @@ def test_new_and_resolved_finding(db, capsys):
         "kind": "finding_new", "id": "no_measurement", "scope": "G3", "period": None, "from": None,
         "to": "warning", "value": None, "target": None}
     # the finding's own words come from the health check; the line starts with ours
-    assert new["text"].startswith("Health · No measurement (G3): new warning — goal G3 (nps, ")
+    assert new["text"].startswith("Health · No measurement (G3): new warning — goal G3 (Net Promoter Score, ")
     # one answer of 10: NPS = 100 % promoters - 0 % detractors = 100.0 >= 20 -> met; the warning goes
     add(path, surveys=[{"response_id": "s1", "customer_id": "c1", "answered_on": D(2026, 3, 10), "nps": 10}])
     code, out, _ = run(capsys, "--db", path, "--format", "json")
@@ -349,8 +349,8 @@ def test_worsened_finding_is_reported_once(db, capsys):
     [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
     assert (c["kind"], c["id"], c["scope"], c["from"], c["to"]) == (
         "finding_new", "siloed_customer_data", None, None, "warning")
-    assert c["text"] == "Health · Siloed customer data: new warning — customer_match_rate 100.0%; " \
-                        "advisor_logged_rate 80.0% (< 90)"
+    assert c["text"] == "Health · Siloed customer data: new warning — Known customers 100.0%; " \
+                        "Advisor recorded 80.0% (< 90)"
     add(path, interactions=[{"interaction_id": f"x{i}", "occurred_at": ts("2026-04-07"), **bare} for i in (2, 3, 4)])
     [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
     assert (c["kind"], c["from"], c["to"]) == ("finding_worsened", "warning", "critical")
