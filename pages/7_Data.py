@@ -70,9 +70,9 @@ with tab_upload:
             st.session_state["last_load"] = results
         for status, rep in st.session_state.get("last_load", []):
             if status == "ok":
-                st.success(rep.summary(), icon=":material/check_circle:")
+                st.success(plain_text_markdown(rep.summary()), icon=":material/check_circle:")
             else:
-                st.error(f"**{rep.file_name}** was refused; nothing changed in {rep.table}.",
+                st.error(f"**{plain_text_markdown(rep.file_name)}** was refused; nothing changed in {rep.table}.",
                          icon=":material/block:")
                 st.dataframe(pd.DataFrame([{"line": p.line, "column": p.column, "value": p.value, "rule": p.rule}
                                            for p in rep.problems]), hide_index=True, width="stretch")

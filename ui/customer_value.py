@@ -153,7 +153,7 @@ def customer_value_section(filters: Any) -> None:
     segments = tuple(getattr(filters, "segments", ()) or ())
     page = _page_view(*_key(), HORIZON_WEEKS, segments)
     if isinstance(page, str):
-        st.info(f"The customer-value models cannot be fitted: {page}", icon=":material/info:")
+        st.info(f"The customer-value models cannot be fitted: {output.plain_text_markdown(page)}", icon=":material/info:")
         return
     var = page.value_at_risk
     c1, c2, c3, c4 = st.columns(4)
@@ -200,7 +200,7 @@ def customer_value_section(filters: Any) -> None:
     st.markdown("**Does the model predict well here?** Holdout validation")
     model = _holdout(*_key())
     if isinstance(model, str):
-        st.info(f"No holdout validation: {model}", icon=":material/info:")
+        st.info(f"No holdout validation: {output.plain_text_markdown(model)}", icon=":material/info:")
     elif model.holdout is None:
         st.info("No holdout validation: there are no purchases after the calibration end.", icon=":material/info:")
     else:

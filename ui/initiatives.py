@@ -13,7 +13,7 @@ from crm_metrics.delivery.presentation import SERIES_COLOURS
 
 from . import precompute, state
 from .charts import plotly_layout
-from .formatting import fmt, kpi_label
+from .formatting import fmt, kpi_label, md
 from .widgets import download, missing
 
 
@@ -143,7 +143,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
         st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
     note = output.plain(r["notes"])
     if note:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md(note)}")
     if bool(r["provisional"]):
         st.warning("Provisional: the after-window runs past the data; the effect may still change.",
                    icon=":material/hourglass_top:")

@@ -16,6 +16,7 @@ from crm_metrics.data.schema import TABLES
 from crm_metrics.metrics.views import load_marker
 
 from . import auth, state
+from .formatting import md
 from .widgets import set_flash
 
 
@@ -68,14 +69,14 @@ def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, st
     mapping: dict[str, str] = {}
     unmatched = [c for c in tdef.columns if c.name not in insp.columns]
     missing_required = [c for c in unmatched if c.required]
-    matched = ", ".join(f"{h} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
+    matched = ", ".join(f"{md(h)} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
     if matched:
         st.caption(f"Matched: {matched}")
     if insp.extra_columns:
-        st.caption("Ignored (not in the contract): " + ", ".join(insp.extra_columns))
+        st.caption("Ignored (not in the contract): " + ", ".join(md(c) for c in insp.extra_columns))
     if not insp.headers:
         for p in insp.problems:
-            st.error(str(p))
+            st.error(md(p))
         return mapping
     if missing_required:
         st.warning("Some required columns were not recognised. Choose which column of the file holds each.",

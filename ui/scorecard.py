@@ -3,7 +3,6 @@ data), goals against actuals grouped by strategic objective, and the executive r
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 import pandas as pd
@@ -18,7 +17,7 @@ from crm_metrics.judgement.scorecard import objective_rollup, scorecard
 
 from . import precompute, state
 from .filters import Filters
-from .formatting import fmt, status_label
+from .formatting import fmt, html_text, md, status_label
 from .widgets import download, missing
 
 
@@ -61,20 +60,16 @@ def _health_view(path: str, version: int, start: dt.date, end: dt.date) -> None:
     if oks:
         with st.expander(f"{len(oks)} checks passed"):
             for x in oks:
-                st.markdown(f"✔ **{x.title}** — {x.finding}")
+                st.markdown(f"✔ **{md(x.title)}** — {md(x.finding)}")
 
 
 def _finding_box(x: Any) -> None:
     colour, icon, word = SEVERITY_STYLE[x.severity]
-    subject = f" · {_html(x.subject)}" if x.subject else ""
+    subject = f" · {html_text(x.subject)}" if x.subject else ""
     st.markdown(
-        f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {_html(x.title)}{subject}</b><br>'
-        f'{_html(x.finding)}<br><span style="color:#555">Next: {_html(x.next_step)}</span></div>',
+        f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {html_text(x.title)}{subject}</b><br>'
+        f'{html_text(x.finding)}<br><span style="color:#555">Next: {html_text(x.next_step)}</span></div>',
         unsafe_allow_html=True)
-
-
-def _html(text: str) -> str:
-    return html.escape(str(text))
 
 
 def scorecard_panel(f: Filters) -> None:
@@ -102,7 +97,7 @@ def _scorecard_view(path: str, version: int, start: dt.date, end: dt.date) -> pd
     for _, obj in rollup.iterrows():
         name = obj["objective"] or "(no strategic objective)"
         goals = df[df["objective"].fillna("") == (obj["objective"] or "")]
-        st.markdown(f"#### {name}")
+        st.markdown(f"#### {md(name)}")
         st.caption(f"{int(obj['met'])} of {int(obj['goals'])} goals met · {int(obj['at_risk'])} at risk · "
                    f"{int(obj['missed'])} missed · {int(obj['no_data'])} without data")
         _goal_table(goals)

@@ -99,7 +99,7 @@ def goals_editor(can_write: bool) -> None:
                 "tolerance": tolerance or None, "objective": objective or None, "owner": owner or None}
         _strategy_action(strategy.upsert_goal, goal, success=f"Goal {goal['goal_id']} saved.")
         st.rerun()
-    if pick != "(new goal)" and st.button(f"Delete goal {pick}", key="goal_delete"):
+    if pick != "(new goal)" and st.button(f"Delete goal {output.plain_text_markdown(pick)}", key="goal_delete"):
         _strategy_action(strategy.delete_goal, pick, success=f"Goal {pick} deleted (undo in the change log).")
         st.rerun()
 

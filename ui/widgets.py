@@ -31,4 +31,4 @@ def flash() -> None:
     msg = st.session_state.pop(_FLASH, None)
     if msg:
         kind, text = msg
-        (st.error if kind == "error" else st.success)(text)
+        (st.error if kind == "error" else st.success)(output.plain_text_markdown(text))
