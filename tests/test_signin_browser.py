@@ -231,6 +231,10 @@ def test_sign_out(app, browser, oidc_provider):
     oidc_provider.set_user("ana", {"email": "Ana@Bank.Example", "email_verified": True})
     context, page, _ = _sign_in(browser, base, oidc_provider.url, "ana")
     page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    # Streamlit ends the session at the provider too (RP-initiated logout); it asks to confirm
+    page.wait_for_url(re.compile("^" + re.escape(oidc_provider.url)))
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url(re.compile("^" + re.escape(base)))
     page.wait_for_selector('button:has-text("Sign in")', timeout=60_000)
     page.goto(base + "/Data")
     page.wait_for_selector('button:has-text("Sign in")', timeout=60_000)
