@@ -71,3 +71,17 @@ def test_spool_of_a_previous_run_removed_at_start(db):
     at = open_page("pages/7_Data.py")
     assert not at.exception
     assert not old_session.exists() and not stray.exists()
+
+
+def test_refused_upload_shows_problem_values_cut(db):
+    long_kpi = "x" * 5000  # an unknown KPI id of 5,000 characters
+    at = open_page("pages/7_Data.py")
+    at.file_uploader(key="upload_files").set_value(
+        ("goals.csv", f"goal_id,kpi,target\nG97,{long_kpi},1\n".encode(), "text/csv")).run()
+    next(b for b in at.button if b.label.startswith("Load")).click().run()
+    assert not at.exception
+    assert any("refused" in e.value for e in at.error)
+    problems = next(d.value for d in at.dataframe if "rule" in d.value.columns)
+    values = [str(v) for v in problems["value"] if v is not None]
+    assert values and all(len(v) <= 200 for v in values), [len(v) for v in values]
+    assert any(v.startswith("xxxx") for v in values)
