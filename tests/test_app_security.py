@@ -76,3 +76,26 @@ def test_every_download_button_escapes_formulas():
     assert calls
     for name, call in calls:
         assert "safe_csv" in call or "html_text" in call, (name, call)
+
+
+def test_chart_text_from_data_is_plain():
+    """A channel named like a link shows as text in a chart's legend, ticks and bar texts."""
+    import plotly.express as px
+    import pandas as pd
+
+    from ui.widgets import plain_plotly
+
+    evil = '<a href="https://evil.example">phone</a>'
+    df = pd.DataFrame({"channel": [evil, "chat"], "value": [1.0, 2.0], "period": ["2026-01", "2026-01"]})
+    fig = plain_plotly(px.bar(df, x="channel", y="value", color="channel", text="channel"))
+    shown = [fig.data[0].name, *fig.data[0].x, *fig.data[0].text]
+    assert all("<a" not in str(v) for v in shown), shown
+    assert fig.data[0].name == '&lt;a href="https://evil.example"&gt;phone&lt;/a&gt;'
+    assert fig.data[1].name == "chat"
+
+
+def test_every_chart_goes_through_plain_plotly():
+    calls = [(p.name, line) for p in [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]
+             for line in p.read_text().splitlines() if "st.plotly_chart(" in line]
+    assert calls == [("widgets.py", '    st.plotly_chart(plain_plotly(fig), width="stretch", '
+                                    'config={"displaylogo": False})')], calls

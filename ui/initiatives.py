@@ -14,7 +14,7 @@ from crm_metrics.delivery.presentation import SERIES_COLOURS
 from . import precompute, state
 from .charts import plotly_layout
 from .formatting import fmt, kpi_label, md
-from .widgets import download, missing
+from .widgets import download, missing, plotly_chart
 
 
 def impact_table(window_days: int) -> pd.DataFrame | None:
@@ -128,7 +128,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
                 fig.add_vline(x=pd.Timestamp(g).timestamp() * 1000, line_dash="dash", line_color="#D55E00",
                               annotation_text="go-live", annotation_position="top")
             plotly_layout(fig, title=f"{label}, weekly: treated vs control")
-            st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+            plotly_chart(fig)
     with right:
         fig = go.Figure()
         groups = [("Treated", r["treated_before"], r["treated_after"], SERIES_COLOURS[0])]
@@ -140,7 +140,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
                                  textposition="outside"))
         plotly_layout(fig, title=f"{label}: {window_days} days before vs after")
         fig.update_layout(barmode="group", hovermode="closest")
-        st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+        plotly_chart(fig)
     note = output.plain(r["notes"])
     if note:
         st.caption(f"Note: {md(note)}")

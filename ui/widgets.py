@@ -2,6 +2,8 @@
 one-shot message (flash) that survives the rerun after an edit."""
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -32,3 +34,34 @@ def flash() -> None:
     if msg:
         kind, text = msg
         (st.error if kind == "error" else st.success)(output.plain_text_markdown(text))
+
+
+def _plotly_text(value: Any) -> Any:
+    # Plotly draws <a href>, <b>, <br>... inside trace names, tick labels and hover text; as
+    # entities they show as the characters they are.
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def plain_plotly(fig: Any) -> Any:
+    """Text from data in a figure (legend names, categories, bar texts) shown as text: no link or
+    markup from a loaded channel or segment name."""
+    for trace in fig.data:
+        if isinstance(getattr(trace, "name", None), str):
+            trace.name = _plotly_text(trace.name)
+        for attr in ("x", "y", "text", "labels"):
+            if attr not in trace:
+                continue
+            values = trace[attr]
+            if isinstance(values, str):
+                trace[attr] = _plotly_text(values)
+            elif values is not None and not isinstance(values, (int, float)) and \
+                    any(isinstance(v, str) for v in values):
+                trace[attr] = [_plotly_text(v) for v in values]
+    return fig
+
+
+def plotly_chart(fig: Any) -> None:
+    """Every chart of the app: data text made plain, Plotly's logo off."""
+    st.plotly_chart(plain_plotly(fig), width="stretch", config={"displaylogo": False})
