@@ -180,6 +180,15 @@ def test_viewer_sees_no_write_path(app, browser, oidc_provider):
     oidc_provider.set_user("exec", {"email": "exec@bank.example", "email_verified": True})
     context, page, _ = _sign_in(browser, base, oidc_provider.url, "exec")
     assert "exec@bank.example" in _sidebar(page) and "viewer" in _sidebar(page)
+    # the tables' toolbar has no CSV download (it would write formula cells raw); the escaped
+    # "Download CSV" button is there
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.hover()
+    page.wait_for_selector('[data-testid="stElementToolbar"] button', timeout=10_000)
+    toolbar = [b.get_attribute("aria-label") or b.inner_text()
+               for b in page.locator('[data-testid="stElementToolbar"] button').all()]
+    assert toolbar and not [t for t in toolbar if "download" in t.lower()], toolbar
+    assert page.get_by_role("button", name="Download CSV").count() >= 1
     page.goto(base + "/Data")
     _settle(page)
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
