@@ -6,10 +6,10 @@ import re
 import tomllib
 
 import streamlit as st
+from test_app import ROOT, _reset, db, open_page, sample_db, shown  # noqa: F401  (fixtures)
 
 from crm_metrics.data.ingest import load_file
 from crm_metrics.data.store import Store, close_all
-from test_app import ROOT, _reset, db, open_page, sample_db, shown  # noqa: F401  (fixtures)
 
 LINK = "[Session expired, sign in again](https://evil.example)"
 IMAGE = "![x](https://evil.example/p.png)"
@@ -80,8 +80,8 @@ def test_every_download_button_escapes_formulas():
 
 def test_chart_text_from_data_is_plain():
     """A channel named like a link shows as text in a chart's legend, ticks and bar texts."""
-    import plotly.express as px
     import pandas as pd
+    import plotly.express as px
 
     from ui.widgets import plain_plotly
 
@@ -97,5 +97,5 @@ def test_chart_text_from_data_is_plain():
 def test_every_chart_goes_through_plain_plotly():
     calls = [(p.name, line) for p in [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]
              for line in p.read_text().splitlines() if "st.plotly_chart(" in line]
-    assert calls == [("widgets.py", '    st.plotly_chart(plain_plotly(fig), width="stretch", '
-                                    'config={"displaylogo": False})')], calls
+    expected = '    st.plotly_chart(plain_plotly(fig), width="stretch", config={"displaylogo": False})'
+    assert calls == [("widgets.py", expected)], calls

@@ -23,7 +23,7 @@ def test_two_uploads_with_one_name_both_load(db):
     assert not at.exception, [e.value for e in at.exception]
     labels = [sb.label for sb in at.selectbox if sb.label.startswith("Table for")]
     assert len(labels) == 2 and labels[0] != labels[1], labels
-    [b for b in at.button if b.label == "Load 2 files"][0].click().run()
+    next(b for b in at.button if b.label == "Load 2 files").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len([s for s in at.success if "goals.csv -> goals" in shown(s.value)]) == 2
 
@@ -32,7 +32,7 @@ def test_spooled_upload_removed_after_load(db):
     at = open_page("pages/7_Data.py")
     at.file_uploader(key="upload_files").set_value(("goals.csv", GOALS_A, "text/csv")).run()
     assert len(_spooled(db)) == 1  # spooled while it is being mapped
-    [b for b in at.button if b.label.startswith("Load 1 file")][0].click().run()
+    next(b for b in at.button if b.label.startswith("Load 1 file")).click().run()
     assert not at.exception
     assert any("goals.csv -> goals" in shown(s.value) for s in at.success)
     assert _spooled(db) == []
@@ -43,7 +43,7 @@ def test_spooled_upload_removed_after_refusal(db):
     at.file_uploader(key="upload_files").set_value(
         ("goals.csv", b"goal_id,kpi,target\nG98,not_a_kpi,1\n", "text/csv")).run()
     assert len(_spooled(db)) == 1
-    [b for b in at.button if b.label.startswith("Load")][0].click().run()
+    next(b for b in at.button if b.label.startswith("Load")).click().run()
     assert any("refused" in e.value for e in at.error)
     assert _spooled(db) == []
 

@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _settle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +200,7 @@ def test_viewer_sees_no_write_path(app, browser, oidc_provider):
 
 
 def test_analyst_with_verified_email_in_another_case_can_load(app, browser, oidc_provider, tmp_path):
-    base, _, work = app
+    base, _, _ = app
     oidc_provider.set_user("ana", {"email": "Ana@Bank.Example", "email_verified": True})
     context, page, _ = _sign_in(browser, base, oidc_provider.url, "ana")
     assert "analyst" in _sidebar(page), _sidebar(page)
@@ -260,10 +259,10 @@ def test_upload_endpoint_takes_nothing_from_signed_out_or_viewer_sessions(app, b
     anon_page.wait_for_selector('button:has-text("Sign in")', timeout=60_000)
     # a viewer's session
     oidc_provider.set_user("exec", {"email": "exec@bank.example", "email_verified": True})
-    viewer, viewer_page, viewer_ids = _sign_in(browser, base, oidc_provider.url, "exec")
+    viewer, _viewer_page, viewer_ids = _sign_in(browser, base, oidc_provider.url, "exec")
     # an analyst's session: the endpoint works for it (so the refusals below are the guard's)
     oidc_provider.set_user("ana", {"email": "Ana@Bank.Example", "email_verified": True})
-    analyst, analyst_page, analyst_ids = _sign_in(browser, base, oidc_provider.url, "ana")
+    analyst, _analyst_page, analyst_ids = _sign_in(browser, base, oidc_provider.url, "ana")
     assert anon_ids and viewer_ids and analyst_ids
     assert _put_upload(base, analyst_ids[-1], _cookies(analyst), 1 * MB) == 204
 
