@@ -6,7 +6,7 @@ import streamlit as st
 from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
 from crm_metrics.data.schema import TABLES
 from crm_metrics.delivery.output import plain_text_markdown
-from ui import auth, cards, charts, filters, loads, page, state, widgets
+from ui import auth, cards, charts, filters, loads, page, state, upload_guard, widgets
 
 store = page.page_setup("Data", ":material/database:")
 st.title("Data")
@@ -65,6 +65,7 @@ with tab_upload:
                 # loaded or refused, the spooled copies go; a fresh uploader lets go of the uploads
                 loads.drop_spooled()
                 st.session_state["_upload_round"] = n_upload + 1
+                upload_guard.release(files)
             bar.progress(1.0, text="Done")
             state.clear_caches()
             st.session_state["last_load"] = results

@@ -88,3 +88,19 @@ def register(session_id: str | None, may: bool) -> None:
     if not may:
         # files a session held while it could upload (an analyst who signed out) go too
         runtime.uploaded_file_mgr.remove_session_files(session_id)
+
+
+def release(files: list[Any]) -> None:
+    """Let go of uploads the app is done with (loaded or refused): Streamlit would keep their bytes
+    in memory until the session ends."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return
+    mgr = Runtime.instance().uploaded_file_mgr
+    for f in files:
+        file_id = getattr(f, "file_id", None)
+        if file_id:
+            mgr.remove_file(ctx.session_id, file_id)
