@@ -47,7 +47,9 @@ server_metadata_url = "{oidc_provider.discovery_url}"
 [roles]
 analysts = {ANALYSTS!r}
 """.replace("'", '"'))
-    env = {**os.environ, "CRM_DB": str(work / "crm.duckdb")}
+    # small per-session upload limits, so that a test can reach them
+    env = {**os.environ, "CRM_DB": str(work / "crm.duckdb"), "CRM_UPLOAD_FILES_PER_SESSION": "3",
+           "CRM_UPLOAD_MB_PER_SESSION": "40"}
     env.pop("STREAMLIT_SERVER_ADDRESS", None)
     log = open(work / "streamlit.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
@@ -280,3 +282,18 @@ def test_upload_endpoint_takes_nothing_from_signed_out_or_viewer_sessions(app, b
     assert anon_page.get_by_role("button", name="Sign in").count() == 1
     for c in (anon, viewer, analyst):
         c.close()
+
+
+def test_analyst_session_upload_limits(app, browser, oidc_provider):
+    """Even an analyst's session holds at most CRM_UPLOAD_FILES_PER_SESSION files and
+    CRM_UPLOAD_MB_PER_SESSION MB (3 and 40 here)."""
+    base, _, _ = app
+    oidc_provider.set_user("ana", {"email": "Ana@Bank.Example", "email_verified": True})
+    analyst, _page, ids = _sign_in(browser, base, oidc_provider.url, "ana")
+    cookies = _cookies(analyst)
+    assert _put_upload(base, ids[-1], cookies, 30 * MB) == 204
+    assert _put_upload(base, ids[-1], cookies, 20 * MB) == 413  # 30 + 20 > 40 MB
+    assert _put_upload(base, ids[-1], cookies, 1 * MB) == 204
+    assert _put_upload(base, ids[-1], cookies, 1 * MB) == 204
+    assert _put_upload(base, ids[-1], cookies, 1 * MB) == 413  # a fourth file
+    analyst.close()
