@@ -8,6 +8,8 @@ from typing import Any
 
 import streamlit as st
 
+from crm_metrics.delivery.output import plain_text_markdown
+
 
 def auth_configured() -> bool:
     """Sign-in is on when an [auth] section is configured in Streamlit's secrets (OIDC)."""
@@ -77,5 +79,6 @@ def sign_in_gate(app_title: str) -> None:
         st.button("Sign in", on_click=st.login, type="primary")
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as {user_name()} · {role()}")
+        # the address comes from the identity provider, where people may type their own
+        st.caption(f"Signed in as {plain_text_markdown(user_name())} · {role()}")
         st.button("Sign out", on_click=st.logout)
