@@ -92,6 +92,8 @@ def test_chart_text_from_data_is_plain():
     assert all("<a" not in str(v) for v in shown), shown
     assert fig.data[0].name == '&lt;a href="https://evil.example"&gt;phone&lt;/a&gt;'
     assert fig.data[1].name == "chat"
+    fig.add_hline(y=1.5, annotation_text='goal <a href="https://evil.example">G1</a>: 1.5')
+    assert "<a" not in plain_plotly(fig).layout.annotations[0].text
 
 
 def test_every_chart_goes_through_plain_plotly():

@@ -59,6 +59,10 @@ def plain_plotly(fig: Any) -> Any:
             elif values is not None and not isinstance(values, (int, float)) and \
                     any(isinstance(v, str) for v in values):
                 trace[attr] = [_plotly_text(v) for v in values]
+    # annotations (a goal line's "goal <id>: <target>") carry goal ids from data; none uses markup
+    for note in fig.layout.annotations or ():
+        if isinstance(note.text, str):
+            note.text = _plotly_text(note.text)
     return fig
 
 
