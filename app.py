@@ -10,6 +10,10 @@ import streamlit as st
 
 from ui.page import PAGES
 
+# The tables' own toolbar download writes cells raw (formula injection); .streamlit/config.toml says
+# so too, this covers a start from another folder. Each table has an escaped "Download CSV" button.
+st.set_option("client.disableDataExport", True)
+
 home = PAGES[0][0]
 st.navigation([st.Page(script, title=label, icon=icon, default=script == home) for script, label, icon in PAGES],
               position="hidden").run()

@@ -3,8 +3,12 @@ that keeps signed-out visitors from seeing data."""
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import streamlit as st
+
+from crm_metrics.delivery.output import plain_text_markdown
 
 
 def auth_configured() -> bool:
@@ -15,18 +19,39 @@ def auth_configured() -> bool:
         return False
 
 
+def role_for(user: Mapping[str, Any], analysts: Iterable[Any]) -> str:
+    """The role of a signed-in user from their identity claims: 'analyst' only when the provider
+    says the email is verified (``email_verified`` true) and it is in the configured list, compared
+    case-insensitively. An unverified address proves nothing: with a provider where users type their
+    own address anyone could claim an analyst's."""
+    if not user.get("is_logged_in", False):
+        return "viewer"
+    # some providers send the claim as the string "true"
+    verified = user.get("email_verified", False)
+    if not (verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")):
+        return "viewer"
+    email = str(user.get("email", "") or "").strip().casefold()
+    if not email:
+        return "viewer"
+    return "analyst" if email in {str(a).strip().casefold() for a in analysts} else "viewer"
+
+
+def _user_claims() -> dict[str, Any]:
+    try:
+        return dict(st.user.to_dict())
+    except Exception:
+        return {k: getattr(st.user, k, None) for k in ("is_logged_in", "email", "email_verified")}
+
+
 def role() -> str:
     """'analyst' or 'viewer'. Without configured sign-in the app runs open (everyone is an analyst)."""
     if not auth_configured():
         return "analyst"
-    if not getattr(st.user, "is_logged_in", False):
-        return "viewer"
-    email = str(getattr(st.user, "email", "") or "").lower()
     try:
-        analysts = [str(x).lower() for x in st.secrets.get("roles", {}).get("analysts", [])]
+        analysts = list(st.secrets.get("roles", {}).get("analysts", []))
     except Exception:
         analysts = []
-    return "analyst" if email in analysts else "viewer"
+    return role_for(_user_claims(), analysts)
 
 
 def can_write() -> bool:
@@ -54,5 +79,6 @@ def sign_in_gate(app_title: str) -> None:
         st.button("Sign in", on_click=st.login, type="primary")
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as {user_name()} · {role()}")
+        # the address comes from the identity provider, where people may type their own
+        st.caption(f"Signed in as {plain_text_markdown(user_name())} · {role()}")
         st.button("Sign out", on_click=st.logout)

@@ -10,7 +10,6 @@ default."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 import streamlit as st
@@ -20,6 +19,7 @@ from crm_metrics.judgement import alert_state
 from crm_metrics.judgement.scorecard import resolve_window
 
 from . import precompute, state
+from .formatting import html_text
 
 # the Scorecard's own cached results: with the filters at their default (the data's span) the
 # panel reuses what the health and scorecard panels computed
@@ -72,5 +72,5 @@ def changes_panel() -> None:
     for c in got["changes"]:
         colour, icon = _icon(c)
         lines.append(f'<div style="margin:2px 0"><span style="color:{colour}">{icon}</span> '
-                     f'{html.escape(c["text"])}</div>')
+                     f'{html_text(c["text"])}</div>')
     st.markdown("\n".join(lines), unsafe_allow_html=True)

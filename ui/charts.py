@@ -23,7 +23,7 @@ from . import precompute, state
 from .filters import Filters, cache_key, choices
 from .formatting import as_date, fmt, goal_text, kpi_label, population, window_note
 from .results import kpi
-from .widgets import missing
+from .widgets import missing, plotly_chart
 
 
 def plotly_layout(fig: Any, *, height: int = 360, title: str | None = None) -> Any:
@@ -127,7 +127,7 @@ def _trend_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.da
     heading = (title or k.label) + suffix + (f"<br><sup>({note})</sup>" if note else "")
     plotly_layout(fig, height=height, title=heading)
     fig.update_yaxes(title=k.unit)
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
 
 
 def mark_go_lives(fig: Any, kpi_id: str, f: Filters) -> None:
@@ -175,7 +175,7 @@ def _mix_view(path: str, version: int, kpi_id: str, start: dt.date, end: dt.date
     fig = px.area(df, x="period", y="value", color=by, color_discrete_sequence=SERIES_COLOURS,
                   groupnorm="percent", labels={"value": "% of contacts", "period": "", by: ""})
     plotly_layout(fig, title=title)
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
 
 
 def dual_trend_chart(left_kpi: str, right_kpi: str, f: Filters, *, title: str) -> None:
@@ -199,7 +199,7 @@ def _dual_view(path: str, version: int, left_kpi: str, right_kpi: str, start: dt
     plotly_layout(fig, title=title)
     fig.update_yaxes(title_text=kpi_label(left_kpi), secondary_y=False)
     fig.update_yaxes(title_text=kpi_label(right_kpi), secondary_y=True, showgrid=False)
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
 
 
 def relationship_mix_chart(f: Filters) -> None:
@@ -225,7 +225,7 @@ def _relationship_mix_view(path: str, version: int, start: dt.date, end: dt.date
     plotly_layout(fig, title="Relationship mix by segment")
     fig.update_layout(hovermode="closest")
     fig.update_xaxes(range=[0, 100], title="% of customers with an advisor contact")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
 
 
 @precompute.remembered("cohorts")
@@ -255,6 +255,6 @@ def _cohort_view(path: str, version: int, start: dt.date, end: dt.date, segments
     plotly_layout(fig, height=max(320, 22 * len(pivot.index) + 80))
     fig.update_layout(hovermode="closest")
     fig.update_yaxes(autorange="reversed")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
     st.caption("Each row is the customers who joined in a month; each column the share of them still a "
                "customer at the end of the n-th month after joining.")

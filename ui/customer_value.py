@@ -21,6 +21,7 @@ from crm_metrics.metrics.customer_value import CustomerValueError
 
 from . import state
 from .formatting import fmt
+from .widgets import plotly_chart
 
 HORIZON_WEEKS = 52.0
 HOLDOUT_DAYS = 91  # the validation chart holds back the last 13 weeks of purchases
@@ -107,7 +108,7 @@ def _bar(df: pd.DataFrame, dim: str, title: str) -> None:
                                          "mean P(alive) %{customdata[1]:.2f}<extra></extra>"))
     fig.update_layout(title=title, height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white",
                       yaxis_title=f"mean predicted CLV ({state.currency()})")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
 
 
 def _table(df: pd.DataFrame, dim: str, label: str) -> None:
@@ -136,7 +137,7 @@ def _holdout_chart(model: cs.CustomerValueModel) -> None:
                       title=f"Repeat purchases per customer, {h.start:%Y-%m-%d} – {h.end:%Y-%m-%d}",
                       xaxis_title="purchase days after the first, in calibration (x)",
                       yaxis_title="mean repeat purchases in the holdout", legend={"orientation": "h", "y": -0.3})
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)
     gap = (h.predicted - h.actual) / h.actual * 100 if h.actual else 0.0
     st.caption(f"Fitted on purchases up to {model.calibration_end:%Y-%m-%d}; the next {HOLDOUT_DAYS} days held "
                f"back. In total the model predicted {h.predicted:,.0f} repeat purchases, {h.actual:,.0f} happened "
@@ -154,7 +155,7 @@ def customer_value_section(filters: Any) -> None:
     segments = tuple(getattr(filters, "segments", ()) or ())
     page = _page_view(*_key(), HORIZON_WEEKS, segments)
     if isinstance(page, str):
-        st.info(f"The customer-value models cannot be fitted: {page}", icon=":material/info:")
+        st.info(f"The customer-value models cannot be fitted: {output.plain_text_markdown(page)}", icon=":material/info:")
         return
     var = page.value_at_risk
     c1, c2, c3, c4 = st.columns(4)
@@ -201,7 +202,7 @@ def customer_value_section(filters: Any) -> None:
     st.markdown("**Does the model predict well here?** Holdout validation")
     model = _holdout(*_key())
     if isinstance(model, str):
-        st.info(f"No holdout validation: {model}", icon=":material/info:")
+        st.info(f"No holdout validation: {output.plain_text_markdown(model)}", icon=":material/info:")
     elif model.holdout is None:
         st.info("No holdout validation: there are no purchases after the calibration end.", icon=":material/info:")
     else:

@@ -151,3 +151,22 @@ def kpi_label(kpi_id: str) -> str:
 def kpi_help(kpi_id: str) -> str:
     k = get_kpi(kpi_id)
     return f"**{k.label}** — {k.description}\n\nFormula: {k.formula}\n\nBetter: {k.better}. Unit: {k.unit}."
+
+
+def md(text: Any) -> str:
+    """Text from data for anything that renders markdown (st.markdown, captions, alerts, labels of
+    buttons and expanders): shown as written, no link, image, emphasis or directive."""
+    return output.plain_text_markdown(text)
+
+
+# Characters that are markdown syntax (or Streamlit's :directive[...]) once an HTML block ends: as
+# numeric entities they show as themselves and never become syntax.
+_HTML_CHARS = {c: f"&#{ord(c)};" for c in "&<>\"'[]()!*_`~#:\\|{}$"}
+
+
+def html_text(text: Any) -> str:
+    """Text from data inside markup passed with ``unsafe_allow_html``: HTML-escaped, markdown
+    characters as entities, and line breaks as <br> (a blank line would end the HTML block and
+    markdown would start again)."""
+    s = "".join(_HTML_CHARS.get(c, c) for c in ("" if text is None else str(text)))
+    return s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")

@@ -14,8 +14,8 @@ from crm_metrics.metrics.kpis import KPIS
 
 from . import precompute, state
 from .charts import plotly_layout
-from .formatting import fmt, kpi_label, window_note
-from .widgets import download, missing
+from .formatting import fmt, kpi_label, md, window_note
+from .widgets import download, missing, plotly_chart
 
 
 def impact_table(window_days: int) -> pd.DataFrame | None:
@@ -200,7 +200,7 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
             # before/after windows of the bars: the title says so
             note = window_note(r["kpi"], "week", "the bars measure whole windows")[1] if r["kpi"] in _kpi_ids() else ""
             plotly_layout(fig, title=f"{label}, weekly: treated vs control" + (f"<br><sup>({note})</sup>" if note else ""))
-            st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+            plotly_chart(fig)
     with right:
         fig = go.Figure()
         groups = [("Treated", r["treated_before"], r["treated_after"], SERIES_COLOURS[0])]
@@ -212,11 +212,11 @@ def _initiative_view(path: str, version: int, initiative_id: str, window_days: i
                                  textposition="outside"))
         plotly_layout(fig, title=f"{label}: {window_days} days before vs after")
         fig.update_layout(barmode="group", hovermode="closest")
-        st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+        plotly_chart(fig)
     effect_chart(r, unit, label)
     note = output.plain(r["notes"])
     if note:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md(note)}")
     if bool(r["provisional"]):
         st.warning("Provisional: the after-window runs past the data; the effect may still change.",
                    icon=":material/hourglass_top:")
@@ -247,4 +247,4 @@ def effect_chart(r, unit: str, label: str) -> None:
     fig.add_vline(x=0, line_color="#444", line_dash="dot")
     plotly_layout(fig, height=200, title=f"{label}: effect with its 95 % interval — {verdict_text(r)}")
     fig.update_layout(hovermode="closest")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +16,51 @@ from crm_metrics.data.undo import UndoError, undo_load, undoable_loads
 from crm_metrics.metrics.views import load_marker
 
 from . import auth, state
+from .formatting import md
 from .widgets import set_flash
 
 
-def spool_upload(up: Any) -> str:
-    """Streamlit uploads arrive in memory: write each to a temporary file once and load from the path."""
+def _session_spool() -> Path:
     folder = st.session_state.get("_crm_spool")
     if not folder or not Path(folder).exists():
         # inside the store's spool folder: the only place the locked-down DuckDB may read from
         folder = tempfile.mkdtemp(prefix="session-", dir=state.store().spool_dir)
         st.session_state["_crm_spool"] = folder
+    return Path(folder)
+
+
+def spool_upload(up: Any) -> str:
+    """Streamlit uploads arrive in memory: write each to a file in this session's spool folder once
+    (reruns reuse it) and load from the path. :func:`drop_spooled` removes it again."""
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    path = Path(folder) / f"{digest}.csv"
+    path = _session_spool() / f"{digest}.csv"
     if not path.exists():
         path.write_bytes(data)
     return str(path)
+
+
+def drop_spooled(keep: Iterable[str] = ()) -> None:
+    """Remove this session's spooled files except ``keep``: a file leaves the disk once it has been
+    loaded or refused, or is no longer selected in the uploader."""
+    folder = st.session_state.get("_crm_spool")
+    if not folder or not Path(folder).exists():
+        return
+    keep_set = {str(Path(k)) for k in keep}
+    for f in Path(folder).iterdir():
+        if str(f) not in keep_set and f.is_file():
+            f.unlink(missing_ok=True)
+
+
+def upload_names(names: list[str]) -> list[str]:
+    """Names that tell uploads apart: the second ``goals.csv`` becomes ``goals.csv (2)`` (widget
+    keys are built from them, and Streamlit refuses two widgets with one key)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
+    return out
 
 
 def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, str]:
@@ -39,14 +69,14 @@ def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, st
     mapping: dict[str, str] = {}
     unmatched = [c for c in tdef.columns if c.name not in insp.columns]
     missing_required = [c for c in unmatched if c.required]
-    matched = ", ".join(f"{h} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
+    matched = ", ".join(f"{md(h)} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
     if matched:
         st.caption(f"Matched: {matched}")
     if insp.extra_columns:
-        st.caption("Ignored (not in the contract): " + ", ".join(insp.extra_columns))
+        st.caption("Ignored (not in the contract): " + ", ".join(md(c) for c in insp.extra_columns))
     if not insp.headers:
         for p in insp.problems:
-            st.error(str(p))
+            st.error(md(p))
         return mapping
     if missing_required:
         st.warning("Some required columns were not recognised. Choose which column of the file holds each.",

@@ -3,11 +3,12 @@ sample-data banner. Every page calls :func:`page_setup` first."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from crm_metrics.data.bootstrap import showing_sample
 from crm_metrics.data.store import Store
 
-from . import auth, state
+from . import auth, state, upload_guard
 
 APP_TITLE = "CRM Success"
 
@@ -39,6 +40,8 @@ def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: b
     _style()
     _navigation()
     auth.sign_in_gate(APP_TITLE)
+    ctx = get_script_run_ctx()
+    upload_guard.register(ctx.session_id if ctx else None, auth.can_write())
     s = state.store()
     if showing_sample(s):
         st.info("You are looking at **Northwind Bank, a fictional sample company**. Load your own "

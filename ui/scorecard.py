@@ -3,7 +3,6 @@ data), goals against actuals grouped by strategic objective, and the executive r
 from __future__ import annotations
 
 import datetime as dt
-import html
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from crm_metrics.metrics.kpis import get_kpi
 
 from . import precompute, state, why
 from .filters import Filters, choices
-from .formatting import as_date, fmt, fmt_change, goal_text, n_text, status_label
-from .widgets import download, missing
+from .formatting import as_date, fmt, fmt_change, goal_text, html_text, md, n_text, status_label
+from .widgets import download, missing, plotly_chart
 
 
 def health_panel(f: Filters) -> None:
@@ -65,20 +64,16 @@ def _health_view(path: str, version: int, start: dt.date, end: dt.date) -> None:
     if oks:
         with st.expander(f"{len(oks)} checks passed"):
             for x in oks:
-                st.markdown(f"✔ **{x.title}** — {x.finding}")
+                st.markdown(f"✔ **{md(x.title)}** — {md(x.finding)}")
 
 
 def _finding_box(x: Any) -> None:
     colour, icon, word = SEVERITY_STYLE[x.severity]
-    subject = f" · {_html(x.subject)}" if x.subject else ""
+    subject = f" · {html_text(x.subject)}" if x.subject else ""
     st.markdown(
-        f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {_html(x.title)}{subject}</b><br>'
-        f'{_html(x.finding)}<br><span class="crm-muted">Next: {_html(x.next_step)}</span></div>',
+        f'<div class="crm-finding" style="border-color:{colour}"><b>{icon} {word}: {html_text(x.title)}{subject}</b><br>'
+        f'{html_text(x.finding)}<br><span class="crm-muted">Next: {html_text(x.next_step)}</span></div>',
         unsafe_allow_html=True)
-
-
-def _html(text: str) -> str:
-    return html.escape(str(text))
 
 
 def scorecard_panel(f: Filters) -> None:
@@ -126,13 +121,13 @@ def _scorecard_view(path: str, version: int, start: dt.date | None, end: dt.date
     for _, obj in rollup.iterrows():
         name = obj["objective"] or "(no strategic objective)"
         goals = df[df["objective"].fillna("") == (obj["objective"] or "")]
-        st.markdown(f"#### {name}")
+        st.markdown(f"#### {md(name)}")
         owners = sorted({str(o) for o in goals["owner"] if output.plain(o)})
         # owners here, not in a column: the table then fits a laptop's width
         st.caption(f"{int(obj['goals'])} goal rows: {int(obj['met'])} met · {int(obj['on_track'])} on track · "
                    f"{int(obj['at_risk'])} at risk · {int(obj['off_track'])} off track · {int(obj['missed'])} "
                    f"missed · {int(obj['no_data'])} without data"
-                   + (f" · owner{'s' if len(owners) > 1 else ''}: {', '.join(owners)}" if owners else ""))
+                   + (f" · owner{'s' if len(owners) > 1 else ''}: {md(', '.join(owners))}" if owners else ""))
         _goal_table(goals, start, end)
         for _, g in goals[~goals["final"]].iterrows():
             _in_progress(g)
@@ -222,8 +217,7 @@ def _in_progress(g: Any) -> None:
                 f"against a target of {fmt(g['target'], k.unit)}; meeting it is "
                 f"**{chance_words(g['p_meet'])}** — {status_label(g['status'])}.")
     st.caption(f"Forecast: {g['forecast_method']}.")
-    st.plotly_chart(bullet_chart(g, k.unit), width="stretch", config={"displaylogo": False, "staticPlot": True},
-                    key=f"bullet-{g['goal_id']}-{g['period_start']}")
+    plotly_chart(bullet_chart(g, k.unit), key=f"bullet-{g['goal_id']}-{g['period_start']}", static=True)
 
 
 def bullet_chart(g: Any, unit: str) -> go.Figure:
@@ -264,9 +258,9 @@ def report_download(f: Filters) -> None:
                "detail follows and the data-load audit is in the appendix.")
     if st.button("Prepare the board pack (PDF and HTML)", key="prep_report"):
         with st.spinner("Building the report"):
-            html_text = report.render_html(state.store(), start=f.start, end=f.end)
+            report_html = report.render_html(state.store(), start=f.start, end=f.end)
             try:
-                pdf = _pdf_bytes(html_text)
+                pdf = _pdf_bytes(report_html)
             except report.ReportError as e:
                 pdf = None
                 st.warning(f"The PDF cannot be made here: {e} The HTML is below.", icon=":material/warning:")
@@ -274,7 +268,7 @@ def report_download(f: Filters) -> None:
         if pdf is not None:
             a.download_button("Download PDF", pdf, file_name=f"crm-report-{f.start}-{f.end}.pdf",
                               mime="application/pdf", key="dl_report_pdf", type="primary")
-        b.download_button("Download HTML", html_text.encode("utf-8"), file_name=f"crm-report-{f.start}-{f.end}.html",
+        b.download_button("Download HTML", report_html.encode("utf-8"), file_name=f"crm-report-{f.start}-{f.end}.html",
                           mime="text/html", key="dl_report")
 
 

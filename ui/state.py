@@ -3,6 +3,9 @@ cached result, the store's settings, and clearing the caches after a change."""
 from __future__ import annotations
 
 import os
+import shutil
+import time
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,8 +29,42 @@ def _store_for(path: str) -> Store:
     remote.serve(store)  # take loads and other commands handed over by `python -m crm_metrics` while the app holds the store
     # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
     store.lock_down()
+    clean_spool(store.spool_dir, _process_start())
     precompute.start(store)  # after each load, recompute what the pages last asked for
     return store
+
+
+def _process_start() -> float:
+    """When this process started (epoch seconds): from /proc where there is one, else this module's
+    import, which happens as the app starts."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED_AT
+
+
+_IMPORTED_AT = time.time()
+
+
+def clean_spool(spool_dir: str, before: float) -> None:
+    """Remove uploads spooled before ``before`` (a previous run of the app that stopped before it
+    could remove them): sessions of this process have not started yet, nothing else writes there
+    (the inbox has its own folder next to the store)."""
+    for entry in Path(spool_dir).iterdir():
+        if entry.name == "inbox":  # an in-memory store keeps its inbox here
+            continue
+        try:
+            if entry.lstat().st_mtime >= before:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            pass  # gone already, or not ours to remove: the next start tries again
 
 
 # -- per-run memo --------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def goals_editor(can_write: bool) -> None:
             set_flash("success", f"Goal {goal['goal_id']} saved." if change is not None else "Nothing changed.")
             st.session_state[_GOAL_SAVED] = goal["goal_id"]     # show the saved goal next
         st.rerun()
-    if pick != "(new goal)" and st.button(f"Delete goal {pick}", key="goal_delete"):
+    if pick != "(new goal)" and st.button(f"Delete goal {output.plain_text_markdown(pick)}", key="goal_delete"):
         _strategy_action(strategy.delete_goal, pick, success=f"Goal {pick} deleted (undo in the change log).")
         st.rerun()
 

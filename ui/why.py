@@ -18,7 +18,8 @@ from crm_metrics.metrics.records import mask_customer_ids, no_records_reason, re
 
 from . import auth, state
 from .filters import Filters
-from .formatting import fmt
+from .formatting import fmt, md
+from .widgets import plotly_chart
 
 PAGE_URL = "/Why"
 PAGE_ROWS = 100          # records shown per page
@@ -75,7 +76,7 @@ def explain_panel(kpi_id: str, by: tuple[str, ...], f: Filters, vs_start: dt.dat
         return
     a, b, s, e = res["periods"]
     st.caption(f"{a} – {b} → {s} – {e}, by {' × '.join(by)}")
-    st.markdown(f"**{res['sentence']}**")
+    st.markdown(f"**{md(res['sentence'])}**")  # names of channels and segments come from data
     _waterfall_chart(res["waterfall"], k.unit)
     g = res["groups"]
     st.dataframe(g, hide_index=True, width="stretch", column_config={
@@ -101,7 +102,7 @@ def _waterfall_chart(w: pd.DataFrame, unit: str) -> None:
     lo = min(0.0, float(w["value"].min()))
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
                       yaxis={"rangemode": "tozero" if lo >= 0 else "normal"})
-    st.plotly_chart(fig, width="stretch", key="why_waterfall")
+    plotly_chart(fig, key="why_waterfall")
 
 
 # -- records ------------------------------------------------------------------------------------------
@@ -150,12 +151,12 @@ def records_panel(kpi_id: str, f: Filters) -> None:
                    f"--to {f.end} --format csv`.", icon=":material/warning:")
         return
 
-    def _csv() -> bytes:
+    def _records_safe_csv() -> bytes:  # escaped: output.safe_csv
         all_rows = _records_page(*key, None, 0)
         df = all_rows[0] if not isinstance(all_rows, str) else pd.DataFrame()
         return output.safe_csv(df if reveal else mask_customer_ids(state.store(), df))
 
-    st.download_button(f"Download all {n:,} records (CSV)", _csv, file_name=f"records-{kpi_id}-{f.start}-{f.end}.csv",
+    st.download_button(f"Download all {n:,} records (CSV)", _records_safe_csv, file_name=f"records-{kpi_id}-{f.start}-{f.end}.csv",
                        mime="text/csv", key="dl_why_records")
 
 

@@ -66,4 +66,40 @@ def flash() -> None:
     msg = st.session_state.pop(_FLASH, None)
     if msg:
         kind, text = msg
-        (st.error if kind == "error" else st.success)(text)
+        (st.error if kind == "error" else st.success)(output.plain_text_markdown(text))
+
+
+def _plotly_text(value: Any) -> Any:
+    # Plotly draws <a href>, <b>, <br>... inside trace names, tick labels and hover text; as
+    # entities they show as the characters they are.
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def plain_plotly(fig: Any) -> Any:
+    """Text from data in a figure (legend names, categories, bar texts) shown as text: no link or
+    markup from a loaded channel or segment name."""
+    for trace in fig.data:
+        if isinstance(getattr(trace, "name", None), str):
+            trace.name = _plotly_text(trace.name)
+        for attr in ("x", "y", "text", "labels"):
+            if attr not in trace:
+                continue
+            values = trace[attr]
+            if isinstance(values, str):
+                trace[attr] = _plotly_text(values)
+            elif values is not None and not isinstance(values, (int, float)) and \
+                    any(isinstance(v, str) for v in values):
+                trace[attr] = [_plotly_text(v) for v in values]
+    # annotations (a goal line's "goal <id>: <target>") carry goal ids from data; none uses markup
+    for note in fig.layout.annotations or ():
+        if isinstance(note.text, str):
+            note.text = _plotly_text(note.text)
+    return fig
+
+
+def plotly_chart(fig: Any, *, key: str | None = None, static: bool = False) -> None:
+    """Every chart of the app: data text made plain, Plotly's logo off (``static``: no interaction)."""
+    config = {"displaylogo": False, **({"staticPlot": True} if static else {})}
+    st.plotly_chart(plain_plotly(fig), width="stretch", config=config, key=key)
