@@ -279,7 +279,7 @@ def test_new_and_resolved_finding(db, capsys):
         "kind": "finding_new", "id": "no_measurement", "scope": "G3", "period": None, "from": None,
         "to": "warning", "value": None, "target": None}
     # the finding's own words come from the health check; the line starts with ours
-    assert new["text"].startswith("Health · No measurement (G3): new warning — goal G3 (nps, ")
+    assert new["text"].startswith("Health · No measurement (G3): new warning — goal G3 (Net Promoter Score, ")
     # one answer of 10: NPS = 100 % promoters - 0 % detractors = 100.0 >= 20 -> met; the warning goes
     add(path, surveys=[{"response_id": "s1", "customer_id": "c1", "answered_on": D(2026, 3, 10), "nps": 10}])
     code, out, _ = run(capsys, "--db", path, "--format", "json")
@@ -349,8 +349,8 @@ def test_worsened_finding_is_reported_once(db, capsys):
     [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
     assert (c["kind"], c["id"], c["scope"], c["from"], c["to"]) == (
         "finding_new", "siloed_customer_data", None, None, "warning")
-    assert c["text"] == "Health · Siloed customer data: new warning — customer_match_rate 100.0%; " \
-                        "advisor_logged_rate 80.0% (< 90)"
+    assert c["text"] == "Health · Siloed customer data: new warning — Known customers 100.0%; " \
+                        "Advisor recorded 80.0% (< 90)"
     add(path, interactions=[{"interaction_id": f"x{i}", "occurred_at": ts("2026-04-07"), **bare} for i in (2, 3, 4)])
     [c] = run(capsys, "--db", path, "--format", "json")[1]["changes"]
     assert (c["kind"], c["from"], c["to"]) == ("finding_worsened", "warning", "critical")
@@ -430,7 +430,9 @@ def test_scorecard_page_shows_what_the_last_load_changed(make_store, monkeypatch
             time.sleep(0.2)
         at = AppTest.from_file(page, default_timeout=120).run()
         assert not at.exception, [e.value for e in at.exception]
-        shown = "\n".join(m.value for m in at.markdown)
+        # the panel's lines are escaped HTML (names come from data): compare the text they show
+        import html
+        shown = html.unescape("\n".join(m.value for m in at.markdown))
         assert "Average handle time ≤ 300.0 s (all, 2026-03): met → at risk; actual 307.5 s" in shown
         assert any(c.value.startswith("Compared with the previous load (the state recorded ") for c in at.caption)
         # the page again, same data: the same change is still shown (read back, not consumed)
