@@ -430,7 +430,9 @@ def test_scorecard_page_shows_what_the_last_load_changed(make_store, monkeypatch
             time.sleep(0.2)
         at = AppTest.from_file(page, default_timeout=120).run()
         assert not at.exception, [e.value for e in at.exception]
-        shown = "\n".join(m.value for m in at.markdown)
+        # the panel's lines are escaped HTML (names come from data): compare the text they show
+        import html
+        shown = html.unescape("\n".join(m.value for m in at.markdown))
         assert "Average handle time ≤ 300.0 s (all, 2026-03): met → at risk; actual 307.5 s" in shown
         assert any(c.value.startswith("Compared with the previous load (the state recorded ") for c in at.caption)
         # the page again, same data: the same change is still shown (read back, not consumed)
