@@ -210,8 +210,7 @@ def test_refuses_non_positive_mean_spend():
 
 
 def test_errors_are_user_facing():
-    from crm_metrics.delivery.errors import user_message
-
+    from crm_metrics.data.errors import user_message
     from crm_metrics.metrics.kpis import KpiError
     e = cv.CustomerValueError("no repeat purchases")
     assert isinstance(e, KpiError) and user_message(e) == "no repeat purchases"
