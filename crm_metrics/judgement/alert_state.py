@@ -22,8 +22,9 @@ from typing import Any
 import pandas as pd
 
 from crm_metrics.data.store import Store
+from crm_metrics.data.values import number
 from crm_metrics.judgement import health
-from crm_metrics.judgement.alerts import DEFAULT_DEADBAND, Change, Entry, Mode, current_state, diff, num
+from crm_metrics.judgement.alerts import DEFAULT_DEADBAND, Change, Entry, Mode, current_state, diff
 
 CONSUMERS: tuple[str, ...] = ("cli", "app")
 
@@ -76,7 +77,7 @@ def recorded(store: Store, consumer: str = "cli") -> tuple[int, dict[str, Entry]
                           "FROM alert_state WHERE consumer = ? ORDER BY key", [consumer]).fetchall()
     finally:
         cur.close()
-    state = {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), num(r[8]), num(r[9]))
+    state = {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), number(r[8]), number(r[9]))
              for r in res}
     return (int(row[0]) if row else 0), state
 
@@ -104,7 +105,7 @@ def evaluate(store: Store, consumer: str = "cli", mode: Mode = "first", *,
     version, previous = recorded(store, consumer)
     data_version = store.data_version()
     settings = store.settings()
-    band = num(settings.get("alert_deadband"))
+    band = number(settings.get("alert_deadband"))
     current = current_state(store, card, findings)
     changes, keep = diff(previous, current, mode, DEFAULT_DEADBAND if band is None else band, settings)
     return Evaluation(consumer, version, tuple(changes), keep, data_version)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import scorecard as sc
@@ -80,30 +81,12 @@ class Change:
 
 
 # -- words and numbers -------------------------------------------------------------------------------
-def num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) or math.isinf(x) else x
 
 
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    s = str(v).strip()
-    return s or None
 
 
 def _date(v: Any) -> dt.date | None:
-    if _text(v) is None:
+    if values.text(v) is None:
         return None
     if isinstance(v, dt.datetime):
         return v.date()
@@ -133,7 +116,7 @@ def period_label(start: Any, end: Any) -> str | None:
 
 
 def scope_label(channel: Any, segment: Any) -> str:
-    parts = [p for p in (_text(channel), _text(segment)) if p]
+    parts = [p for p in (values.text(channel), values.text(segment)) if p]
     return " · ".join(parts) if parts else "all"
 
 
@@ -146,28 +129,28 @@ def _is_final(row: Mapping[str, Any]) -> bool:
             return bool(final)
     except (TypeError, ValueError):  # not a scalar: judge by the status below
         pass
-    return row.get("status") not in PACE_STATUSES and num(row.get("forecast")) is None
+    return row.get("status") not in PACE_STATUSES and values.number(row.get("forecast")) is None
 
 
 def goal_entry(row: Mapping[str, Any], currency: str = "") -> Entry:
     kpi = KPIS.get(str(row.get("kpi")))
     unit = kpi.unit if kpi else None
     final = _is_final(row)
-    target = num(row.get("target"))
-    value = num(row.get("actual")) if final else num(row.get("forecast"))
+    target = values.number(row.get("target"))
+    value = values.number(row.get("actual")) if final else values.number(row.get("forecast"))
     if value is None and not final:
-        value = num(row.get("actual_to_date"))
+        value = values.number(row.get("actual_to_date"))
     direction = row.get("direction")
     sym = {"at_least": "≥ ", "at_most": "≤ "}.get(str(direction), "target ")
     scope, period = scope_label(row.get("channel"), row.get("segment")), period_label(
         row.get("period_start"), row.get("period_end"))
     goal_id = str(row.get("goal_id"))
-    key = json.dumps(["goal", goal_id, _text(row.get("channel")), _text(row.get("segment")),
+    key = json.dumps(["goal", goal_id, values.text(row.get("channel")), values.text(row.get("segment")),
                       str(_date(row.get("period_start"))), str(_date(row.get("period_end")))])
     title = f"{kpi.label if kpi else row.get('kpi')} {sym}{sc.format_value(target, unit, currency)}"
     detail = {"unit": unit, "currency": currency, "direction": direction,
-              "tolerance": num(row.get("tolerance")), "forecast_low": num(row.get("forecast_low")),
-              "forecast_high": num(row.get("forecast_high"))}
+              "tolerance": values.number(row.get("tolerance")), "forecast_low": values.number(row.get("forecast_low")),
+              "forecast_high": values.number(row.get("forecast_high"))}
     return Entry(key, "goal", goal_id, scope, period, title, str(row.get("status") or "no_data"), final,
                  value, target, detail)
 
@@ -235,7 +218,7 @@ def _mirror(a: float, b: float, t: float) -> tuple[float, float]:
 
 
 def _z(p: Any) -> float:
-    x = num(p)
+    x = values.number(p)
     x = 0.5 if x is None else min(max(x, 1e-6), 1 - 1e-6)
     return NormalDist().inv_cdf(x)
 

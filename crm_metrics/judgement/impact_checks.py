@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_metrics.data.values import number
 from crm_metrics.judgement.finding import Check, CheckContext, Finding
 from crm_metrics.judgement.impact import COST_CRITICAL_PCT, DEFAULT_WINDOW_DAYS, fmt_money, fmt_pct, impact
-from crm_metrics.judgement.impact_scope import initiatives, num_or_none
+from crm_metrics.judgement.impact_scope import initiatives
 from crm_metrics.metrics.kpis import KPIS
 
 
@@ -89,7 +90,7 @@ def _impact_rows(ctx: CheckContext) -> list[dict[str, Any]]:
 
 
 def _interval(lo: Any, hi: Any, fmt) -> str:
-    lo, hi = num_or_none(lo), num_or_none(hi)
+    lo, hi = number(lo), number(hi)
     return "no interval" if lo is None or hi is None else f"95 % interval {fmt(lo)} to {fmt(hi)}"
 
 
@@ -102,7 +103,7 @@ def check_no_return(ctx: CheckContext) -> list[Finding]:
                           "Load initiatives.csv to judge what each CRM project returned.")]
     out, positive, unsure, unknown = [], [], [], []
     for r in _impact_rows(ctx):
-        roi, high = num_or_none(r["roi"]), num_or_none(r.get("roi_high"))
+        roi, high = number(r["roi"]), number(r.get("roi_high"))
         if roi is None:
             unknown.append(r["initiative_id"])
             continue
@@ -111,7 +112,7 @@ def check_no_return(ctx: CheckContext) -> list[Finding]:
             (positive if roi >= 0 else unsure).append(
                 f"{r['initiative_id']} {roi:+.2f}" + ("" if roi >= 0 or high is not None else " (no interval)"))
             continue
-        margin = num_or_none(r["margin"])
+        margin = number(r["margin"])
         prov = f"; provisional: the after-window runs to {r['after_end']}, past the data" if r["provisional"] else ""
         ctrl = "against the control group" if r["has_control"] else "no control group"
         out.append(c.finding(
@@ -119,7 +120,7 @@ def check_no_return(ctx: CheckContext) -> list[Finding]:
             f"{r['name']}: first-year ROI (annualised) {roi:+.2f}, {_interval(r['roi_low'], high, lambda v: f'{v:+.2f}')} "
             f"— incremental revenue {fmt_money(r['incremental_revenue'])} in the {r['window_days']} days after "
             f"go-live {r['go_live']} ({ctrl}) × 365/{r['window_days']} × margin {margin:g} = "
-            f"{fmt_money(num_or_none(r['annual_incremental_revenue']) * margin)} a year vs cost {fmt_money(r['cost'])}{prov}",
+            f"{fmt_money(number(r['annual_incremental_revenue']) * margin)} a year vs cost {fmt_money(r['cost'])}{prov}",
             "Check whether the initiative's own KPI moved (Initiatives page); if it did not, and revenue did not "
             "either, stop or rethink it before spending more.", subject=r["initiative_id"]))
     if not out:
@@ -155,15 +156,15 @@ def check_impact_in_doubt(ctx: CheckContext) -> list[Finding]:
             fine.append(r["initiative_id"])
             continue
         why = []
-        pt, pp = num_or_none(r.get("pre_trend_p")), num_or_none(r.get("placebo_p"))
+        pt, pp = number(r.get("pre_trend_p")), number(r.get("placebo_p"))
         if pt is not None and pt < 0.05:
             why.append(f"treated and control already drifted apart before go-live (pre-trend p = {pt:.3f})")
         if pp is not None and pp < 0.05:
             why.append(f"a pretend go-live {r['window_days'] // 2} days earlier shows an effect of "
-                       f"{num_or_none(r['placebo_effect']):+.3g} (placebo p = {pp:.3f})")
+                       f"{number(r['placebo_effect']):+.3g} (placebo p = {pp:.3f})")
         unit = KPIS[r["kpi"]].unit if r["kpi"] in KPIS else ""
         out.append(c.finding(
-            "warning", f"{r['name']}: effect on {r['kpi']} {num_or_none(r['effect']):+.3g} {unit} is doubtful — "
+            "warning", f"{r['name']}: effect on {r['kpi']} {number(r['effect']):+.3g} {unit} is doubtful — "
                        + "; ".join(why),
             "Do not credit the initiative with this change: look for what else moved the scope (seasonality, "
             "another project, a data change) or choose a control group that moved alike before go-live.",

@@ -8,12 +8,10 @@ Used by :mod:`crm_metrics.judgement.impact` (which re-exports these names).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
+from crm_metrics.data import values
 from crm_metrics.data.schema import UNKNOWN
 
 
@@ -26,26 +24,8 @@ class UnknownInitiativeError(ImpactError):
 
 
 # -- reading initiatives --------------------------------------------------------------------------
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    s = str(v).strip()
-    return s or None
 
 
-def num_or_none(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
 
 
 def as_day(v: Any) -> dt.date:
@@ -67,10 +47,10 @@ def initiatives(store) -> list[dict[str, Any]]:
         cur.close()
     for r in rows:
         for k in ("initiative_id", "name", "channel", "segment", "kpi", "objective"):
-            r[k] = _text(r.get(k))
+            r[k] = values.text(r.get(k))
         r["go_live"] = as_day(r["go_live"])
-        r["cost"] = num_or_none(r.get("cost"))
-        r["budget"] = num_or_none(r.get("budget"))
+        r["cost"] = values.number(r.get("cost"))
+        r["budget"] = values.number(r.get("budget"))
     return rows
 
 
@@ -157,18 +137,18 @@ def scopes(store, channel: str | None, segment: str | None) -> Scopes:
     other_sg: tuple[str, ...] = ()
     missing = False
     if channel:
-        values = dimension_values(store, "channel")
-        if channel not in values:
+        known = dimension_values(store, "channel")
+        if channel not in known:
             notes.append(f"channel {channel!r} does not occur in the data")
-        other_ch = tuple(v for v in values if v != channel)
+        other_ch = tuple(v for v in known if v != channel)
         if not other_ch:
             notes.append(f"no channel other than {channel!r} in the data: no control group")
             missing = True
     if segment:
-        values = dimension_values(store, "segment")
-        if segment not in values:
+        known = dimension_values(store, "segment")
+        if segment not in known:
             notes.append(f"segment {segment!r} does not occur in the data")
-        other_sg = tuple(v for v in values if v != segment)
+        other_sg = tuple(v for v in known if v != segment)
         if not other_sg:
             notes.append(f"no segment other than {segment!r} in the data: no control group")
             missing = True
