@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_metrics.data.detect import auto_sources
+from crm_metrics.data.peek import read_records
 from crm_metrics.data.presets.model import KEEP, Conversion, Preset, ValueMap
 from crm_metrics.data.schema import TABLES, normalise_name
 
@@ -192,20 +193,6 @@ def write_number(x: float, delimiter: str) -> str:
 
 
 # -- the two passes ------------------------------------------------------------------------------
-def _records(path: Path, encoding: str, delimiter: str):
-    """(start line, record) for each record after the header; the header itself first."""
-    enc = "utf-8-sig" if encoding == "utf-8" else encoding
-    with open(path, encoding=enc, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, quotechar='"')
-        header = next(reader, [])
-        yield 1, header
-        start = reader.line_num + 1
-        for rec in reader:
-            if rec and any(c.strip() for c in rec):
-                yield start, rec
-            start = reader.line_num + 1
-
-
 def _choose_formats(plan: ReshapePlan, path: Path, encoding: str, delimiter: str,
                     index: dict[str, int], keep: dict[int, set[str]], cur_i: int | None
                     ) -> tuple[dict[str, str], set[str]]:
@@ -216,7 +203,7 @@ def _choose_formats(plan: ReshapePlan, path: Path, encoding: str, delimiter: str
     alive = {c: list(f) for c, f in plan.timestamp_formats.items() if c in index}
     currencies: set[str] = set()
     maps = {c: (plan.value_maps[c], plan.value_maps[c].lookup()) for c in alive if c in plan.value_maps}
-    rows = _records(path, encoding, delimiter)
+    rows = read_records(path, encoding, delimiter)
     next(rows)
     open_cols = [c for c, f in alive.items() if len(f) > 1]
     for _, rec in rows:
@@ -247,7 +234,7 @@ def _cell(rec: list[str], i: int) -> str:
 
 def reshape(src: Path, dst: Path, plan: ReshapePlan, *, encoding: str, delimiter: str) -> ReshapeResult:
     """Write ``dst`` (the contract's columns, the source's delimiter, UTF-8) from ``src``."""
-    rows = _records(src, encoding, delimiter)
+    rows = read_records(src, encoding, delimiter)
     _, headers = next(rows)
     rows.close()
     index = {c: headers.index(h) for c, h in plan.sources.items() if h in headers}
@@ -268,7 +255,7 @@ def reshape(src: Path, dst: Path, plan: ReshapePlan, *, encoding: str, delimiter
     kinds = {c.name: c.type for c in TABLES[plan.table].columns}
     maps = {c: (vm, vm.lookup()) for c, vm in plan.value_maps.items() if c in index}
     rate = plan.rate or 1.0
-    rows = _records(src, encoding, delimiter)
+    rows = read_records(src, encoding, delimiter)
     next(rows)
     with open(dst, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, delimiter=delimiter, quotechar='"', lineterminator="\n")
