@@ -8,7 +8,7 @@ analyst who wants to fix the file row by row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 FIRST_SHOWN = 5          # lines and values per summary
@@ -29,6 +29,9 @@ class ProblemSummary:
     count: int
     first_lines: tuple[int | None, ...]
     first_values: tuple[str | None, ...]
+
+    def with_lines(self, lines: tuple[int | None, ...]) -> ProblemSummary:
+        return replace(self, first_lines=lines)
 
     def __str__(self) -> str:
         where = f"column {self.column}" if self.column else "file"
