@@ -11,8 +11,9 @@ from crm_metrics.data.detect import best_table, name_hint, rank_tables
 from crm_metrics.data.mappings import delete_mapping, find_preset, save_mapping, saved_presets
 from crm_metrics.data.peek import distinct_values, sample_values
 from crm_metrics.data.presets import PRESETS, UNIT_CONVERSIONS, ValueMap, detect_preset, get_preset
-from crm_metrics.data.reshape import ReshapeRefused, parse_time, plan_for, reshape
+from crm_metrics.data.reshape import ReshapeRefused, plan_for, reshape
 from crm_metrics.data.store import Store
+from crm_metrics.data.timeparse import iso_text, parse_time
 from tests import export_files as ef
 
 
@@ -32,7 +33,6 @@ def rows_of(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
 def test_offsets_in_every_form_read_by_one_format(text, utc):
     t = parse_time(text, "%Y-%m-%d %H:%M:%S %z")
     assert t is not None
-    from crm_metrics.data.reshape import iso_text
     assert iso_text(t, as_date=False) == utc
 
 
