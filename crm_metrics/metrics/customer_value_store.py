@@ -180,7 +180,7 @@ def customer_value(store: Store, calibration_end: dt.date | None = None, unit: c
                    horizon_weeks: float = DEFAULT_HORIZON_WEEKS, segments: Sequence[str] = ()) -> CustomerValue:
     """Fit both models on the store's transactions and predict every customer's value over the
     horizon after calibration_end; margin and annual_discount_rate from the settings."""
-    cv._check_unit(unit)
+    cv.check_unit(unit)
     cal, hold = resolve_calibration(store, calibration_end)
     summary = load_summary(store, cal, unit, hold, segments)
     model = fit_models(summary, cal, unit, hold)
