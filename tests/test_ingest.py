@@ -228,7 +228,7 @@ def test_rule_binary_file_refused(store, tmp_path):
 
 
 def test_unknown_table_refused(store, tmp_path):
-    e = refused(store, write(tmp_path, "misc.csv", CUSTOMERS))
+    e = refused(store, write(tmp_path, "misc.csv", "foo,bar\n1,2\n"))
     assert "which table" in str(e)
 
 
@@ -237,7 +237,9 @@ def test_problems_list_first_20_and_the_count(store, tmp_path):
     e = refused(store, write(tmp_path, "customers.csv", "customer_id,segment,joined_on\n" + rows))
     assert e.report.problem_count == 25 and len(e.report.problems) == 20
     assert [p.line for p in e.report.problems] == list(range(2, 22))
-    assert "and 5 more" in e.report.summary()
+    # beyond 20 problems: one summary per column and rule, the full list kept for the download
+    assert "column joined_on: 25 values" in e.report.summary() and "first at lines 2, 3, 4, 5, 6" in e.report.summary()
+    assert len(e.report.all_problems) == 25 and [s.count for s in e.report.summaries] == [25]
 
 
 def test_bad_value_far_past_the_sniffer_sample_reported_with_its_line(store, tmp_path):

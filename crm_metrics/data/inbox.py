@@ -258,7 +258,7 @@ class InboxWorker:
             rep = load_file(self.store, path, table=req.get("table"), mode=req.get("mode") or "merge",
                             mapping=req.get("mapping") or None, encoding=req.get("encoding"),
                             file_name=name, loaded_by=req.get("loaded_by"), progress=self._progress(rid),
-                            table_rules=self.table_rules)
+                            table_rules=self.table_rules, **export_options(req))
             return _report_dict(rep, True)
         except LoadRefused as e:
             return _report_dict(e.report, False)
@@ -274,6 +274,20 @@ class InboxWorker:
         return {"ok": True, "summary": rep.summary(), "load_id": rep.load_id}
 
 
+def export_options(req: dict[str, Any]) -> dict[str, Any]:
+    """A hand-over's export options (crm_metrics.delivery.load_options.request_fields) as load_file's
+    keyword arguments: --preset, --value, --convert, --currency, --rate."""
+    from crm_metrics.data.presets import UNIT_CONVERSIONS, ValueMap
+    values: dict[str, dict[str, str | None]] = {}
+    for col, src, dst in req.get("values") or []:
+        values.setdefault(str(col), {})[str(src)] = str(dst) or None
+    conversions = {str(c): UNIT_CONVERSIONS[str(u)] for c, u in req.get("convert") or [] if str(u) in UNIT_CONVERSIONS}
+    rate = req.get("rate")
+    return {"preset": req.get("preset") or None, "detect": req.get("detect", True) is not False,
+            "value_maps": {c: ValueMap(v) for c, v in values.items()} or None, "conversions": conversions or None,
+            "currency": req.get("currency") or None, "rate": float(rate) if rate is not None else None}
+
+
 def _message(e: BaseException) -> str:
     from crm_metrics.data.errors import user_message
     return user_message(e) or f"{type(e).__name__}: {e}"
@@ -284,7 +298,8 @@ def _report_dict(rep: Any, ok: bool) -> dict[str, Any]:
             "load_id": rep.load_id, "rows_read": rep.rows_read, "inserted": rep.inserted,
             "updated": rep.updated, "unchanged": rep.unchanged, "removed": rep.removed,
             "unmatched": rep.unmatched, "problem_count": rep.problem_count,
-            "problems": [str(p) for p in rep.problems]}
+            "problems": [str(p) for p in rep.problems], "warnings": [str(w) for w in rep.warnings],
+            "problem_rows": rep.problem_rows()[:10_000] if not ok else []}
 
 
 _WORKERS: dict[int, InboxWorker] = {}

@@ -8,10 +8,13 @@ The load is not refused for these: the data is valid, but it may not be what the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
+
+from crm_metrics.data.schema import Table
 
 WarningKind = Literal["unknown_customers", "replaced_rows", "unit", "currency"]
 DEFAULT_UNKNOWN_SHARE = 0.05
@@ -85,5 +88,25 @@ def unit_warnings(cur: duckdb.DuckDBPyConnection, table: str, key: str, rows: st
     return out
 
 
-__all__ = ["DEFAULT_UNKNOWN_SHARE", "LoadWarning", "WarningKind", "replaced_rows", "unit_warnings",
+
+
+def after_load(cur: duckdb.DuckDBPyConnection, tdef: Table, report: Any, load_id: int, rows: str, key_expr: str,
+               settings: Mapping[str, Any]) -> list[LoadWarning]:
+    """The warnings of a load that succeeded, inside its transaction (``rows``: the file's rows,
+    ``key_expr`` their key as SQL over alias ``s``; ``report``: the load's LoadReport)."""
+    out: list[LoadWarning] = []
+    if tdef.has_customer and tdef.name != "customers":
+        limit = float(settings.get("unknown_customer_warn_share", DEFAULT_UNKNOWN_SHARE))
+        customers = int(cur.execute("SELECT count(*) FROM customers").fetchone()[0])
+        w = unknown_customers(tdef.name, report.unmatched, report.rows_read, customers, limit)
+        if w is not None:
+            out.append(w)
+    if report.mode == "replace" and (w := replaced_rows(tdef.name, report.removed, report.rows_read, load_id)):
+        out.append(w)
+    if tdef.name in ("interactions", "transactions") and report.rows_read:
+        out += unit_warnings(cur, tdef.name, tdef.key, rows, key_expr)
+    return out
+
+
+__all__ = ["DEFAULT_UNKNOWN_SHARE", "LoadWarning", "WarningKind", "after_load", "replaced_rows", "unit_warnings",
            "unknown_customers"]

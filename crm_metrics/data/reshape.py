@@ -329,11 +329,22 @@ def _foreign_currency(plan: ReshapePlan, in_column: set[str], result: ReshapeRes
     return code
 
 
+_READABLE = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "h", "%M": "mm", "%S": "ss", "%p": "AM/PM",
+             "%z": "+hhmm", "%f": "ffffff"}
+
+
+def readable_format(fmt: str) -> str:
+    """A strptime format as a person reads it: %m/%d/%Y %I:%M %p -> MM/DD/YYYY h:mm AM/PM."""
+    for k, v in _READABLE.items():
+        fmt = fmt.replace(k, v)
+    return fmt
+
+
 def _describe(plan: ReshapePlan, r: ReshapeResult) -> None:
     if plan.preset:
         r.notes.append(f"preset {plan.preset}")
     for c, f in r.formats.items():
-        r.notes.append(f"{c} read as {f}" + (" and converted to UTC" if "%z" in f else ""))
+        r.notes.append(f"{c} read as {readable_format(f)}" + (" and converted to UTC" if "%z" in f else ""))
     for c, conv in plan.conversions.items():
         if c in plan.sources and conv.factor != 1.0:
             r.notes.append(f"{c} converted from {conv.source_unit} to {conv.target_unit} (x {conv.factor:g})")

@@ -1,10 +1,12 @@
-"""A file read up to its header: which table it is for, its size, bytes, encoding and delimiter, its
-record count and its header matched to the contract. Every refusal that needs no rows is made here."""
+"""A file read up to its header: its size, bytes, encoding and delimiter, its record count; which
+table it is for (named, else the best match of its headers); its header matched to the contract.
+Every refusal that needs no rows is made here. (Between the header and the match, an export may be
+reshaped first: crm_metrics.data.load.exports.)"""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from crm_metrics.data.detect import best_table, name_hint, rank_tables
 from crm_metrics.data.load.columns import match_columns
 from crm_metrics.data.load.encoding import ENCODING_NAMES, detect_encoding, mixed_encoding, transcode
 from crm_metrics.data.load.reading import (
@@ -18,29 +20,41 @@ from crm_metrics.data.load.reading import (
 )
 from crm_metrics.data.load.records import scan
 from crm_metrics.data.load.report import LoadReport, Progress, refuse, refuse_all
-from crm_metrics.data.schema import TABLES, Table, table_for_file
+from crm_metrics.data.schema import TABLES, Table
 
 
-@dataclass
-class Prepared:
-    """A file read up to its header: which table, how it is encoded and delimited, which columns."""
-    report: LoadReport
-    table: Table
-    read_path: Path
-    headers: list[str]
-    targets: dict[str, int]
-    data_rows: int  # the file's records after the header, counted without DuckDB (see crm_metrics.data.load.records)
+def choose_table(report: LoadReport, table: str | None, headers: list[str]) -> Table:
+    """The named table, else the table the headers fit best (the file name breaks ties, or decides
+    when no table fits); refused when neither says."""
+    tname = table or best_table(headers, report.file_name)
+    if tname is None:
+        best = rank_tables(headers, report.file_name)[0]
+        hint = (f" (closest: {best.table}, which also needs {', '.join(best.missing_required)})"
+                if best.score > 0 else "")
+        raise refuse(report, f"cannot tell which table this file is for: its headers match no table's "
+                             f"required columns{hint}; choose the table (--table) and map the columns, "
+                             f"or name the file after a table ({', '.join(TABLES)})")
+    report.table = tname
+    return TABLES[tname]
 
 
-def prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[str, str] | None,
-            encoding: str | None, tmpdir: str, say: Progress) -> Prepared:
-    tname = table or (t.name if (t := table_for_file(name)) else None)
-    if tname is None or tname not in TABLES:
-        raise refuse(LoadReport(name, tname or "?", mode),
-                     f"cannot tell which table this file is for; name it after a table "
-                     f"({', '.join(TABLES)}) or give --table")
-    tdef = TABLES[tname]
-    report = LoadReport(name, tname, mode)
+def match(report: LoadReport, tdef: Table, headers: list[str], mapping: dict[str, str] | None) -> dict[str, int]:
+    targets, extra, problems = match_columns(tdef, headers, mapping)
+    report.columns = {c: headers[i] for c, i in targets.items()}
+    report.extra_columns = extra
+    if problems:
+        raise refuse_all(report, problems)
+    return targets
+
+
+def read_to_header(path: Path, name: str, table: str | None, mode: str, encoding: str | None, tmpdir: str,
+                   say: Progress) -> tuple[LoadReport, Path, list[str], int]:
+    """Every check that needs no rows: size, bytes, encoding (transcoded to UTF-8 when it is not),
+    delimiter, header; returns the report, the UTF-8 path, the headers and the data rows."""
+    if table is not None and table not in TABLES:
+        raise refuse(LoadReport(name, table, mode), f"there is no table {table!r}; the tables are "
+                                                     f"{', '.join(TABLES)}")
+    report = LoadReport(name, table or name_hint(name) or "?", mode)
     if mode not in ("merge", "replace"):
         raise refuse(report, f"mode must be merge or replace, not {mode!r}")
     if not path.is_file():
@@ -98,10 +112,4 @@ def prepare(path: Path, name: str, table: str | None, mode: str, mapping: dict[s
     if len(headers) > MAX_COLUMNS:
         raise refuse(report, f"the header has {len(headers):,} columns, more than the {MAX_COLUMNS:,} "
                              f"a load reads", line=1)
-    targets, extra, problems = match_columns(tdef, headers, mapping)
-    report.columns = {c: headers[i] for c, i in targets.items()}
-    report.extra_columns = extra
-    if problems:
-        raise refuse_all(report, problems)
-    return Prepared(report, tdef, read_path, headers, targets, max(data_rows, 0))
-
+    return report, read_path, headers, max(data_rows, 0)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from crm_metrics.data.load_warnings import LoadWarning
+from crm_metrics.data.problems import ProblemSummary, problem_rows, summarise
 
 Mode = Literal["merge", "replace"]
 Progress = Callable[[float, str], None]
@@ -66,38 +69,78 @@ class LoadReport:
     sha256: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # target column -> source header
     extra_columns: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS_SHOWN, in file order
     problem_count: int = 0
     load_id: int | None = None
+    # one per column and rule, most frequent first (count, first lines and values, the full rule)
+    summaries: list[ProblemSummary] = field(default_factory=list)
+    # every cell-level problem, for the download (at most problems.MAX_KEPT; problem_count is exact)
+    all_problems: list[Problem] = field(default_factory=list)
+    # after a successful load: what should still stop the green tick (crm_metrics.data.load_warnings)
+    warnings: list[LoadWarning] = field(default_factory=list)
+    # exports (crm_metrics.data.load.exports): the preset used, rows its filter skipped, what it did
+    preset: str | None = None
+    preset_detected: bool = False
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    currency: str | None = None   # the file's currency when its amounts were converted
+    rate: float | None = None     # the rate they were converted at
 
     @property
     def ok(self) -> bool:
         return self.problem_count == 0
 
+    @property
+    def ok_without_warnings(self) -> bool:
+        """Loaded, and nothing to look at: the plain success (the app's green tick)."""
+        return self.ok and not self.warnings
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """Every kept cell-level problem as rows (line, column, value, rule), for a CSV download:
+        write them with crm_metrics.delivery.output's safe CSV (formulas escaped)."""
+        return problem_rows(self.all_problems or self.problems)
+
     def summary(self) -> str:
         if not self.ok:
-            head = (f"{self.file_name}: refused, nothing was loaded into {self.table} "
-                    f"({self.problem_count} problem{'s' if self.problem_count != 1 else ''}).")
-            lines = [head] + [f"  {self.file_name}: {p}" for p in self.problems]
-            if self.problem_count > len(self.problems):
-                lines.append(f"  ... and {self.problem_count - len(self.problems)} more")
-            return "\n".join(lines)
+            return self._refusal()
+        preset = ""
+        if self.preset:
+            preset = f", preset {self.preset}{' (detected from the headers)' if self.preset_detected else ''}"
         parts = [f"{self.file_name} -> {self.table} ({self.mode}, {self.encoding}, "
-                 f"delimiter {self.delimiter!r}): {self.rows_read} rows read, {self.inserted} inserted, "
+                 f"delimiter {self.delimiter!r}{preset}): {self.rows_read} rows read, {self.inserted} inserted, "
                  f"{self.updated} updated, {self.unchanged} unchanged"]
         if self.removed:
             parts.append(f"{self.removed} previous rows removed (replace)")
         if self.unmatched:
             parts.append(f"{self.unmatched} rows with a customer_id not in customers (kept, counted)")
+        parts += self.notes[1:] if self.preset else self.notes  # the first note names the preset
         if self.extra_columns:
             parts.append("ignored extra columns: " + header_names(self.extra_columns))
         return "; ".join(parts) + "."
+
+    def _refusal(self) -> str:
+        """Up to MAX_PROBLEMS_SHOWN problems: each with its line. More: one line per column and
+        rule (how many, where first, the full rule), the cell list being in problem_rows()."""
+        n = self.problem_count
+        preset = f" (preset {self.preset})" if self.preset else ""
+        head = (f"{self.file_name}: refused, nothing was loaded into {self.table}{preset} "
+                f"({n:,} problem{'s' if n != 1 else ''}).")
+        if n <= MAX_PROBLEMS_SHOWN or not self.summaries:
+            lines = [head] + [f"  {self.file_name}: {p}" for p in self.problems]
+            if n > len(self.problems):
+                lines.append(f"  ... and {n - len(self.problems)} more")
+            return "\n".join(lines)
+        lines = [head] + [f"  {self.file_name}: {s}" for s in self.summaries]
+        lines.append(f"  ({n:,} problems in {len(self.summaries)} group{'s' if len(self.summaries) != 1 else ''} "
+                     f"of column and rule; every problem with its line: --problems FILE, or the Data page's download)")
+        return "\n".join(lines)
 
     def reset_counts(self) -> None:
         """Back to what was known before any row was written (the fast path gave up)."""
         self.rows_read = self.inserted = self.updated = self.unchanged = self.removed = 0
         self.unmatched = 0
         self.load_id = None
+        self.warnings = []
 
 
 class LoadRefused(Exception):
@@ -108,11 +151,16 @@ class LoadRefused(Exception):
         self.report = report
 
 
-def refuse_all(report: LoadReport, problems: Sequence[Problem], count: int | None = None) -> LoadRefused:
-    """The refusal carrying ``problems`` (the first MAX_PROBLEMS_SHOWN of them; ``count`` is the
-    total when more were found than were listed)."""
+def refuse_all(report: LoadReport, problems: Sequence[Problem], count: int | None = None,
+               summaries: Sequence[ProblemSummary] | None = None) -> LoadRefused:
+    """The refusal carrying ``problems`` (every one found, or the first of them: ``count`` is the
+    total when more were found than were listed); the report lists the first MAX_PROBLEMS_SHOWN,
+    keeps them all for the download, and summarises them per column and rule (``summaries`` when
+    the caller counted them over more problems than it lists)."""
     report.problems = list(problems[:MAX_PROBLEMS_SHOWN])
+    report.all_problems = list(problems)
     report.problem_count = len(problems) if count is None else count
+    report.summaries = list(summaries) if summaries is not None else summarise(problems)
     return LoadRefused(report)
 
 

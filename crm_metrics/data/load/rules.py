@@ -10,8 +10,11 @@ import duckdb
 
 from crm_metrics.data.load.columns import ColumnPlan, raw_cell
 from crm_metrics.data.load.reading import line_numbers, quoted_name
-from crm_metrics.data.load.report import MAX_PROBLEMS_SHOWN, LoadReport, Problem, refuse_all
+from crm_metrics.data.load.report import LoadReport, Problem, refuse_all
+from crm_metrics.data.problems import MAX_KEPT, summaries_from_rows, summary_query
+from crm_metrics.data.problems import summarise as summarise_columns
 from crm_metrics.data.schema import Table
+from crm_metrics.data.timeparse import no_such_day_sql
 
 # A found problem on a staged row: (rowid, column, value, rule).
 RowProblem = tuple[int, str, "str | None", str]
@@ -47,8 +50,11 @@ def validate(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: lis
             checks.append(f"SELECT rowid AS r, {col_lit} AS col, NULL AS val, 'required value is empty' AS rule "
                           f"FROM {stage} WHERE {raw} IS NULL")
         if p.checked:
-            rule = p.rule.replace("'", "''")
-            checks.append(f"SELECT rowid AS r, {col_lit} AS col, {quoted_name(p.column.name)} AS val, '{rule}' AS rule "
+            rule = "'" + p.rule.replace("'", "''") + "'"
+            if p.column.type in ("date", "timestamp"):
+                # a well-formed date the calendar lacks (2025-02-30) is "no such day", not a format problem
+                rule = f"coalesce({no_such_day_sql(raw)}, {rule})"
+            checks.append(f"SELECT rowid AS r, {col_lit} AS col, {quoted_name(p.column.name)} AS val, {rule} AS rule "
                           f"FROM {stage} WHERE {raw} IS NOT NULL AND ({p.invalid})")
     key = tdef.key
     checks.append(
@@ -59,14 +65,21 @@ def validate(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: lis
     cur.execute(f"CREATE TEMP TABLE {stage}_problems AS {union}")
     try:
         count = int(cur.execute(f"SELECT count(*) FROM {stage}_problems").fetchone()[0])
+        if not count and not column_problems:
+            return
         rows = cur.execute(
-            f"SELECT r, col, val, rule FROM {stage}_problems ORDER BY r, col LIMIT {MAX_PROBLEMS_SHOWN}").fetchall()
+            f"SELECT r, col, val, rule FROM {stage}_problems ORDER BY r, col LIMIT {MAX_KEPT}").fetchall()
+        grouped = cur.execute(summary_query(f"{stage}_problems")).fetchall()
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {stage}_problems")
-    if not count and not column_problems:
-        return
-    problems = column_problems + problems_at_rows(cur, stage, rows, read_path, delimiter)
-    raise refuse_all(report, problems, count + len(column_problems))
+    base = int(cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0])
+    wanted = {int(r) - base for r, *_ in rows} | {int(r) - base for g in grouped for r in g[3]}
+    lines = line_numbers(read_path, delimiter, "utf-8", wanted)
+    problems = column_problems + [Problem(lines.get(int(r) - base, int(r) - base + 2), col, val, rule)
+                                  for r, col, val, rule in rows]
+    summaries = summaries_from_rows(grouped, lambda r: lines.get(r - base, r - base + 2))
+    summaries = summarise_columns(column_problems) + summaries
+    raise refuse_all(report, problems, count + len(column_problems), summaries)
 
 
 def check_table_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, plans: list[ColumnPlan],
@@ -78,5 +91,4 @@ def check_table_rules(cur: duckdb.DuckDBPyConnection, stage: str, tdef: Table, p
         return
     found = rules(cur, stage, tdef.name, {p.column.name: p.expr for p in plans})
     if found:
-        raise refuse_all(report, problems_at_rows(cur, stage, found[:MAX_PROBLEMS_SHOWN], read_path, delimiter),
-                         len(found))
+        raise refuse_all(report, problems_at_rows(cur, stage, found[:MAX_KEPT], read_path, delimiter), len(found))

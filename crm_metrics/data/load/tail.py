@@ -7,6 +7,7 @@ import duckdb
 from crm_metrics.data import undo as safety
 from crm_metrics.data.audit import current_user
 from crm_metrics.data.load.report import LoadReport, Progress
+from crm_metrics.data.load_warnings import after_load
 from crm_metrics.data.schema import Table
 from crm_metrics.data.store import Store
 
@@ -29,6 +30,9 @@ def finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: Lo
         report.unmatched = int(cur.execute(
             f"SELECT count(*) FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM customers c "
             f"WHERE c.customer_id = {customer_id})").fetchone()[0])
+    # what should still stop the plain success: unknown customers, a replace, units, currency
+    report.warnings = after_load(cur, tdef, report, load_id, rows, customer_id.replace("customer_id", tdef.key),
+                                 store.settings(cur))
     report.load_id = record_load(cur, report, loaded_by, load_id)
 
 
