@@ -4,6 +4,7 @@ with numbers worked out here with pandas from the raw file -- never with the cod
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +56,9 @@ def test_zendesk_tickets_with_offsets(db, tmp_path, capsys):
     first = raw.iloc[0]
     stored = one(db, f"SELECT occurred_at FROM interactions WHERE interaction_id = '{first['Id']}'")[0]
     assert stored == utc.iloc[0].tz_convert(None).to_pydatetime()
+    # the history names the analyst's file (its SHA-256, not the reshaped copy's) and the preset
+    h = open_store(db).load_history()[0]
+    assert h["preset"] == "zendesk-tickets" and h["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
 
 
 def test_zendesk_detected_from_headers_without_a_preset(db, tmp_path, capsys):

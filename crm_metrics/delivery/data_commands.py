@@ -154,7 +154,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print()
     if history:
         cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted",
-                "updated", "unchanged", "removed", "unmatched", "encoding", "loaded_by"]
+                "updated", "unchanged", "removed", "unmatched", "encoding", "preset", "loaded_by"]
         print("load history (newest first):")
         print(output.to_table(history[:50], cols))
     else:

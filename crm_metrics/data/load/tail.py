@@ -55,9 +55,9 @@ def record_load(cur: duckdb.DuckDBPyConnection, report: LoadReport, loaded_by: s
     who = loaded_by or current_user()
     cur.execute(
         "INSERT INTO load_history (load_id, table_name, file_name, sha256, mode, rows_read, inserted, "
-        "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(timezone('UTC', now()) AS TIMESTAMP), ?)",
+        "updated, unchanged, removed, unmatched, encoding, extra_columns, loaded_at, loaded_by, preset) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(timezone('UTC', now()) AS TIMESTAMP), ?, ?)",
         [load_id, report.table, report.file_name, report.sha256, report.mode, report.rows_read,
          report.inserted, report.updated, report.unchanged, report.removed, report.unmatched,
-         report.encoding, ", ".join(report.extra_columns), who])
+         report.encoding, ", ".join(report.extra_columns), who, report.preset])
     return load_id
