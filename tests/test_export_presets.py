@@ -166,6 +166,15 @@ def test_no_such_day_instead_of_a_format_message(db, tmp_path, capsys):
     assert "format" not in err.split("line 3")[1]
 
 
+def test_no_such_day_in_a_presets_own_date_format(db, tmp_path, capsys):
+    f = tmp_path / "cases.csv"
+    f.write_text("Case Number,Account ID,Date/Time Opened,Case Origin,Status\n"
+                 "1,A,2/28/2025 9:05 AM,Phone,New\n2,A,2/30/2025 9:05 AM,Email,Closed\n")
+    assert cli(db, "load", str(f), "--preset", "salesforce-cases") == 1
+    assert "line 3, column occurred_at, value '2025-02-30 09:05': no such day: February 2025 has 28 days, not 30" \
+        in capsys.readouterr().err
+
+
 def test_many_problems_summarised_per_column_and_rule_with_the_cell_list_written(db, tmp_path, capsys):
     f = ef.zendesk_tickets(tmp_path / "tickets.csv", n=300)
     text = f.read_text(encoding="utf-8").replace("Good", "Great")  # not in the preset's map, nor 1-5

@@ -21,7 +21,7 @@ from crm_metrics.data.detect import auto_sources
 from crm_metrics.data.peek import read_records
 from crm_metrics.data.presets.model import KEEP, Conversion, Preset, ValueMap
 from crm_metrics.data.schema import TABLES, normalise_name
-from crm_metrics.data.timeparse import iso_text, parse_time
+from crm_metrics.data.timeparse import impossible_day_text, iso_text, parse_time
 
 # headers that state a transaction's currency when no preset names one
 CURRENCY_HEADERS = ("currency", "currency_code", "currency_iso_code", "deal_currency_code",
@@ -231,7 +231,7 @@ def _column_step(plan: ReshapePlan, col: str, index: dict[str, int], formats: di
             got = seen.get(v)
             if got is None:
                 t = parse_time(v, fmt)
-                got = iso_text(t, as_date) if t is not None else v
+                got = iso_text(t, as_date) if t is not None else (impossible_day_text(v, fmt) or v)
                 if len(seen) < 500_000:
                     seen[v] = got
             v = got

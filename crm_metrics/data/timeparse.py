@@ -102,6 +102,21 @@ def parse_time(text: str, fmt: str) -> dt.datetime | None:
         return None
 
 
+def impossible_day_text(text: str, fmt: str) -> str | None:
+    """For a value in the format's shape that names no real day (2/30/2025 9:05 AM): its date in
+    ISO form (2025-02-30 09:05), so that the load reports "no such day" for it rather than a
+    format problem. None when the value is not in the format's shape at all."""
+    m = _compiled(fmt).fullmatch(text.strip())
+    if m is None:
+        return None
+    g = m.groupdict()
+    day = f"{int(g['Y']):04d}-{int(g['m']):02d}-{int(g['d']):02d}"
+    if g.get("H") is None and g.get("I") is None:
+        return day
+    hour = int(g.get("H") or g.get("I") or 0)
+    return f"{day} {hour:02d}:{int(g.get('M') or 0):02d}"
+
+
 def iso_text(value: dt.datetime, as_date: bool) -> str:
     """UTC for a value with an offset; naive values as they are (data contract)."""
     if value.tzinfo is not None:
@@ -109,5 +124,5 @@ def iso_text(value: dt.datetime, as_date: bool) -> str:
     return value.date().isoformat() if as_date else value.isoformat(sep=" ")
 
 
-__all__ = ["has_offset_sql", "iso_text", "iso_timestamp_sql", "no_such_day_sql", "offset_normalised_sql",
+__all__ = ["has_offset_sql", "impossible_day_text", "iso_text", "iso_timestamp_sql", "no_such_day_sql", "offset_normalised_sql",
            "parse_time"]
