@@ -250,3 +250,33 @@ def test_currency_refused_without_rate_and_converted_with_one(db, tmp_path, caps
     g.write_text("transaction_id,customer_id,occurred_on,product,amount,Currency\nt3,c1,2025-03-03,Card,50,EUR\n")
     assert cli(db, "load", str(g)) == 1
     assert "in EUR but the store's currency is USD" in capsys.readouterr().err
+
+
+def test_export_options_travel_to_the_app_holding_the_store(tmp_path):
+    """When the app holds the store, `load` hands the file over (crm_metrics.data.inbox): the preset,
+    the value maps and the currency options go with it, and the warnings come back."""
+    from tests.test_concurrency import ask, start_holder, stop
+    from tests.test_concurrency import cli as cli_process
+    db = tmp_path / "crm.duckdb"
+    from crm_metrics.data.store import Store
+    Store(db).close()
+    holder = start_holder(db, "worker")
+    try:
+        f = ef.zendesk_tickets(tmp_path / "tickets.csv", n=40)
+        code, out, err = cli_process(db, "load", str(f), "--preset", "zendesk-tickets",
+                                     "--value", "channel:Closed ticket=email", "--wait", "60")
+        assert code == 0, err
+        assert "preset zendesk-tickets" in out and "WARNING tickets.csv: 100.0% of the rows (40 of 40)" in out
+        assert ask(holder)["counts"]["interactions"] == 40
+        tx = tmp_path / "transactions.csv"
+        tx.write_text("transaction_id,customer_id,occurred_on,product,amount\nt1,c1,2025-03-01,Card,100\n")
+        code, out, err = cli_process(db, "load", str(tx), "--currency", "EUR", "--wait", "60")
+        assert code == 1 and "in EUR but the store's currency is USD" in err
+        code, out, err = cli_process(db, "load", str(tx), "--currency", "EUR", "--rate", "1.5", "--wait", "60")
+        assert code == 0 and "1 amounts converted from EUR to USD at 1 EUR = 1.5 USD" in out
+    finally:
+        stop(holder)
+    assert one(db, "SELECT amount FROM transactions")[0] == 150.0  # 100 EUR x 1.5
+    raw = pd.read_csv(f, dtype=str, keep_default_na=False)
+    assert one(db, "SELECT count(*) FILTER (WHERE channel = 'email') FROM interactions")[0] == int(
+        raw["Via"].isin(["Email", "Closed ticket"]).sum())

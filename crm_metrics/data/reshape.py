@@ -117,13 +117,25 @@ def plan_for(table: str, headers: Sequence[str], *, preset: Preset | None = None
                 break
     return ReshapePlan(
         table=table, sources=sources,
-        value_maps={**(preset.value_maps if preset else {}), **(value_maps or {})},
+        value_maps=merged_value_maps(preset.value_maps if preset else {}, value_maps or {}),
         timestamp_formats=dict(preset.timestamp_formats) if preset else {},
         conversions={**(preset.conversions if preset else {}), **(conversions or {})},
         constants=dict(preset.constants) if preset else {},
         keep_rows=dict(preset.keep_rows) if preset else {},
         currency_source=cur_src, file_currency=code, store_currency=_currency_code(store_currency),
         rate=rate, preset=preset.name if preset else None)
+
+
+def merged_value_maps(base: Mapping[str, ValueMap], extra: Mapping[str, ValueMap]) -> dict[str, ValueMap]:
+    """The preset's value maps with the analyst's added, value by value: a value the analyst maps
+    wins, the preset's other values stay mapped; the analyst's ``other`` wins unless it is KEEP."""
+    out = dict(base)
+    for col, vm in extra.items():
+        if col in out:
+            old = out[col]
+            vm = ValueMap({**old.values, **vm.values}, vm.other if vm.other != KEEP else old.other)
+        out[col] = vm
+    return out
 
 
 def _currency_code(text: str) -> str:
