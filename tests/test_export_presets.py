@@ -280,3 +280,18 @@ def test_export_options_travel_to_the_app_holding_the_store(tmp_path):
     raw = pd.read_csv(f, dtype=str, keep_default_na=False)
     assert one(db, "SELECT count(*) FILTER (WHERE channel = 'email') FROM interactions")[0] == int(
         raw["Via"].isin(["Email", "Closed ticket"]).sum())
+
+
+def test_amounts_that_look_like_another_currency_or_cents_are_warned_about(db, tmp_path, capsys):
+    head = "transaction_id,customer_id,occurred_on,product,amount\n"
+    a = tmp_path / "transactions.csv"
+    a.write_text(head + "".join(f"a{i},c1,2025-03-01,Card,{100 + i}.00\n" for i in range(30)))  # median 114.50
+    b = tmp_path / "transactions_april.csv"
+    b.write_text(head + "".join(f"b{i},c1,2025-04-01,Card,{(100 + i) * 100}\n" for i in range(30)))  # x100: cents
+    assert cli(db, "load", str(a)) == 0
+    assert "amount:" not in capsys.readouterr().out
+    assert cli(db, "load", str(b)) == 0
+    out = capsys.readouterr().out
+    # medians 11,450.00 and 114.50: 100 times
+    assert "WARNING transactions_april.csv: amount: the file's median amount (11,450.00) is 100.0 times the " \
+           "median of the table's other rows (114.50)" in out

@@ -96,11 +96,17 @@ def reshape_file(read_path: Path, headers: list[str], report: LoadReport, *, tab
     report.currency = result.currency
     report.rate = options.rate if result.currency else None
     if problems:
-        named = [Problem(p.line, p.column, p.value, p.rule.split(" (headers:")[0] +
-                         (f"; the preset {plan.preset} reads it from none of this file's columns"
-                          if plan.preset else "")) for p in problems]
-        raise refuse_all(report, named)
+        raise refuse_all(report, [_missing(p.column, preset) for p in problems])
     return out, new_headers, targets, len(result.source_lines), result
+
+
+def _missing(column: str | None, preset: Preset | None) -> Problem:
+    """A required column no column of the file feeds, with what the preset would read it from."""
+    wanted = [src for src, dst in preset.columns.items() if dst == column] if preset is not None else []
+    where = (f"; the preset {preset.name} reads it from {' or '.join(repr(w) for w in wanted)}, which the "
+             f"file does not have" if wanted else "")
+    return Problem(1, column, None, f"required column {column!r} is missing{where}; map a column of the file "
+                                    f"to it, e.g. --map \"YOUR COLUMN={column}\"")
 
 
 def lines_back(report: LoadReport, result: ReshapeResult | None) -> None:

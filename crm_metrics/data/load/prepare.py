@@ -19,7 +19,7 @@ from crm_metrics.data.load.reading import (
     size_problem,
 )
 from crm_metrics.data.load.records import scan
-from crm_metrics.data.load.report import LoadReport, Progress, refuse, refuse_all
+from crm_metrics.data.load.report import LoadReport, Progress, clip, refuse, refuse_all
 from crm_metrics.data.schema import TABLES, Table
 
 
@@ -52,8 +52,8 @@ def read_to_header(path: Path, name: str, table: str | None, mode: str, encoding
     """Every check that needs no rows: size, bytes, encoding (transcoded to UTF-8 when it is not),
     delimiter, header; returns the report, the UTF-8 path, the headers and the data rows."""
     if table is not None and table not in TABLES:
-        raise refuse(LoadReport(name, table, mode), f"there is no table {table!r}; the tables are "
-                                                     f"{', '.join(TABLES)}")
+        raise refuse(LoadReport(name, "?", mode), f"cannot tell which table this file is for: there is no "
+                                                   f"table {clip(table)!r}; the tables are {', '.join(TABLES)}")
     report = LoadReport(name, table or name_hint(name) or "?", mode)
     if mode not in ("merge", "replace"):
         raise refuse(report, f"mode must be merge or replace, not {mode!r}")

@@ -123,7 +123,8 @@ class LoadReport:
         rule (how many, where first, the full rule), the cell list being in problem_rows()."""
         n = self.problem_count
         preset = f" (preset {self.preset})" if self.preset else ""
-        head = (f"{self.file_name}: refused, nothing was loaded into {self.table}{preset} "
+        into = f" into {self.table}" if self.table != "?" else ""
+        head = (f"{self.file_name}: refused, nothing was loaded{into}{preset} "
                 f"({n:,} problem{'s' if n != 1 else ''}).")
         if n <= MAX_PROBLEMS_SHOWN or not self.summaries:
             lines = [head] + [f"  {self.file_name}: {p}" for p in self.problems]
