@@ -295,3 +295,24 @@ def test_amounts_that_look_like_another_currency_or_cents_are_warned_about(db, t
     # medians 11,450.00 and 114.50: 100 times
     assert "WARNING transactions_april.csv: amount: the file's median amount (11,450.00) is 100.0 times the " \
            "median of the table's other rows (114.50)" in out
+
+
+def test_save_mapping_then_load_with_the_saved_preset(db, tmp_path, capsys):
+    f = tmp_path / "calls.csv"
+    f.write_text("Call ID,Caller,Started,Line,Talk minutes\n"
+                 "k1,c1,2025-03-01 10:00,Inbound call,2.5\nk2,c2,2025-03-01 11:00,Web callback,4\n")
+    args = ["--table", "interactions", "--map", "Call ID=interaction_id", "--map", "Caller=customer_id",
+            "--map", "Started=occurred_at", "--map", "Line=channel", "--map", "Talk minutes=handle_seconds",
+            "--value", "channel:Inbound call=phone", "--value", "channel:Web callback=web",
+            "--convert", "handle_seconds=minutes"]
+    assert cli(db, "load", str(f), *args, "--save-mapping", "our phone system") == 0
+    assert "saved as your preset 'our phone system' (interactions)" in capsys.readouterr().out
+    g = tmp_path / "calls_april.csv"
+    g.write_text("Call ID,Caller,Started,Line,Talk minutes\nk3,c1,2025-04-01 10:00,Inbound call,1\n")
+    assert cli(db, "load", str(g), "--preset", "our phone system") == 0
+    rows = open_store(db).cursor().execute(
+        "SELECT interaction_id, channel, handle_seconds FROM interactions ORDER BY 1").fetchall()
+    assert rows == [("k1", "phone", 150.0), ("k2", "web", 240.0), ("k3", "phone", 60.0)]  # 2.5, 4, 1 minutes
+    capsys.readouterr()
+    assert cli(db, "load", str(g), "--preset", "our phone system", "--save-mapping", "zendesk-tickets") == 1
+    assert "was loaded, but the mapping was not saved: 'zendesk-tickets' is a built-in preset" in capsys.readouterr().err
