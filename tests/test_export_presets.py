@@ -316,3 +316,14 @@ def test_save_mapping_then_load_with_the_saved_preset(db, tmp_path, capsys):
     capsys.readouterr()
     assert cli(db, "load", str(g), "--preset", "our phone system", "--save-mapping", "zendesk-tickets") == 1
     assert "was loaded, but the mapping was not saved: 'zendesk-tickets' is a built-in preset" in capsys.readouterr().err
+
+
+def test_unit_warning_on_the_careful_path_too(db, tmp_path, capsys):
+    # a tab-separated file takes the careful path (staged text), whose rows are found by key
+    f = tmp_path / "interactions.tsv"
+    f.write_text("interaction_id\tcustomer_id\toccurred_at\tchannel\thandle_seconds\n"
+                 + "".join(f"i{i}\tc1\t2025-01-01 10:00\tphone\t{90000 + i}\n" for i in range(30)))
+    assert cli(db, "load", str(f), "--table", "interactions") == 0
+    # median 90,014.5 s: over 10 hours
+    assert "handle_seconds: the median is 90,014 seconds (over 10 hours) — that looks like milliseconds" \
+        in capsys.readouterr().out
