@@ -112,6 +112,10 @@ def test_hubspot_contacts_tickets_and_won_deals(db, tmp_path, capsys):
         (raw_t["Ticket status"] == "Closed").sum())
     assert one(db, "SELECT count(*) FILTER (WHERE channel = 'web') FROM interactions")[0] == int(
         (raw_t["Source"] == "Form").sum())
+    # a ticket associated with two contacts ("51007;51230") belongs to the first
+    firsts = raw_t["Associated Contact IDs"].str.split(";").str[0]
+    stored = dict(open_store(db).cursor().execute("SELECT interaction_id, customer_id FROM interactions").fetchall())
+    assert stored == dict(zip(raw_t["Ticket ID"], firsts)) and raw_t["Associated Contact IDs"].str.contains(";").any()
     raw_d = pd.read_csv(deals, dtype=str, keep_default_na=False)
     won = raw_d[raw_d["Deal Stage"] == "Closed won"]
     value, n = kpi(db, "revenue")

@@ -99,7 +99,8 @@ def save_as_preset(store: Any, name: str, rep: Any, args: argparse.Namespace) ->
         value_maps=merged_value_maps(base.value_maps if base else {}, kw["value_maps"] or {}),
         conversions={**(base.conversions if base else {}), **(kw["conversions"] or {})},
         timestamp_formats=dict(base.timestamp_formats) if base else None,
-        constants=dict(base.constants) if base else None, label=name)
+        constants=dict(base.constants) if base else None, label=name,
+        first_of_list=dict(base.first_of_list) if base else None)
     return f"saved as your preset {preset.name!r} ({preset.table}): use it with --preset {preset.name!r}"
 
 
