@@ -234,14 +234,12 @@ def _column_step(plan: ReshapePlan, col: str, index: dict[str, int], formats: di
     conv = plan.conversions.get(col)
     factor = conv.factor if conv is not None else 1.0
     sep = plan.first_of_list.get(col)
-    if sep:
-        return lambda rec: rec[i].split(sep, 1)[0].strip()
     if vm is None and fmt is None and factor == 1.0:
-        return lambda rec: rec[i]
+        return (lambda rec: rec[i].split(sep, 1)[0].strip()) if sep else (lambda rec: rec[i])
     seen: dict[str, str] = {}  # timestamps repeat (the same minute): parse each text once
 
     def step(rec: list[str]) -> str:
-        v = rec[i]
+        v = rec[i].split(sep, 1)[0].strip() if sep else rec[i]
         if lookup is not None:
             v = map_value(vm, lookup, v)
         if fmt is not None and v.strip():
