@@ -33,7 +33,7 @@ BLANK_LIMIT = 0.85
 WHITE = 245          # a grey level at least this light is paper, not ink
 DPI = 30             # coarse: a line of text is still a few rows of ink
 # A4 in mm and the @page margins at top and bottom (html.CSS): the footer sits in the bottom margin
-PAGE_MM, TOP_MM, BOTTOM_MM = 297, 14, 16
+PAGE_MM, TOP_MM, BOTTOM_MM, SIDE_MM = 297, 14, 16, 13
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +50,15 @@ def pdf(tmp_path_factory):
         store.close()
     bbox = subprocess.run(["pdftotext", "-bbox", str(out), "-"], check=True, capture_output=True,
                           text=True).stdout
-    pages = []
+    pages, widths = [], []
     for page in bbox.split("<page ")[1:]:
+        widths.append(float(re.match(r'width="([\d.]+)"', page).group(1)))
         words = [(float(x0), float(y0), float(x1), float(y1), htmllib.unescape(w)) for x0, y0, x1, y1, w in
                  re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
                             page)]
         pages.append(words)
     texts = [" ".join(w[4] for w in words) for words in pages]
-    return SimpleNamespace(path=out, pages=pages, texts=texts, folder=folder)
+    return SimpleNamespace(path=out, pages=pages, widths=widths, texts=texts, folder=folder)
 
 
 def read_pgm(data: bytes) -> np.ndarray:
@@ -79,15 +80,23 @@ def blank_share(image: np.ndarray) -> float:
 
 
 def overlaps(words: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
-    """Pairs of words whose boxes intersect by more than a point each way."""
+    """Pairs of words on the same line less than half a point apart, or on top of each other: two
+    cells' text running together ("28,012Chief") or colliding ("attainmentchange"). Words of one
+    sentence are a space apart (2 points and more at the report's smallest type)."""
     found = []
     for i, a in enumerate(words):
         for b in words[i + 1:]:
-            dx = min(a[2], b[2]) - max(a[0], b[0])
+            dx = min(a[2], b[2]) - max(a[0], b[0])   # > 0: they overlap; > -0.5: less than half a point apart
             dy = min(a[3], b[3]) - max(a[1], b[1])
-            if dx > 1 and dy > 1:
+            if dx > -0.5 and dy > 1:
                 found.append((a[4], b[4]))
     return found
+
+
+def outside(words: list[tuple[float, float, float, float, str]], width: float) -> list[str]:
+    """Words that run into the left or right page margin (a header wider than its table, clipped)."""
+    margin = SIDE_MM * 72 / 25.4 - 1          # points, with a point of tolerance
+    return [w[4] for w in words if w[0] < margin or w[2] > width - margin]
 
 
 # -- the measures themselves, on hand-made pages ------------------------------------------------------------
@@ -103,10 +112,15 @@ def test_blank_share_counts_the_rows_without_ink():
 def test_overlaps_finds_words_on_top_of_each_other():
     attainment = (100.0, 50.0, 140.0, 60.0, "attainment")
     change = (131.0, 50.0, 160.0, 60.0, "change")          # 9 points into "attainment"
-    apart = (141.0, 50.0, 170.0, 60.0, "change")           # 1 point of air
+    touching = (140.2, 50.0, 170.0, 60.0, "Chief")         # 0.2 points of air: reads "attainmentChief"
+    apart = (142.0, 50.0, 170.0, 60.0, "change")           # 2 points of air: a space
     below = (100.0, 61.0, 140.0, 71.0, "next")
     assert overlaps([attainment, change]) == [("attainment", "change")]
+    assert overlaps([attainment, touching]) == [("attainment", "Chief")]
     assert overlaps([attainment, apart, below]) == []
+    # A4 is 595 points wide; 13 mm margins are 36.9 points
+    assert outside([attainment, (30.0, 5.0, 60.0, 9.0, "left"), (550.0, 5.0, 560.0, 9.0, "right")], 595.0) \
+        == ["left", "right"]
 
 
 # -- the sample company's board pack --------------------------------------------------------------------------
@@ -138,9 +152,11 @@ def test_no_page_but_the_last_is_more_than_85_percent_blank(pdf):
     assert near_empty == [], f"pages more than 85 % blank (page, share): {near_empty}; all: {shares}"
 
 
-def test_no_two_words_overlap_on_any_page(pdf):
+def test_no_two_words_overlap_on_any_page_nor_run_into_the_margin(pdf):
     bad = {i + 1: overlaps(words) for i, words in enumerate(pdf.pages)}
     assert {p: o for p, o in bad.items() if o} == {}
+    clipped = {i + 1: outside(words, w) for i, (words, w) in enumerate(zip(pdf.pages, pdf.widths))}
+    assert {p: o for p, o in clipped.items() if o} == {}
     # the scorecard's headers are among the words checked, each on its own
     scorecard_pages = [words for words in pdf.pages if any(w[4] == "attained" for w in words)]
     assert scorecard_pages
@@ -148,7 +164,7 @@ def test_no_two_words_overlap_on_any_page(pdf):
 
 def test_the_load_audit_is_the_last_appendix(pdf):
     text = " ".join(pdf.texts)
-    audit = text.index("Appendix: the data behind this report")
+    audit = text.index("Appendix: load audit, the data behind this report")
     assert audit > text.index("Appendix: definitions of the KPIs shown") > text.index("Scorecard: goals against")
     assert "customers.csv" in text[audit:]
     assert "customers.csv" not in pdf.texts[0]

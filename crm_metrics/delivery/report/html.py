@@ -1,6 +1,7 @@
 """The whole report as one self-contained HTML page."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crm_metrics.data.store import Store
@@ -32,6 +33,13 @@ h2 { font-size: 15pt; margin: 0 0 8px; border-bottom: 2px solid #0072B2; padding
 h3 { font-size: 11.5pt; margin: 14px 0 6px; }
 p { margin: 4px 0 8px; }
 h2, h3 { break-after: avoid; page-break-after: avoid; }
+/* Keep a heading with what follows it. Chromium does not honour break-after: avoid here, so the
+   heading (with a section's introduction) is one unbreakable block made taller by an invisible
+   padding that the next block's negative margin takes back: the block, and so the heading, moves
+   to the next page unless that much room is left under it. */
+div.lead, h3 { break-inside: avoid; page-break-inside: avoid; }
+div.lead { padding-bottom: 260px; margin-bottom: -260px; }
+h3 { padding-bottom: 90px; margin-bottom: -84px; }
 .subtitle { color: #555; margin-bottom: 10px; }
 .meta { color: #333; }
 .note { color: #555; font-size: 9pt; }
@@ -39,8 +47,8 @@ section { margin-top: 26px; }
 /* the one forced break: the detail starts after the one-page summary */
 section.detail { break-before: page; page-break-before: always; }
 section.summary { margin-top: 10px; }
-section.summary h2 { font-size: 12.5pt; margin: 9px 0 3px; }
-section.summary .badge { white-space: nowrap; }
+section.summary h2 { font-size: 11.5pt; margin: 8px 0 3px; padding-bottom: 2px; }
+section.summary p { margin: 2px 0 4px; }
 section.summary table { margin-bottom: 4px; font-size: 8.2pt; }
 section.summary th, section.summary td { padding: 2px 4px; }
 ul.findings { margin: 4px 0; padding-left: 18px; }
@@ -59,7 +67,7 @@ td.nowrap { white-space: nowrap; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 .badge { display: inline-block; color: #fff; font-weight: 600; border-radius: 3px; padding: 1px 5px;
-         font-size: 8.5pt; max-width: 100%; }
+         white-space: nowrap; font-size: 8.5pt; }
 .low { color: #B35C00; font-weight: 700; }
 .missing { border: 1px solid #E69F00; border-left: 5px solid #E69F00; background: #FFF8EC; padding: 6px 10px;
            margin: 10px 0; }
@@ -85,6 +93,14 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
+LEAD = re.compile(r"(<h2>(?:(?!</h2>).)*</h2>)(<p class='note intro'>(?:(?!</p>).)*</p>)", re.S)
+
+
+def keep_with_next(body: str) -> str:
+    """Each section's heading and its introduction in one block kept with what follows (CSS div.lead)."""
+    return LEAD.sub(r"<div class='lead'>\1\2</div>", body)
+
+
 def build_html(d: ReportData) -> str:
     """The report for collected data, as one self-contained HTML document."""
     charts = Charts()
@@ -100,7 +116,7 @@ def build_html(d: ReportData) -> str:
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{esc(TITLE)} · {esc(window)}</title><style>{CSS}</style>{script}</head>"
-            f"<body>{''.join(sections)}<footer class='note' style='margin-top:20px'>{esc(TITLE)} · {esc(window)} · "
+            f"<body>{keep_with_next(''.join(sections))}<footer class='note' style='margin-top:20px'>{esc(TITLE)} · {esc(window)} · "
             f"prepared {esc(fmt_date(d.generated_at))} with crm_metrics.</footer></body></html>\n")
 
 

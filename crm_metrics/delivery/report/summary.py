@@ -20,6 +20,8 @@ from crm_metrics.metrics.kpis import KPIS
 SUMMARY_HEADINGS = ("Strategic objectives", "Goals off track", "Top health findings", "Initiatives")
 MAX_OFF_TRACK = 6      # more would push the summary past one page; the rest are counted, not listed
 TOP_FINDINGS = 3
+UNSURE_MARK = "†"
+MAX_INITIATIVES = 6
 
 ObjectiveVerdict = Literal["on_track", "at_risk", "partly_off_track", "off_track", "no_data"]
 # An objective's verdict from its goals' statuses: colour, icon and word like a goal's status.
@@ -139,19 +141,33 @@ def _findings(d: ReportData) -> str:
 def _initiatives(d: ReportData) -> str:
     if d.initiatives_note:
         return f"<p class='note'>{esc(d.initiatives_note)}</p>"
-    rows = []
-    for it in d.initiatives:
+    rows, unsure = [], 0
+    shown = d.initiatives
+    if len(shown) > MAX_INITIATIVES:  # the largest spends; the rest are counted under the table
+        shown = sorted(shown, key=lambda it: -(values.number(it.row.get("cost")) or 0.0))[:MAX_INITIATIVES]
+    for it in shown:
         r = it.row
         kpi = KPIS.get(str(r.get("kpi")))
         verdict = values.text(r.get("verdict")) or "not_measured"
         effect = format_change(r.get("effect"), kpi.unit if kpi else None, d.currency)
+        # a point estimate alone reads as certain: mark an ROI whose interval runs from a loss to a gain
+        lo, hi = values.number(r.get("roi_low")), values.number(r.get("roi_high"))
+        mark = UNSURE_MARK if lo is not None and hi is not None and lo < 0 < hi else ""
+        unsure += bool(mark)
         rows.append([f"<b>{esc(r.get('name') or r.get('initiative_id'))}</b>",
                      f"{esc(kpi.label if kpi else '–')} <span class='note'>{esc(effect)}</span>",
                      badge(verdict, INITIATIVE_STYLE),
                      esc(format_value(r.get("cost"), "currency", d.currency, compact=True)),
-                     f"<b>{esc(fmt_roi(r.get('roi')))}</b>"])
-    return table_html([("initiative", False), ("its KPI, effect", False), ("verdict", False), ("cost", True),
-                       ("first-year ROI, annualised", True)], rows, widths=(26, 25, 22, 12, 15))
+                     f"<b>{esc(fmt_roi(r.get('roi')))}</b>{mark}"])
+    out = table_html([("initiative", False), ("its KPI, effect", False), ("verdict", False), ("cost", True),
+                      ("first-year ROI, annualised", True)], rows, widths=(26, 25, 22, 12, 15))
+    if len(d.initiatives) > len(shown):
+        out += (f"<p class='note'>The {len(shown)} largest by cost; {len(d.initiatives) - len(shown)} more in the "
+                "initiatives' detail.</p>")
+    if unsure:
+        out += (f"<p class='note'>{UNSURE_MARK} its 95 % interval runs from a loss to a gain: the return is not "
+                "established yet (intervals in the initiatives' detail).</p>")
+    return out
 
 
 def section_summary(d: ReportData) -> str:

@@ -26,6 +26,12 @@ def fmt_roi(value: Any) -> str:
     return "–" if v is None else f"{v * 100:+,.0f}%"
 
 
+def fmt_money(value: Any, currency: str) -> str:
+    """An initiative's money without decimals: 318,000 USD."""
+    v = values.number(value)
+    return "–" if v is None else f"{v:,.0f}{' ' + currency if currency else ''}"
+
+
 def fmt_n(n: Any, low: bool | None = None) -> str:
     v = values.number(n)
     if v is None:
