@@ -6,6 +6,7 @@ import streamlit as st
 from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
 from crm_metrics.data.schema import TABLES
 from crm_metrics.delivery.output import plain_text_markdown
+from crm_metrics.judgement.strategy import staged_problems
 from ui import auth, cards, charts, filters, loads, page, state, upload_guard, widgets
 
 store = page.page_setup("Data", ":material/database:")
@@ -57,7 +58,8 @@ with tab_upload:
                         bar.progress(min(1.0, (i + frac) / len(plans)), text=msg)
                     try:
                         rep = load_file(store, path, table=table, mode=mode, mapping=mapping, file_name=name,
-                                        loaded_by=auth.user_name(), progress=progress)
+                                        loaded_by=auth.user_name(), progress=progress,
+                                        table_rules=staged_problems)
                         results.append(("ok", rep))
                     except LoadRefused as e:
                         results.append(("refused", e.report))

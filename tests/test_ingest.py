@@ -343,19 +343,20 @@ def test_comma_file_with_quoted_thousands(store, tmp_path):
 # A clean file is loaded in one pass (plans from a sample, every rule checked as rows are written);
 # anything unusual rolls that back and the careful path decides. These tests pin which path ran.
 import crm_metrics.data.ingest as ingest_mod  # noqa: E402
+from crm_metrics.data.load import fast as fast_mod  # noqa: E402
 
 
 @pytest.fixture
 def paths(monkeypatch):
     """Count the careful path's runs (the fast path is whatever loads without it)."""
     calls = {"careful": 0}
-    real = ingest_mod._load_staged
+    real = ingest_mod.load_careful
 
     def careful(*a, **kw):
         calls["careful"] += 1
         return real(*a, **kw)
 
-    monkeypatch.setattr(ingest_mod, "_load_staged", careful)
+    monkeypatch.setattr(ingest_mod, "load_careful", careful)
     return calls
 
 
@@ -380,7 +381,7 @@ def test_clean_file_takes_the_fast_path(store, tmp_path, paths):
 
 
 def test_a_bad_value_after_the_sample_goes_to_the_careful_path(store, tmp_path, paths, monkeypatch):
-    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    monkeypatch.setattr(fast_mod, "FAST_SAMPLE_ROWS", 2)
     rows = "".join(f"i{k},c1,2025-03-01 10:00:00,phone,a1,,{k},,,,\n" for k in range(5))
     e = refused(store, write(tmp_path, "interactions.csv", INTERACTIONS_HEADER + rows
                              + "i9,c1,2025-03-01 10:00:00,phone,a1,,-5,,,,\n"))
@@ -391,7 +392,7 @@ def test_a_bad_value_after_the_sample_goes_to_the_careful_path(store, tmp_path, 
 
 def test_a_date_format_the_sample_did_not_see_is_decided_on_the_whole_file(store, tmp_path, paths, monkeypatch):
     # the sample (2 rows) is all ISO; later rows are dd.mm.yyyy: the careful path plans on every row
-    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    monkeypatch.setattr(fast_mod, "FAST_SAMPLE_ROWS", 2)
     text = ("customer_id,segment,joined_on\nc1,Mass,2024-01-05\nc2,Mass,2024-02-06\n"
             "c3,Mass,31.03.2024\nc4,Mass,01.04.2024\n")
     rep = load_file(store, write(tmp_path, "customers.csv", text))
@@ -412,13 +413,13 @@ def test_the_load_memory_cap_is_lifted_afterwards(store, tmp_path, monkeypatch):
     before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "300MB")
     seen = {}
-    real = ingest_mod._may_have_duplicates
+    real = fast_mod.may_have_duplicates
 
     def spy(c, table, key):
         seen["limit"] = c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         return real(c, table, key)
 
-    monkeypatch.setattr(ingest_mod, "_may_have_duplicates", spy)
+    monkeypatch.setattr(fast_mod, "may_have_duplicates", spy)
     load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
     assert seen["limit"] != before  # capped during the load (DuckDB reports it in its own units)
     assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
@@ -430,3 +431,33 @@ def test_a_bad_load_memory_setting_is_named_and_changes_nothing(store, tmp_path,
     with pytest.raises(ValueError, match="CRM_LOAD_MEMORY_LIMIT: not a memory size: 'lots'"):
         load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
     assert snapshot(store) == before
+
+
+def test_an_incremental_refresh_runs_under_a_limit_sized_to_its_customers(store, tmp_path, monkeypatch):
+    # a merge touching 2 customers refreshes their facts under 256 MB + 2 KB x 2 -> 257 MB (rounded up),
+    # and the load's own cap (300 MB here) is back afterwards, then DuckDB's default after the load
+    from crm_metrics.data import facts as facts_mod
+    from crm_metrics.data.load import memory
+
+    assert (memory.refresh_limit_mb(0), memory.refresh_limit_mb(2), memory.refresh_limit_mb(10_000)) == (256, 257, 276)
+    cur = store.cursor()
+    before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
+    load_file(store, write(tmp_path, "interactions.csv",
+                           "interaction_id,customer_id,occurred_at,channel\ni1,c1,2024-01-02 10:00,phone\n"))
+    monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "300MB")
+    seen = {}
+    real = facts_mod.refresh
+
+    def spy(c, names, touched=None):
+        seen["limit"] = c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        seen["touched"] = touched
+        return real(c, names, touched)
+
+    monkeypatch.setattr(facts_mod, "refresh", spy)
+    load_file(store, write(tmp_path, "interactions.csv",
+                           "interaction_id,customer_id,occurred_at,channel\ni2,c1,2024-01-03 10:00,phone\n"
+                           "i3,c2,2024-01-03 11:00,email\n"))
+    assert seen["touched"] is not None
+    assert seen["limit"] == "245.0 MiB"  # 257 MB as DuckDB shows it (257e6 / 2**20 = 245.1)
+    assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before

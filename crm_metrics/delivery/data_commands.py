@@ -54,6 +54,7 @@ def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from crm_metrics.data.ingest import LoadRefused, load_file
+    from crm_metrics.judgement.strategy import staged_problems
     mapping = dict(args.map or [])
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
@@ -75,7 +76,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     for f in files:
         try:
             rep = load_file(store, f, table=args.table, mode=args.mode, mapping=mapping,
-                            encoding=args.encoding, progress=terminal_progress if args.progress else None)
+                            encoding=args.encoding, progress=terminal_progress if args.progress else None,
+                            table_rules=staged_problems)
             print(rep.summary())
         except LoadRefused as e:
             print(e.report.summary(), file=sys.stderr)
@@ -112,8 +114,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from crm_metrics.data.bootstrap import SAMPLE_DIR, ensure_sample
+    from crm_metrics.judgement.strategy import staged_problems
     store = store_for(args)
-    reports = ensure_sample(store)
+    reports = ensure_sample(store, table_rules=staged_problems)
     if not reports:
         print(f"{store.path} already holds data; nothing loaded.")
     for rep in reports:
