@@ -13,7 +13,7 @@ import pytest
 
 from crm_metrics.data.store import close_all
 from crm_metrics.delivery.cli import main
-from crm_metrics.judgement import forecast, strategy
+from crm_metrics.judgement import ets, forecast, strategy
 from crm_metrics.judgement.forecast import backtest, combine, pace, simulate
 from crm_metrics.judgement.goals import covered_previous, goal_periods, previous_window
 from crm_metrics.judgement.scorecard import scorecard
@@ -138,6 +138,7 @@ def test_fixed_seed_identical_output(make_store):
                        goals=[{"goal_id": "A", "kpi": "contacts", "target": 60, "direction": "at_least"}])
     a = scorecard(store)
     forecast._MEMO.clear()   # fit and simulate again (not the remembered forecast)
+    ets.clear_simulations()  # nor the remembered simulation of the same series
     b = scorecard(store)
     cols = ["forecast", "forecast_low", "forecast_high", "p_meet", "status"]
     assert a[cols].to_dict(orient="records") == b[cols].to_dict(orient="records")
@@ -303,3 +304,18 @@ def test_backtest_monthly_revenue_on_cdnow(make_store):
     assert (bt.origins[0]["origin"], bt.origins[0]["actual"]) == (D(1997, 7, 1), pytest.approx(10866.23))
     assert (bt.origins[-1]["origin"], bt.origins[-1]["actual"]) == (D(1998, 6, 1), pytest.approx(5590.87))
     assert bt.mape > 0 and 0 <= bt.coverage <= 100
+
+
+def test_a_series_simulated_again_is_the_same_and_a_copy():
+    # Two goals on one KPI and scope share their history: the second simulation is the remembered
+    # one (no second fit), handed out as a copy so that clipping one goal's paths leaves the other's.
+    ets.clear_simulations()
+    y = np.array([3.0, 5, 2, 6, 4, 7, 3, 5, 6, 4, 8, 5, 6, 7])
+    a, method_a = simulate(y, 4, "month")
+    a[:] = -1.0
+    b, method_b = simulate(y.copy(), 4, "month")
+    ets.clear_simulations()
+    c, _ = simulate(y, 4, "month")   # fitted afresh: the fixed seed gives the same paths
+    assert method_a == method_b == "ETS damped trend, monthly, 14 points"
+    assert b.shape == (1000, 4) and (b != -1.0).all()
+    assert np.array_equal(b, c)

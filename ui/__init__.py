@@ -8,3 +8,6 @@ cached results) and ``charts`` (``scorecard``'s cached goal rows, for forecast b
 panel module. Pages import the modules they need (``from ui import page, filters, cards``) and stay
 thin.
 """
+# First: the engine's package sets the BLAS thread limit, which only counts before numpy is loaded.
+import crm_metrics  # noqa: F401
+

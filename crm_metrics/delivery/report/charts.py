@@ -105,10 +105,11 @@ def trend_chart(charts: Charts, t: Trend, d: ReportData) -> str:
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
                          "hovertemplate": esc(f"{kpi.label} over {period}: "
                                               f"{format_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
+    extra = 36 * (len(t.goals) - 1)  # each further goal adds two legend lines: the plot keeps its height
     layout = {"title": _title(f"{kpi.label} · {scope_text(t.channel, t.segment)}"),
               "legend": {"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 9}},
-              "margin": {"b": 58}, "yaxis": _unit_axis(kpi.unit, d.currency), "xaxis": {"type": "date"}}
-    return charts.render(data, layout, HALF_WIDTH_PX, 250)
+              "margin": {"b": 58 + extra}, "yaxis": _unit_axis(kpi.unit, d.currency), "xaxis": {"type": "date"}}
+    return charts.render(data, layout, HALF_WIDTH_PX, 250 + extra)
 
 
 def mix_chart(charts: Charts, d: ReportData) -> str:
