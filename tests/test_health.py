@@ -66,7 +66,7 @@ def test_no_measurement_warnings(make_store):
     found = by_check(run_checks(store, *MARCH), "no_measurement")
     assert [(f.severity, f.subject) for f in found] == [("warning", "Growth"), ("warning", "I2"), ("warning", "G2")]
     assert found[0].finding == "strategic objective 'Growth' has no goal (served by initiative I2)"
-    assert found[1].finding == ("initiative I2 (Project I2) has no goal on its KPI (First-contact resolution) or its objective "
+    assert found[1].finding == ("initiative Project I2 (I2) has no goal on its KPI (First-contact resolution) or its objective "
                                 "(Growth)")
     # G2 is on nps and there are no surveys; a goal without a period is an annual goal (spec change):
     # its row is the calendar year 2026, whatever the window

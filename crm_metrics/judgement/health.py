@@ -77,7 +77,7 @@ def check_no_measurement(ctx: HealthContext) -> list[Finding]:
         if (kpi and kpi in goal_kpis) or (obj and obj in goal_objectives):
             continue
         out.append(c.finding(
-            "warning", f"initiative {r['initiative_id']} ({r['name']}) has no goal on its KPI "
+            "warning", f"initiative {r['name']} ({r['initiative_id']}) has no goal on its KPI "
                        f"({_label(kpi) if kpi else 'none stated'}) or its objective ({obj or 'none stated'})",
             "Add a goal for the KPI this initiative is meant to move, or tie it to an objective that has goals.",
             subject=str(r["initiative_id"])))

@@ -13,6 +13,11 @@ from crm_metrics.judgement.impact_scope import initiatives
 from crm_metrics.metrics.kpis import KPIS
 
 
+def _kpi_label(kpi: Any) -> str:
+    """The KPI's label for people; an id the catalogue does not know, as it was written."""
+    return KPIS[kpi].label if kpi in KPIS else str(kpi)
+
+
 def _label(r: dict[str, Any]) -> str:
     return f"{r['name']} ({r['initiative_id']})"
 
@@ -148,7 +153,7 @@ def check_impact_in_doubt(ctx: CheckContext) -> list[Finding]:
     for r in _impact_rows(ctx):
         if r["status"] == "refused":
             out.append(c.finding(
-                "warning", f"{r['name']}: {r['kpi']} is not measured — {r['notes']}",
+                "warning", f"{r['name']}: {_kpi_label(r['kpi'])} is not measured — {r['notes']}",
                 "Give the initiative a KPI it can move within its scope (initiatives.csv), then re-check its impact.",
                 subject=r["initiative_id"]))
             continue
@@ -164,7 +169,7 @@ def check_impact_in_doubt(ctx: CheckContext) -> list[Finding]:
                        f"{number(r['placebo_effect']):+.3g} (placebo p = {pp:.3f})")
         unit = KPIS[r["kpi"]].unit if r["kpi"] in KPIS else ""
         out.append(c.finding(
-            "warning", f"{r['name']}: effect on {r['kpi']} {number(r['effect']):+.3g} {unit} is doubtful — "
+            "warning", f"{r['name']}: effect on {_kpi_label(r['kpi'])} {number(r['effect']):+.3g} {unit} is doubtful — "
                        + "; ".join(why),
             "Do not credit the initiative with this change: look for what else moved the scope (seasonality, "
             "another project, a data change) or choose a control group that moved alike before go-live.",
