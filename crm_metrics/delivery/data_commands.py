@@ -54,7 +54,6 @@ def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from crm_metrics.data.ingest import LoadRefused, load_file
-    from crm_metrics.judgement.strategy import staged_problems
     mapping = dict(args.map or [])
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
@@ -71,6 +70,9 @@ def cmd_load(args: argparse.Namespace) -> int:
             print(r["summary"], file=sys.stdout if r.get("ok") else sys.stderr)
         ok = not result.get("error") and all(r.get("ok") for r in result.get("files") or [])
         return EXIT_OK if ok else EXIT_REFUSED
+    # imported once the store is open: the goals' rules need the KPI catalogue (a second to import),
+    # and a command waiting for the app to let go of the store should start waiting at once
+    from crm_metrics.judgement.strategy import staged_problems
     failed = 0
     # Each file is its own transaction: a refused file changes nothing, the others still load.
     for f in files:
