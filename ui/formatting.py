@@ -6,52 +6,31 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from crm_metrics.data import values
 from crm_metrics.delivery import output
+from crm_metrics.delivery.formatting import APP, format_change, format_value
 from crm_metrics.delivery.presentation import STATUS_STYLE
 from crm_metrics.metrics.kpis import Kpi, get_kpi
 
 from . import state
 
 
+def _currency(unit: str) -> str:
+    # the store's currency setting is read only when an amount is shown
+    return state.currency() if unit == "currency" else ""
+
+
 def fmt(value: Any, unit: str) -> str:
-    v = output.plain(value)
-    if v is None:
-        return "–"
-    v = float(v)
-    if unit == "%":
-        return f"{v:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "seconds":
-        # always seconds: a card and its table show the same unit (tables format "%.0f s")
-        return f"{v:,.0f} s"
-    if unit == "currency":
-        currency = state.currency()
-        sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-        if abs(v) >= 1e6:
-            return f"{sym}{v / 1e6:,.2f}M"
-        if abs(v) >= 1e4:
-            return f"{sym}{v / 1e3:,.1f}k"
-        return f"{sym}{v:,.2f}"
-    if unit == "ratio":
-        return f"{v:.2f}"
-    if unit == "score":
-        return f"{v:.1f}"
-    return f"{v:,.2f}"
+    """A value in its KPI's unit as the app shows it (formatting.APP: seconds always in seconds, so a
+    card and its table show the same unit; amounts with the currency's symbol, compact)."""
+    return format_value(value, unit, _currency(unit), style=APP)
 
 
 def fmt_change(change: Any, unit: str) -> str:
     """A change in its KPI's unit with an ASCII sign ("+12", "-9 s", "+1.5 pts"): ``st.metric``
     reads the arrow from the first character, and a Unicode minus reads as a rise. The dash for no
     value; a % KPI's change is in percentage points."""
-    d = output.plain(change)
-    if d is None:
-        return "–"
-    d = float(d)
-    sign = "-" if d < 0 else ("+" if d > 0 else "±")
-    if unit == "%":
-        return f"{sign}{abs(d):.1f} pts"
-    return sign + fmt(abs(d), unit)
+    return format_change(change, unit, _currency(unit), style=APP)
 
 
 def _k(kpi: str | Kpi) -> Kpi:
@@ -91,15 +70,9 @@ def window_note(kpi_id: str, grain: str = "month", whole: str = "the card measur
 
 
 def as_date(v: Any) -> dt.date | None:
-    v = output.plain(v)
-    if v is None or v == "":
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
+    """A day from a cell (date, datetime, ISO text); None when missing or unreadable."""
     try:
-        return dt.date.fromisoformat(str(v)[:10])
+        return values.day(v)
     except ValueError:
         return None
 

@@ -23,7 +23,7 @@ from crm_metrics.delivery import (
     commands,
     data_commands,
     export,
-    remote,
+    remote_send,
 )
 from crm_metrics.delivery.cli_support import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, Refused
 from crm_metrics.delivery.engine_option import register_engine_options
@@ -82,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except duckdb.IOException as e:
             # The app holds the store (DuckDB then lets no other process open it, not even to read):
             # run the command inside the app and print its output here (crm_metrics.delivery.remote).
-            if not is_lock_error(e) or args.command in remote.LOCAL_ONLY:
+            if not is_lock_error(e) or args.command in remote_send.LOCAL_ONLY:
                 raise
-            return remote.run_in_holder(list(sys.argv[1:] if argv is None else argv), args.db)
+            return remote_send.run_in_holder(list(sys.argv[1:] if argv is None else argv), args.db, main)
     except Refused as e:
         print(f"refused: {e}", file=sys.stderr)
         return EXIT_REFUSED

@@ -54,7 +54,6 @@ def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from crm_metrics.data.ingest import LoadRefused, load_file
-    from crm_metrics.judgement.strategy import staged_problems
     mapping = dict(args.map or [])
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
@@ -69,6 +68,9 @@ def cmd_load(args: argparse.Namespace) -> int:
             print("--save-mapping: not saved while the app holds the store; save the mapping on the Data page",
                   file=sys.stderr)
         return _print_handed_over(result, args.problems)
+    # imported once the store is open: the goals' rules need the KPI catalogue (a second to import),
+    # and a command waiting for the app to let go of the store should start waiting at once
+    from crm_metrics.judgement.strategy import staged_problems
     failed = 0
     several = len(files) > 1
     # Each file is its own transaction: a refused file changes nothing, the others still load.

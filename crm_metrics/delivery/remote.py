@@ -6,8 +6,8 @@ all, not even to read. The app holds the store for as long as it runs, so withou
 handed to the app through the inbox (crm_metrics.data.inbox); this module does the same for every
 other command:
 
-- the sender (:func:`run_in_holder`, called by the CLI when opening the store fails because another
-  process holds it) sends ``{"kind": "command", "argv": [...]}`` through the inbox. An ``--out`` path
+- the sender (``remote_send.run_in_holder``, called by the CLI when opening the store fails because
+  another process holds it) sends ``{"kind": "command", "argv": [...]}`` through the inbox. An ``--out`` path
   is replaced by a placeholder, so the app writes only inside the inbox, never where a request says;
 - the app (:func:`handle_command`, registered by :func:`serve`) runs the same ``cli.main(argv)`` on
   its own open store (``open_store`` returns the process's one store for that file), capturing what
@@ -16,90 +16,31 @@ other command:
   folder) to the path asked for and exits with the command's status: the same output and exit codes
   as when the command runs directly.
 
-Requests are handled one at a time, in arrival order, by the app's inbox thread.
+Requests are handled one at a time, in arrival order, by the app's inbox thread. This module is the
+app's side and imports the CLI; the sender's side (crm_metrics.delivery.remote_send) does not, so
+the CLI can use it without an import cycle.
 """
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_metrics.data import handover, inbox
+from crm_metrics.data import inbox
+from crm_metrics.delivery.cli import main
+from crm_metrics.delivery.remote_send import LOCAL_ONLY, OUT_PLACEHOLDER
 from crm_metrics.judgement.strategy import staged_problems
 
-OUT_PLACEHOLDER = "@CRM_OUT@"
-WAIT_SECONDS = float(os.environ.get("CRM_REMOTE_WAIT", "600"))
-# Commands that never run remotely: loads and undos have their own hand-over; `sample` does not
-# open the store.
-LOCAL_ONLY = frozenset({"load", "undo", "sample"})
 # Capturing a command's output swaps sys.stdout/sys.stderr for the whole process, so one at a time.
 _CAPTURE = threading.Lock()
 
 
-def _split_out(argv: Sequence[str]) -> tuple[list[str], str | None]:
-    """argv with the value of ``--out`` replaced by the placeholder, and that value (or None)."""
-    out: list[str] = []
-    target: str | None = None
-    it = iter(range(len(argv)))
-    for i in it:
-        a = argv[i]
-        if a == "--out" and i + 1 < len(argv):
-            target = argv[i + 1]
-            out += [a, f"{OUT_PLACEHOLDER}/{Path(target).name}"]
-            next(it, None)
-        elif a.startswith("--out="):
-            target = a.split("=", 1)[1]
-            out.append(f"--out={OUT_PLACEHOLDER}/{Path(target).name}")
-        else:
-            out.append(a)
-    return out, target
-
-
-def run_in_holder(argv: Sequence[str], db_path: str, *, wait: float = WAIT_SECONDS) -> int:
-    """Send ``argv`` to the app holding ``db_path``; print its output here; return its exit status.
-    When the store becomes free while waiting, run the command directly instead."""
-    from crm_metrics.data.store import open_store
-
-    sent, target = _split_out(argv)
-    try:
-        got = handover.hand_over(db_path, {"kind": "command", "argv": sent, "what": f"run `{sent[0]}`"}, [], wait=wait,
-                              opener=lambda: open_store(db_path))
-    except handover.InboxTimeout as e:
-        print(f"refused: {e}", file=sys.stderr)
-        return 1
-    if got.store is not None:  # nobody holds it any more: run it here
-        from crm_metrics.delivery.cli import main
-        return main(list(argv))
-    result = got.result or {}
-    sys.stdout.write(result.get("stdout") or "")
-    sys.stderr.write(result.get("stderr") or "")
-    if result.get("error"):
-        print(f"refused: {result['error']}", file=sys.stderr)
-        return 1
-    produced = result.get("out_path")
-    if produced and target:
-        src = inbox.inbox_dir(db_path) / produced
-        dst = Path(target)
-        try:
-            if dst.exists() and dst.is_dir() and src.is_dir():
-                shutil.rmtree(dst)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), str(dst))
-        finally:
-            shutil.rmtree(src.parent, ignore_errors=True)
-    return int(result.get("exit_code", 1))
-
-
 def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Path) -> dict[str, Any]:
     """The app's side: run the request's argv on this process's store and report what it printed."""
-    from crm_metrics.delivery.cli import main
-
     argv = [str(a) for a in request.get("argv") or []]
     if not argv or argv[0] in LOCAL_ONLY:
         return {"ok": False, "error": f"the app does not run {argv[:1] or 'an empty command'} for others"}
@@ -137,4 +78,4 @@ def serve(store: Any) -> inbox.InboxWorker | None:
     return inbox.serve(store, handlers={"command": handle_command}, table_rules=staged_problems)
 
 
-__all__ = ["run_in_holder", "handle_command", "serve", "LOCAL_ONLY"]
+__all__ = ["handle_command", "serve", "LOCAL_ONLY"]

@@ -33,6 +33,7 @@ from crm_metrics.data.store import Store
 from crm_metrics.judgement import checks, health
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS
+from crm_metrics.metrics.unit_format import SENTENCE, format_value
 
 Mode = Literal["first", "every"]
 ChangeKind = Literal["goal_changed", "goal_still_bad", "finding_new", "finding_worsened",
@@ -86,13 +87,7 @@ class Change:
 
 
 def _date(v: Any) -> dt.date | None:
-    if values.text(v) is None:
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
+    return None if values.is_blank(v) else values.day(v)
 
 
 def status_words(status: str | None) -> str:
@@ -147,7 +142,7 @@ def goal_entry(row: Mapping[str, Any], currency: str = "") -> Entry:
     goal_id = str(row.get("goal_id"))
     key = json.dumps(["goal", goal_id, values.text(row.get("channel")), values.text(row.get("segment")),
                       str(_date(row.get("period_start"))), str(_date(row.get("period_end")))])
-    title = f"{kpi.label if kpi else row.get('kpi')} {sym}{sc.format_value(target, unit, currency)}"
+    title = f"{kpi.label if kpi else row.get('kpi')} {sym}{format_value(target, unit, currency, style=SENTENCE)}"
     detail = {"unit": unit, "currency": currency, "direction": direction,
               "tolerance": values.number(row.get("tolerance")), "forecast_low": values.number(row.get("forecast_low")),
               "forecast_high": values.number(row.get("forecast_high"))}
@@ -243,13 +238,14 @@ def _goal_tail(e: Entry) -> str:
     unit, cur = e.detail.get("unit"), e.detail.get("currency", "")
     if e.status == "no_data" or e.value is None:
         return ""
-    v = sc.format_value(e.value, unit, cur)
+    v = format_value(e.value, unit, cur, style=SENTENCE)
     if e.final:
         return f"; actual {v}"
     lo, hi = e.detail.get("forecast_low"), e.detail.get("forecast_high")
     if lo is None or hi is None:
         return f"; forecast {v}"
-    return f"; forecast {v} (80%: {sc.format_value(lo, unit, cur)}–{sc.format_value(hi, unit, cur)})"
+    return (f"; forecast {v} (80%: {format_value(lo, unit, cur, style=SENTENCE)}–"
+            f"{format_value(hi, unit, cur, style=SENTENCE)})")
 
 
 def goal_text(e: Entry, prev_status: str | None, kind: ChangeKind) -> str:

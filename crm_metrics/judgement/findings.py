@@ -18,6 +18,7 @@ from crm_metrics.judgement import scorecard as sc
 from crm_metrics.judgement import strategy
 from crm_metrics.judgement.finding import FINDING_FIELDS, SEVERITIES, Check, Finding, Severity
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
+from crm_metrics.metrics.unit_format import SENTENCE, format_value
 
 
 @dataclass
@@ -73,7 +74,7 @@ class HealthContext:
 
     def fmt(self, kpi_id: str, value: float | None) -> str:
         kpi = KPIS.get(kpi_id)
-        return sc.format_value(value, kpi.unit if kpi else None, str(self.settings.get("currency", "")))
+        return format_value(value, kpi.unit if kpi else None, str(self.settings.get("currency", "")), style=SENTENCE)
 
     # -- shared tables -------------------------------------------------------------------------
     @property

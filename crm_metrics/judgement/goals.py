@@ -20,27 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandas as pd
-
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 
 Period = tuple[dt.date, dt.date]
 
 
-def as_date(v: Any) -> dt.date | None:
-    """A date from a date, datetime, ISO text or a missing value (None)."""
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
+# A date from a date, datetime, ISO text or a missing value (None): crm_metrics.data.values.day.
+as_date = values.day
 
 
 def data_span(store: Store) -> tuple[dt.date | None, dt.date | None]:

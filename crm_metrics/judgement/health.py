@@ -12,7 +12,6 @@ initiatives, the scorecard, the alignment table, KPI values) returning at least 
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +30,7 @@ from crm_metrics.judgement.findings import (  # noqa: F401  (re-exported: the ch
     worst,
 )
 from crm_metrics.metrics.kpis import KPIS
+from crm_metrics.metrics.unit_format import SENTENCE, format_value
 
 
 def run_checks(store: Store, start: Any = None, end: Any = None,
@@ -237,7 +237,7 @@ def _label(kpi_id: str) -> str:
 
 
 def _share(v: Any) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}%"
+    return format_value(v, "%", style=SENTENCE)
 
 
 # -- the checks of this module, listed once ----------------------------------------------------------------

@@ -133,28 +133,23 @@ def scopes(store, channel: str | None, segment: str | None) -> Scopes:
     treated = Scope(channels=(channel,) if channel else (), segments=(segment,) if segment else ())
     if not channel and not segment:
         return Scopes(treated, None, notes)
-    other_ch: tuple[str, ...] = ()
-    other_sg: tuple[str, ...] = ()
-    missing = False
-    if channel:
-        known = dimension_values(store, "channel")
-        if channel not in known:
-            notes.append(f"channel {channel!r} does not occur in the data")
-        other_ch = tuple(v for v in known if v != channel)
-        if not other_ch:
-            notes.append(f"no channel other than {channel!r} in the data: no control group")
-            missing = True
-    if segment:
-        known = dimension_values(store, "segment")
-        if segment not in known:
-            notes.append(f"segment {segment!r} does not occur in the data")
-        other_sg = tuple(v for v in known if v != segment)
-        if not other_sg:
-            notes.append(f"no segment other than {segment!r} in the data: no control group")
-            missing = True
-    if missing:
+    other_ch = _others(store, "channel", channel, notes) if channel else ()
+    other_sg = _others(store, "segment", segment, notes) if segment else ()
+    if (channel and not other_ch) or (segment and not other_sg):
         return Scopes(treated, None, notes)
     return Scopes(treated, Scope(channels=other_ch, segments=other_sg), notes)
+
+
+def _others(store: Any, dim: str, value: str, notes: list[str]) -> tuple[str, ...]:
+    """The dimension's values other than the initiative's (the control group's), noting in ``notes``
+    a value the data does not have and a control group that cannot be formed."""
+    known = dimension_values(store, dim)
+    if value not in known:
+        notes.append(f"{dim} {value!r} does not occur in the data")
+    others = tuple(v for v in known if v != value)
+    if not others:
+        notes.append(f"no {dim} other than {value!r} in the data: no control group")
+    return others
 
 
 def go_lives(store, kpi_id: str, channels: tuple[str, ...] = (), segments: tuple[str, ...] = (),

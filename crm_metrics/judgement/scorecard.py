@@ -17,12 +17,12 @@ Every number comes from crm_metrics.metrics.kpis.compute. Choices beyond the spe
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from crm_metrics.metrics.kpis import KPIS, KpiError, MissingDataError, compute
+from crm_metrics.data import values
 from crm_metrics.data.store import Store
 from crm_metrics.judgement import forecast as forecast_mod
 from crm_metrics.judgement import goals as goals_mod
@@ -47,14 +47,7 @@ NO_OBJECTIVE = "(no objective)"
 EPS = 1e-9
 
 # -- pure rules ---------------------------------------------------------------------------------
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
+_num = values.number  # a finite float, or None
 
 
 def _slack(target: float) -> float:
@@ -94,24 +87,6 @@ def attainment(actual: float | None, target: float, direction: str | None) -> fl
     if den == 0:
         return None
     return 100.0 * num / den
-
-
-def format_value(value: Any, unit: str | None, currency: str = "") -> str:
-    """A KPI value for a sentence: 96.4%, 4.1, 1,234, 12.34 USD."""
-    v = _num(value)
-    if v is None:
-        return "n/a"
-    if unit == "%":
-        return f"{v:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "currency":
-        return f"{v:,.2f}{' ' + currency if currency else ''}"
-    if unit == "seconds":
-        return f"{v:,.1f} s"
-    if unit == "ratio":
-        return f"{v:.2f}"
-    return f"{v:.1f}"
 
 
 def chance_words(p_meet: Any) -> str:
@@ -339,6 +314,6 @@ def alignment(store: Store, start: Any = None, end: Any = None) -> pd.DataFrame:
 
 __all__ = [
     "scorecard", "objective_rollup", "alignment", "judge", "attainment", "direction_for",
-    "previous_period", "resolve_window", "format_value", "chance_words", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
+    "previous_period", "resolve_window", "chance_words", "SCORECARD_COLUMNS", "ROLLUP_COLUMNS",
     "ALIGNMENT_COLUMNS", "STATUSES", "DEFAULT_TOLERANCE", "LOW_CONFIDENCE_N", "NO_OBJECTIVE",
 ]

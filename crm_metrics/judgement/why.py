@@ -8,10 +8,9 @@ only when the decomposition holds (a ratio or sum KPI, a previous period the dat
 """
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from crm_metrics.data import values
 from crm_metrics.metrics.explain import contributions_sentence, explain, refusal
 from crm_metrics.metrics.kpis import KPIS, KpiError
 
@@ -19,16 +18,7 @@ BAD = ("missed", "off_track")
 SPLIT_ORDER = ("channel", "segment", "region")
 
 
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    s = str(v).strip()
-    return s or None
+_text = values.text  # trimmed text, None when missing or blank
 
 
 def split_for(kpi_id: str, channel: str | None, segment: str | None) -> str | None:

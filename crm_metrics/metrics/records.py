@@ -20,8 +20,8 @@ import pandas as pd
 
 from crm_metrics.data.pseudonyms import pseudonymise
 from crm_metrics.metrics.engines.duckdb_engine import DUCKDB
-from crm_metrics.metrics.kpis.engine import as_tuple, kpi_date, merged_settings, missing_message
-from crm_metrics.metrics.kpis.model import LOADED_CHECK, Kpi, KpiError, MissingDataError, Query
+from crm_metrics.metrics.kpis.engine import as_tuple, kpi_date, kpi_window, merged_settings, require_loaded
+from crm_metrics.metrics.kpis.model import Kpi, KpiError, Query
 from crm_metrics.metrics.kpis.registry import get_kpi
 
 
@@ -68,17 +68,9 @@ def records(store, kpi_id: str, *, start: Any = None, end: Any = None, channels:
         raise KpiError("limit and offset must be 0 or more.")
     cur = store.cursor()
     try:
-        has = DUCKDB.has_rows(store, [LOADED_CHECK[t] for t in kpi.tables])
-        missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
-        if missing:
-            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
-        s, e = kpi_date(start, "start"), kpi_date(end, "end")
-        if s is None or e is None:
-            lo, hi = DUCKDB.data_span(store)
-            s = s or (lo if lo is not None and (e is None or lo <= e) else e) or date.today()
-            e = e or (hi if hi is not None and hi >= s else s)
-        if s > e:
-            raise KpiError(f"{kpi.label} ({kpi.id}): the window starts ({s}) after it ends ({e}).")
+        require_loaded(store, kpi)
+        # the window as compute resolves it (crm_metrics.metrics.window)
+        s, e = kpi_window(kpi, kpi_date(start, "start"), kpi_date(end, "end"), lambda: DUCKDB.data_span(store))
         q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments),
                   settings=merged_settings(store.settings(cur), settings))
         assert kpi.units is not None

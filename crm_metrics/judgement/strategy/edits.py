@@ -121,6 +121,19 @@ def _delete(store: Store, table: str, what: str, key: Any, user: str | None) -> 
 _KEEP = object()
 
 
+def _known_name(store: Store, field: str, value: Any, known: Any, allow_new: bool) -> str:
+    """A required segment or channel name, spelled as it is already in use (``known``: known_segments
+    or known_channels)."""
+    if values.text(value) is None:
+        raise StrategyError(f"{field}: required")
+    cur = store.cursor()
+    try:
+        data, table = known(cur)
+    finally:
+        cur.close()
+    return resolve_name(field, value, data, table, table_first=True, allow_new=allow_new)
+
+
 def set_segment_strategy(store: Store, segment: str, strategy: str, statement: Any = _KEEP,
                          user: str | None = None, *, allow_new: bool = False) -> int | None:
     """State a segment's strategy (relationship / transactional) and, optionally, its statement
@@ -128,14 +141,7 @@ def set_segment_strategy(store: Store, segment: str, strategy: str, statement: A
     strat = parse_choice("strategy", strategy, STRATEGIES)
     if strat is None:
         raise StrategyError(f"strategy: required, {' or '.join(STRATEGIES)}")
-    if values.text(segment) is None:
-        raise StrategyError("segment: required")
-    cur = store.cursor()
-    try:
-        data, table = known_segments(cur)
-    finally:
-        cur.close()
-    name = resolve_name("segment", segment, data, table, table_first=True, allow_new=allow_new)
+    name = _known_name(store, "segment", segment, known_segments, allow_new)
 
     def make(cur, before):
         stmt = (before or {}).get("statement") if statement is _KEEP else values.text(statement)
@@ -156,14 +162,7 @@ def set_channel_kind(store: Store, channel: str, kind: str, user: str | None = N
     k = parse_choice("kind", kind, KINDS)
     if k is None:
         raise StrategyError(f"kind: required, {' or '.join(KINDS)}")
-    if values.text(channel) is None:
-        raise StrategyError("channel: required")
-    cur = store.cursor()
-    try:
-        data, table = known_channels(cur)
-    finally:
-        cur.close()
-    name = resolve_name("channel", channel, data, table, table_first=True, allow_new=allow_new)
+    name = _known_name(store, "channel", channel, known_channels, allow_new)
     return change(store, "channels", name, lambda cur, before: {"channel": name, "kind": k}, user)
 
 

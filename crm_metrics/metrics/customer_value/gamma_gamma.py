@@ -21,14 +21,18 @@ class GammaGammaFit:
     customers: int
 
 
+def _inputs(x: np.ndarray, m: np.ndarray, xi: XIndex | None) -> tuple[np.ndarray, np.ndarray, XIndex]:
+    """x and m as float arrays, and x's distinct values (computed once by the fit, else here)."""
+    x = np.asarray(x, dtype=float)
+    return x, np.asarray(m, dtype=float), xi or x_index(x)
+
+
 def gamma_gamma_loglik_terms(params: tuple[float, float, float], x: np.ndarray, m: np.ndarray,
                              xi: XIndex | None = None) -> np.ndarray:
     """Each repeat customer's log-likelihood of their mean spend m over x purchases (Fader & Hardie
     2013, eq. 3 — the density of the mean, so the px·log x term is part of it)."""
     p, q, g = params
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float)
-    xi = xi or x_index(x)
+    x, m, xi = _inputs(x, m, xi)
     xs = xi[0]
     px = p * x
     by_x = of_x(special.gammaln(p * xs + q) - special.gammaln(p * xs) + p * xs * np.log(xs), xi)
@@ -40,9 +44,7 @@ def gamma_gamma_gradient_terms(params: tuple[float, float, float], x: np.ndarray
                                xi: XIndex | None = None) -> np.ndarray:
     """d(log-likelihood)/d(p, q, gamma) per repeat customer (3 × n)."""
     p, q, g = params
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float)
-    xi = xi or x_index(x)
+    x, m, xi = _inputs(x, m, xi)
     xs = xi[0]
     px = p * x
     dg = special.digamma

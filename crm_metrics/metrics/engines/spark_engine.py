@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crm_metrics.data import values
 from crm_metrics.data.schema import SETTINGS_DEFAULTS
 from crm_metrics.metrics.engines.base import Engine, EngineError
 from crm_metrics.metrics.engines.transpile import PARTITION_COLUMN, to_spark
@@ -279,14 +280,7 @@ def _is_url(text: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
 
 
-def _day(v: Any) -> dt.date | None:
-    if v is None:
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
+_day = values.day  # a date, None when missing
 
 
 __all__ = ["SparkEngine", "create_session", "parse_tables", "parse_conf", "default_conf", "VIEWS", "FACT_VIEWS"]

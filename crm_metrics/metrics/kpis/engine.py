@@ -99,6 +99,28 @@ def missing_message(kpi: Kpi, tables: tuple[str, ...]) -> str:
     return f"Load {names} to see {kpi.label}."
 
 
+def raise_if_missing(kpi: Kpi, has: Iterable[bool]) -> None:
+    """MissingDataError naming the files to load when a table the KPI reads is empty (``has``: per
+    table of ``kpi.tables``, whether it holds rows)."""
+    missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
+    if missing:
+        raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+
+
+def require_loaded(store: Store, kpi: Kpi) -> None:
+    """The same check on this DuckDB store (unit-level records are read there)."""
+    raise_if_missing(kpi, DUCKDB.has_rows(store, [LOADED_CHECK[t] for t in kpi.tables]))
+
+
+def kpi_window(kpi: Kpi, start: Any, end: Any, span: Any) -> tuple[date, date]:
+    """The request's window (crm_metrics.metrics.window.resolve_window), refused as a KpiError naming
+    the KPI."""
+    try:
+        return resolve_window(start, end, span)
+    except WindowError as err:
+        raise KpiError(f"{_kpi_name(kpi)}: {err}") from err
+
+
 def compute(store: Store | None, kpi_id: str, *, start: Any = None, end: Any = None, channels: Iterable[str] = (),
             segments: Iterable[str] = (), by: Iterable[str] | str = (), grain: str = "month",
             settings: Mapping[str, Any] | None = None, engine: Any = None,
@@ -122,15 +144,9 @@ def compute(store: Store | None, kpi_id: str, *, start: Any = None, end: Any = N
     checks = [LOADED_CHECK[t] for t in kpi.tables]
     summaries = list(kpi.summary_tables) if eng.reads_summaries and kpi.summary is not None else []
     has = eng.has_rows(store, checks + summaries)
-    missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
-    if missing:
-        raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+    raise_if_missing(kpi, has)
     summaries_ready = bool(summaries) and all(has[len(checks):])
-    s, e = kpi_date(start, "start"), kpi_date(end, "end")
-    try:
-        s, e = resolve_window(s, e, lambda: eng.data_span(store))
-    except WindowError as err:
-        raise KpiError(f"{_kpi_name(kpi)}: {err}") from err
+    s, e = kpi_window(kpi, kpi_date(start, "start"), kpi_date(end, "end"), lambda: eng.data_span(store))
     q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments), by=dims,
               grain=grain, settings=merged_settings(eng.settings(store), settings))
     sql = (_summary_sql(kpi, q) if summaries_ready and use_summaries else None) or kpi.query(q)
@@ -150,7 +166,8 @@ def _frame(kpi: Kpi, dims: tuple[str, ...], names: list[str], data: list[tuple])
     return pd.DataFrame(cols)
 
 
-__all__ = ["compute", "build_sql", "resolve_request", "missing_message", "KPIS"]
+__all__ = ["compute", "build_sql", "resolve_request", "missing_message", "raise_if_missing", "require_loaded",
+           "kpi_window", "KPIS"]
 
 
 def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] = (), segments: Iterable[str] = (),
@@ -169,10 +186,7 @@ def units(store, kpi_id: str, *, start: Any, end: Any, channels: Iterable[str] =
         raise KpiError(f"{_kpi_name(kpi)}: units need a window with a start on or before its end.")
     cur = store.cursor()
     try:
-        has = DUCKDB.has_rows(store, [LOADED_CHECK[t] for t in kpi.tables])
-        missing = tuple(t for t, ok in zip(kpi.tables, has) if not ok)
-        if missing:
-            raise MissingDataError(missing_message(kpi, missing), missing, kpi.id)
+        require_loaded(store, kpi)
         q = Query(start=s, end=e, channels=as_tuple(channels), segments=as_tuple(segments), grain="day",
                   settings=merged_settings(store.settings(cur), settings))
         sql = kpi.units(q)
