@@ -13,9 +13,9 @@ from crm_metrics.delivery.formatting import format_change, format_share, format_
     (2.346, "ratio", "2.35"),
     (4.06, "score", "4.1"),
     (95.0, "seconds", "95 s"),
-    (119.4, "seconds", "119 s"),         # under two minutes: seconds
-    (120.0, "seconds", "2.0 min"),       # 120 / 60 = 2.0
-    (453.0, "seconds", "7.5 min"),       # 453 / 60 = 7.55 -> 7.5 (binary 7.55 is just below)
+    (119.4, "seconds", "119 s"),         # seconds, rounded to whole seconds
+    (120.0, "seconds", "120 s"),         # always seconds: a card, its table, the report and a goal agree
+    (453.0, "seconds", "453 s"),
     (12345.6, "currency", "12,345.60 USD"),
     (3.5, "unknown-unit", "3.50"),
 ])
@@ -40,7 +40,7 @@ def test_changes_carry_an_ascii_sign():
     assert format_change(-2.0, "count") == "-2"
     assert format_change(3.0, "count") == "+3"
     assert format_change(0.0, "count") == "±0"
-    assert format_change(-453.0, "seconds") == "-7.5 min"
+    assert format_change(-453.0, "seconds") == "-453 s"
     assert format_change(-1500.0, "currency", "USD") == "-1,500.00 USD"
     # the negative sign is the ASCII hyphen-minus, never U+2212 (st.metric would read it as positive)
     assert "\u2212" not in format_change(-1.0, "score")

@@ -10,7 +10,7 @@ import delivery). crm_metrics.delivery.formatting re-exports it for the report a
 | % | 96.44 | ``96.4%`` |
 | ratio | 2.346 | ``2.35`` |
 | score | 4.06 | ``4.1`` |
-| seconds | 95 / 453 | ``95 s`` / ``7.6 min`` (two minutes and longer in minutes) |
+| seconds | 95 / 453 | ``95 s`` / ``453 s`` (always seconds: goals are stated in seconds, and a card, its table and the report must agree) |
 | currency | 12345.6 | ``12,345.60 USD``; compact (cards): ``12.3k USD``, ``1.23M USD`` |
 
 A missing value (None, NaN, infinite, not a number) is ``–``. Changes carry their sign: ``+`` or a
@@ -19,8 +19,9 @@ minus ``−`` counts as positive there), ``±`` for exactly zero; a change of a 
 points (``+1.2 pts``).
 
 What differs between the places a value is read is declared once, as a :class:`Style`, and nowhere
-else: ``APP`` (cards and tables: seconds always in seconds, amounts with a currency symbol and
-compact), ``SENTENCE`` (findings and alerts: ``n/a`` for a missing value, seconds with one decimal).
+else: ``APP`` (cards and tables: amounts with a currency symbol and compact), ``SENTENCE`` (findings
+and alerts: ``n/a`` for a missing value, seconds with one decimal). Styles may show seconds in minutes
+from ``minutes_from`` on; none does, since a target of 250 s read as "4.2 min" loses its precision.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Style:
     other: str = ",.2f"            # a unit not in the table (or none)
 
 
-REPORT = Style()
+REPORT = Style(minutes_from=None)
 APP = Style(minutes_from=None, currency_symbol=True, compact=True)
 SENTENCE = Style(missing="n/a", minutes_from=None, seconds_digits=1, other=".1f")
 
