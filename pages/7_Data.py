@@ -6,7 +6,7 @@ import streamlit as st
 from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
 from crm_metrics.data.schema import TABLES
 from crm_metrics.delivery.output import plain_text_markdown
-from ui import auth, cards, charts, filters, loads, page, state, upload_guard, widgets
+from ui import auth, cards, charts, filters, loads, own_data, page, state, upload_guard, widgets
 
 store = page.page_setup("Data", ":material/database:")
 st.title("Data")
@@ -22,6 +22,7 @@ with tab_upload:
     if not can_write:
         st.info("Viewers can read and download. Ask an analyst to load data.", icon=":material/lock:")
     else:
+        own_data.reset_panel(can_write)
         n_upload = st.session_state.get("_upload_round", 0)
         files = st.file_uploader("CSV files", type=["csv", "txt", "tsv"], accept_multiple_files=True,
                                  help="Name files after their table (customers.csv, interactions.csv, ...) "
@@ -48,10 +49,14 @@ with tab_upload:
                 plans.append((up.name, path, table, mapping))
         # files no longer selected leave the disk
         loads.drop_spooled(keep=[p[1] for p in plans])
+        remove_sample = any(p[2] == "customers" for p in plans) and own_data.offer_before_customers()
         if plans and st.button(f"Load {len(plans)} file{'s' if len(plans) > 1 else ''}", type="primary"):
             bar = st.progress(0.0, text="Starting")
             results = []
             try:
+                err = own_data.remove_before_load() if remove_sample else None
+                if err:
+                    st.error(plain_text_markdown(err))
                 for i, (name, path, table, mapping) in enumerate(plans):
                     def progress(frac: float, msg: str, i=i) -> None:
                         bar.progress(min(1.0, (i + frac) / len(plans)), text=msg)
