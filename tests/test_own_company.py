@@ -190,3 +190,86 @@ def test_report_says_sample_only_for_the_sample(store, tmp_path):
     reset_sample(store)
     own = _header(store)
     assert "sample" not in own.lower()
+
+
+# -- the app -------------------------------------------------------------------------------------------
+@pytest.fixture
+def app_db(sample_file, tmp_path, monkeypatch) -> Path:
+    from test_app import _reset
+    path = tmp_path / "app" / "crm.duckdb"
+    path.parent.mkdir()
+    shutil.copy(sample_file, path)
+    monkeypatch.setenv("CRM_DB", str(path))
+    _reset()
+    yield path
+    _reset()
+
+
+def _counts_at(path: Path) -> dict[str, int]:
+    from crm_metrics.data.store import close_all
+    close_all()  # the app's connection: DuckDB lets one process hold a file once
+    s = Store(path)
+    try:
+        return counts(s)
+    finally:
+        s.close()
+
+
+def _banners(at) -> str:
+    return " ".join([i.value for i in at.info] + [w.value for w in at.warning])
+
+
+def test_app_banner_sample_mixed_own(app_db, tmp_path):
+    from test_app import _reset, open_page
+    at = open_page("pages/2_Channels.py")
+    assert "fictional sample company" in _banners(at)
+    _reset()  # the app's connection goes: a test process holds a file once
+    s = Store(app_db)
+    load_own(s, tmp_path)
+    s.close()
+    at = open_page("pages/2_Channels.py")
+    text = _banners(at)
+    assert "your own data together with Northwind Bank" in text and "fictional sample company" not in text
+    _reset()
+    s = Store(app_db)
+    reset_sample(s)
+    s.close()
+    at = open_page("pages/2_Channels.py")
+    assert "Northwind" not in _banners(at) and "sample" not in _banners(at)
+
+
+def test_app_reset_button_then_undo(app_db):
+    from test_app import open_page
+    at = open_page("pages/7_Data.py")
+    button = at.button(key="reset_sample")
+    assert button.disabled  # the confirmation first
+    at.checkbox(key="reset_confirm").check().run()
+    at.button(key="reset_sample").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("removed the sample company" in s.value for s in at.success)
+    assert "fictional sample company" not in _banners(at)
+    assert not [b for b in at.button if b.key == "reset_sample"]  # nothing left to remove
+    at.button(key="undo_reset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("undone" in s.value for s in at.success)
+    assert "fictional sample company" in _banners(at)
+    assert _counts_at(app_db) == SAMPLE_COUNTS
+
+
+def test_app_own_customers_upload_removes_the_sample_first(app_db):
+    from test_app import open_page
+    at = open_page("pages/7_Data.py")
+    at.file_uploader(key="upload_files").set_value(("customers.csv", OWN_CUSTOMERS.encode(), "text/csv")).run()
+    assert at.checkbox(key="reset_before_load").value is True  # offered, ticked
+    next(b for b in at.button if b.label.startswith("Load 1 file")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _counts_at(app_db) == {**EMPTY_COUNTS, "customers": 2}
+    assert not list((app_db.parent / "uploads").rglob("*.csv"))  # no upload left on disk
+
+
+def test_app_reset_offered_to_analysts_only(app_db):
+    from test_roles import run_as
+    viewer = run_as("pages/7_Data.py", "exec@bank.example")
+    assert not [b for b in viewer.button if b.key in ("reset_sample", "undo_reset")]
+    analyst = run_as("pages/7_Data.py", "ana@bank.example")
+    assert [b for b in analyst.button if b.key == "reset_sample"]
