@@ -227,7 +227,10 @@ SETTINGS_DEFAULTS: dict[str, float | str | bool] = {
     # alerts (foresight.md): a status flip caused only by a value this share of the target or less
     # from the boundary it crossed is not reported (no flapping at equality)
     "alert_deadband": 0.005,
+    # the store's one currency: every amount is in it (a file in another needs a rate; crm_metrics.data.currency)
     "currency": "USD",
+    # after a load: warn when more than this share of the rows have a customer not in customers
+    "unknown_customer_warn_share": 0.05,
     # viewers see real customer ids in record views (else a keyed pseudonym; analysts always see them)
     "show_customer_ids": False,
 }

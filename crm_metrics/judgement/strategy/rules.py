@@ -23,7 +23,7 @@ KINDS = ("assisted", "self_service")
 
 # Upper bounds of numeric settings beyond "a number >= 0" (shares and thresholds).
 _SETTING_MAX = {"relationship_upc_threshold": 1.0, "alignment_threshold": 100.0, "alert_deadband": 1.0,
-                "pace_on_track": 1.0, "pace_off_track": 1.0}
+                "pace_on_track": 1.0, "pace_off_track": 1.0, "unknown_customer_warn_share": 1.0}
 _SETTING_POSITIVE = ("fcr_window_days",)
 
 
