@@ -45,14 +45,14 @@ def run(plans: Sequence[FilePlan], mode: str, progress: Callable[[float, str], N
             progress(min(1.0, (i + frac) / len(plans)), msg)
         missing = unsupported_options(plan)
         if missing:
-            rep = LoadReport(plan.name, plan.table, mode, problem_count=1)
+            rep = LoadReport(plan.file_name, plan.table, mode, problem_count=1)
             rep.problems = []
             out.append(Outcome("refused", rep, [f"this version's load step does not take {', '.join(missing)} "
                                                 f"yet; nothing was loaded"]))
             continue
         try:
             rep = load_file(store, plan.path, table=plan.table, mode=mode, mapping=plan.mapping,
-                            file_name=plan.name, loaded_by=auth.user_name(), progress=say, **plan.load_options())
+                            file_name=plan.file_name, loaded_by=auth.user_name(), progress=say, **plan.load_options())
         except LoadRefused as e:
             out.append(Outcome("refused", e.report))
             continue
