@@ -21,15 +21,7 @@ LONG_ALLOWED = {
     "crm_metrics/metrics/kpis/data_quality.py",
 }
 # Transitional: modules still to split (remove an entry when its module is split; never add one).
-PENDING_SPLIT = {
-    # main's ingest (load integrity, incremental facts, append snapshots) came in whole in the merge of
-    # main into core; split it again along the lines of the former data/load/ package (reading, column
-    # plans with .parsed/.formats, rules, careful path, fast path, tail with store.transaction()).
-    "crm_metrics/data/ingest.py",
-    # customer value models (BG/NBD, Gamma-Gamma, holdout) merged from main: split fitting from the
-    # per-customer predictions.
-    "crm_metrics/metrics/customer_value.py",
-}
+PENDING_SPLIT: set[str] = set()
 
 
 def _tool(name: str) -> str:

@@ -183,3 +183,39 @@ def test_at_risk_csv_is_formula_escaped():
     # one customer in the top quintile (past value >= 10) with P(alive) < 0.5; its text cells escaped
     assert text.splitlines()[1].startswith('"\'=HYPERLINK(""x"")",')
     assert ",'+S," in text.splitlines()[1]
+
+
+def _random_history(seed: int) -> tuple[list[dict], list[dict]]:
+    """Customers with random purchase days: same-day purchases, free items, refunds, purchases after
+    the calibration end, customers whose first purchase is after it."""
+    rng = np.random.default_rng(seed)
+    customers, transactions = [], []
+    for c in range(60):
+        cid = f"R{c:03d}"
+        customers.append({"customer_id": cid, "segment": ["Gold", "Silver"][c % 2], "joined_on": "2023-01-01",
+                          "acquisition_channel": ["web", "branch"][c % 2]})
+        for _ in range(int(rng.integers(1, 9))):
+            day = dt.date(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 120)))
+            amount = float(rng.choice([-20.0, 0.0, round(float(rng.uniform(1, 200)), 2)], p=[0.1, 0.1, 0.8]))
+            transactions.append(tx(len(transactions), cid, f"{day} {int(rng.integers(8, 18)):02d}:00", amount))
+    return customers, transactions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_summary_in_sql_equals_the_reference_definition(make_store, seed):
+    # load_summary aggregates in SQL for speed; cv.rfm_summary (pandas) is the reference definition:
+    # the same transactions (purchases = amount >= 0) must give the same per-customer summary
+    customers, transactions = _random_history(seed)
+    store = make_store(customers=customers, transactions=transactions)
+    cal, hold = dt.date(2024, 3, 15), dt.date(2024, 4, 29)
+    got = cs.load_summary(store, cal, "week", hold).set_index("customer_id")
+    frame = pd.DataFrame(transactions)
+    purchases = frame[frame["amount"] >= 0].rename(columns={"occurred_on": "day"})
+    want = cv.rfm_summary(purchases[["customer_id", "day", "amount"]], cal, "week", holdout_end=hold)
+    want = want.set_index("customer_id")
+    assert list(got.index) == list(want.index)
+    for col in ("x", "holdout_x"):
+        assert got[col].tolist() == want[col].tolist()
+    for col in ("t_x", "T", "monetary", "past_value"):
+        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-12, equal_nan=True)
+    assert got["segment"].to_dict() == {c["customer_id"]: c["segment"] for c in customers if c["customer_id"] in got.index}

@@ -228,7 +228,7 @@ def test_rule_binary_file_refused(store, tmp_path):
 
 
 def test_unknown_table_refused(store, tmp_path):
-    e = refused(store, write(tmp_path, "misc.csv", CUSTOMERS))
+    e = refused(store, write(tmp_path, "misc.csv", "foo,bar\n1,2\n"))
     assert "which table" in str(e)
 
 
@@ -237,7 +237,9 @@ def test_problems_list_first_20_and_the_count(store, tmp_path):
     e = refused(store, write(tmp_path, "customers.csv", "customer_id,segment,joined_on\n" + rows))
     assert e.report.problem_count == 25 and len(e.report.problems) == 20
     assert [p.line for p in e.report.problems] == list(range(2, 22))
-    assert "and 5 more" in e.report.summary()
+    # beyond 20 problems: one summary per column and rule, the full list kept for the download
+    assert "column joined_on: 25 values" in e.report.summary() and "first at lines 2, 3, 4, 5, 6" in e.report.summary()
+    assert len(e.report.all_problems) == 25 and [s.count for s in e.report.summaries] == [25]
 
 
 def test_bad_value_far_past_the_sniffer_sample_reported_with_its_line(store, tmp_path):
@@ -343,19 +345,20 @@ def test_comma_file_with_quoted_thousands(store, tmp_path):
 # A clean file is loaded in one pass (plans from a sample, every rule checked as rows are written);
 # anything unusual rolls that back and the careful path decides. These tests pin which path ran.
 import crm_metrics.data.ingest as ingest_mod  # noqa: E402
+from crm_metrics.data.load import fast as fast_mod  # noqa: E402
 
 
 @pytest.fixture
 def paths(monkeypatch):
     """Count the careful path's runs (the fast path is whatever loads without it)."""
     calls = {"careful": 0}
-    real = ingest_mod._load_staged
+    real = ingest_mod.load_careful
 
     def careful(*a, **kw):
         calls["careful"] += 1
         return real(*a, **kw)
 
-    monkeypatch.setattr(ingest_mod, "_load_staged", careful)
+    monkeypatch.setattr(ingest_mod, "load_careful", careful)
     return calls
 
 
@@ -380,7 +383,7 @@ def test_clean_file_takes_the_fast_path(store, tmp_path, paths):
 
 
 def test_a_bad_value_after_the_sample_goes_to_the_careful_path(store, tmp_path, paths, monkeypatch):
-    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    monkeypatch.setattr(fast_mod, "FAST_SAMPLE_ROWS", 2)
     rows = "".join(f"i{k},c1,2025-03-01 10:00:00,phone,a1,,{k},,,,\n" for k in range(5))
     e = refused(store, write(tmp_path, "interactions.csv", INTERACTIONS_HEADER + rows
                              + "i9,c1,2025-03-01 10:00:00,phone,a1,,-5,,,,\n"))
@@ -391,7 +394,7 @@ def test_a_bad_value_after_the_sample_goes_to_the_careful_path(store, tmp_path, 
 
 def test_a_date_format_the_sample_did_not_see_is_decided_on_the_whole_file(store, tmp_path, paths, monkeypatch):
     # the sample (2 rows) is all ISO; later rows are dd.mm.yyyy: the careful path plans on every row
-    monkeypatch.setattr(ingest_mod, "FAST_SAMPLE_ROWS", 2)
+    monkeypatch.setattr(fast_mod, "FAST_SAMPLE_ROWS", 2)
     text = ("customer_id,segment,joined_on\nc1,Mass,2024-01-05\nc2,Mass,2024-02-06\n"
             "c3,Mass,31.03.2024\nc4,Mass,01.04.2024\n")
     rep = load_file(store, write(tmp_path, "customers.csv", text))
@@ -412,13 +415,13 @@ def test_the_load_memory_cap_is_lifted_afterwards(store, tmp_path, monkeypatch):
     before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "300MB")
     seen = {}
-    real = ingest_mod._may_have_duplicates
+    real = fast_mod.may_have_duplicates
 
     def spy(c, table, key):
         seen["limit"] = c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         return real(c, table, key)
 
-    monkeypatch.setattr(ingest_mod, "_may_have_duplicates", spy)
+    monkeypatch.setattr(fast_mod, "may_have_duplicates", spy)
     load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
     assert seen["limit"] != before  # capped during the load (DuckDB reports it in its own units)
     assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before

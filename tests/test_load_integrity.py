@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics.data import ingest
 from crm_metrics.data.ingest import LoadRefused, load_file
+from crm_metrics.data.load import records
+from crm_metrics.data.load.reading import MAX_LINE_BYTES
 from crm_metrics.data.store import Store
 from crm_metrics.delivery.cli import main
 
@@ -70,13 +71,13 @@ def test_the_row_count_check_itself_catches_the_row_duckdb_drops(store, tmp_path
     limit kept at 10 MB), the same file reaches DuckDB's reader, which returns 1 row of 2: the
     independent count (2 data rows) refuses it."""
     path = write_huge_last_line(tmp_path / "customers.csv")
-    real = ingest._Records
+    real = records.Records
 
     class WideLines(real):
-        def __init__(self, delimiter: str = ",", max_line: int = ingest.MAX_LINE_BYTES) -> None:
+        def __init__(self, delimiter: str = ",", max_line: int = MAX_LINE_BYTES) -> None:
             super().__init__(delimiter, 400_000_000)
 
-    monkeypatch.setattr(ingest, "_Records", WideLines)
+    monkeypatch.setattr(records, "Records", WideLines)
     msg = refused(store, path)
     assert "the file has 2 data rows but the CSV reader read 1" in msg, msg
 
@@ -109,18 +110,18 @@ def test_record_count_matches_a_csv_reader_for_any_chunking(chunk):
         data = ("h1,h2,h3\n" + "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 20)))).encode()
         if data.count(b'"') % 2:
             continue  # an unterminated quote: a refused file, nothing to count
-        r = ingest._Records()
+        r = records.Records()
         for i in range(0, len(data), chunk):
             r.feed(data[i:i + chunk])
         assert r.records() == reference_count(data), data
 
 
 def test_a_line_longer_than_the_limit_is_found_at_any_size():
-    r = ingest._Records(max_line=10)
+    r = records.Records(max_line=10)
     for piece in (b"a,b\n", b"0123456789", b"0\nok\n"):  # line 2 has 11 bytes, across two chunks
         r.feed(piece)
     assert r.long_line_at == 4
-    r = ingest._Records(max_line=10)
+    r = records.Records(max_line=10)
     r.feed(b"a,b\n0123456789\n")  # exactly 10 bytes: allowed
     assert r.long_line_at is None
 

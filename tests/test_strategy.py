@@ -7,6 +7,7 @@ import json
 import pytest
 
 from crm_metrics.data.ingest import LoadRefused, load_file
+from crm_metrics.delivery.cli import main
 from crm_metrics.judgement import strategy
 from crm_metrics.judgement.strategy import StrategyError
 from crm_metrics.metrics.kpis import compute
@@ -284,7 +285,7 @@ def test_import_replace_records_deletes(store, make_store):
     assert list(strategy.goals(store)["goal_id"]) == ["G1", "G2"]
 
 
-def test_csv_goals_refused_with_line_numbers(store, tmp_path):
+def test_csv_goals_refused_with_line_numbers(store, tmp_path, capsys):
     bad = ("goal_id,kpi,target,direction,channel,period_start,period_end\n"
            "G1,csat,80,,,,\n"
            "G2,fcr,70,,,,\n"
@@ -294,7 +295,8 @@ def test_csv_goals_refused_with_line_numbers(store, tmp_path):
     f = tmp_path / "goals.csv"
     f.write_text(bad)
     with pytest.raises(LoadRefused) as e:
-        load_file(store, f)                       # the plain load path (CLI `load goals.csv`) too
+        # the plain load path, given the rules beyond the contract as the CLI, the app and the inbox give them
+        load_file(store, f, table_rules=strategy.staged_problems)
     probs = [(p.line, p.column, p.value) for p in e.value.report.problems]
     assert probs == [(3, "kpi", "fcr"), (4, "direction", None), (5, "period_end", "2026-02-01"),
                      (6, "channel", "phone")]
@@ -304,6 +306,9 @@ def test_csv_goals_refused_with_line_numbers(store, tmp_path):
     assert strategy.goals(store).empty and strategy.list_changes(store).empty
     with pytest.raises(LoadRefused):
         strategy.import_csv(store, "goals", bad)
+    # the CLI's `load goals.csv`: refused the same way, exit 1
+    assert main(["load", "--db", str(tmp_path / "cli.duckdb"), str(f)]) == 1
+    assert "line 3, column kpi, value 'fcr': unknown KPI 'fcr'" in capsys.readouterr().err
 
 
 def test_csv_goal_kpi_in_capitals_gets_a_hint(store):

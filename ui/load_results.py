@@ -3,7 +3,6 @@ or the warnings that replace it (unknown customers, rows a replace removed, unit
 anomalies), or the refusal summarised per column and rule with the cell-level list to download."""
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +14,7 @@ from crm_metrics.data.ingest import LoadRefused, LoadReport, load_file
 from crm_metrics.data.problems import problem_rows, summarise
 from crm_metrics.data.upload_plan import warnings_after
 from crm_metrics.delivery.output import plain_text_markdown
+from crm_metrics.judgement.strategy import staged_problems
 
 from . import auth, state, widgets
 from .mapping import FilePlan
@@ -29,13 +29,6 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def unsupported_options(plan: FilePlan) -> list[str]:
-    """The plan's options this version's load step does not take yet (its presets, value maps,
-    conversions and currency arrive with the engine's load update)."""
-    known = inspect.signature(load_file).parameters
-    return [k for k in plan.load_options() if k not in known]
-
-
 def run(plans: Sequence[FilePlan], mode: str, progress: Callable[[float, str], None]) -> list[Outcome]:
     """Load each planned file (each its own transaction: a refused file changes nothing)."""
     store = state.store()
@@ -43,16 +36,10 @@ def run(plans: Sequence[FilePlan], mode: str, progress: Callable[[float, str], N
     for i, plan in enumerate(plans):
         def say(frac: float, msg: str, i: int = i) -> None:
             progress(min(1.0, (i + frac) / len(plans)), msg)
-        missing = unsupported_options(plan)
-        if missing:
-            rep = LoadReport(plan.file_name, plan.table, mode, problem_count=1)
-            rep.problems = []
-            out.append(Outcome("refused", rep, [f"this version's load step does not take {', '.join(missing)} "
-                                                f"yet; nothing was loaded"]))
-            continue
         try:
             rep = load_file(store, plan.path, table=plan.table, mode=mode, mapping=plan.mapping,
-                            file_name=plan.file_name, loaded_by=auth.user_name(), progress=say, **plan.load_options())
+                            file_name=plan.file_name, loaded_by=auth.user_name(), progress=say,
+                            table_rules=staged_problems, **plan.load_options())
         except LoadRefused as e:
             out.append(Outcome("refused", e.report))
             continue
@@ -101,4 +88,4 @@ def _refusal(rep: LoadReport, k: int) -> None:
                          f"problems_{k}", label=f"Download every problem, cell by cell{more}")
 
 
-__all__ = ["RESULTS", "Outcome", "run", "show", "unsupported_options"]
+__all__ = ["RESULTS", "Outcome", "run", "show"]

@@ -15,6 +15,7 @@ from crm_metrics.data.bootstrap import ensure_sample
 from crm_metrics.data.inbox import inbox_dir, is_lock_error, worker_alive
 from crm_metrics.data.store import Store, default_db_path, open_store
 from crm_metrics.delivery import remote
+from crm_metrics.judgement.strategy import staged_problems
 from crm_metrics.metrics.engines import configure_from_env
 
 from . import precompute
@@ -25,7 +26,7 @@ def _store_for(path: str) -> Store:
     store = open_store(path)
     if os.environ.get("CRM_ENGINE", "duckdb").lower() != "duckdb":
         configure_from_env()  # CRM_ENGINE=spark: every KPI of every page runs on Spark
-    ensure_sample(store)
+    ensure_sample(store, table_rules=staged_problems)
     remote.serve(store)  # take loads and other commands handed over by `python -m crm_metrics` while the app holds the store
     # From here on DuckDB may only touch the store's own folders (uploads are spooled there).
     store.lock_down()

@@ -35,6 +35,8 @@ from typing import Any
 
 import duckdb
 
+from crm_metrics.data.load.rules import TableRules
+
 POLL_SECONDS = 1.0
 HEARTBEAT = "worker.json"
 STALE_SECONDS = 24 * 3600  # unanswered results and orphaned files are removed after this
@@ -109,7 +111,7 @@ class InboxWorker:
     files under the store's write lock. ``InboxWorker(store).start()``; :func:`serve` starts one per store."""
 
     def __init__(self, store: Any, interval: float = POLL_SECONDS, inbox: str | os.PathLike[str] | None = None,
-                 handlers: dict[str, Handler] | None = None):
+                 handlers: dict[str, Handler] | None = None, table_rules: TableRules | None = None):
         if store.path == ":memory:" and inbox is None:
             raise ValueError("an in-memory store has no inbox (no other process can reach it)")
         self.store = store
@@ -121,6 +123,9 @@ class InboxWorker:
         self.last_error: str | None = None
         # Further request kinds, served by upper layers (e.g. "command": crm_metrics.delivery.remote).
         self.handlers: dict[str, Handler] = dict(handlers or {})
+        # The strategy tables' rules beyond the contract (crm_metrics.data.load.rules.TableRules),
+        # passed by the upper layer that starts the worker: the data layer knows no KPI catalogue.
+        self.table_rules = table_rules
 
     # lifecycle
     def start(self) -> InboxWorker:
@@ -252,7 +257,8 @@ class InboxWorker:
         try:
             rep = load_file(self.store, path, table=req.get("table"), mode=req.get("mode") or "merge",
                             mapping=req.get("mapping") or None, encoding=req.get("encoding"),
-                            file_name=name, loaded_by=req.get("loaded_by"), progress=self._progress(rid))
+                            file_name=name, loaded_by=req.get("loaded_by"), progress=self._progress(rid),
+                            table_rules=self.table_rules, **export_options(req))
             return _report_dict(rep, True)
         except LoadRefused as e:
             return _report_dict(e.report, False)
@@ -268,6 +274,20 @@ class InboxWorker:
         return {"ok": True, "summary": rep.summary(), "load_id": rep.load_id}
 
 
+def export_options(req: dict[str, Any]) -> dict[str, Any]:
+    """A hand-over's export options (crm_metrics.delivery.load_options.request_fields) as load_file's
+    keyword arguments: --preset, --value, --convert, --currency, --rate."""
+    from crm_metrics.data.presets import UNIT_CONVERSIONS, ValueMap
+    values: dict[str, dict[str, str | None]] = {}
+    for col, src, dst in req.get("values") or []:
+        values.setdefault(str(col), {})[str(src)] = str(dst) or None
+    conversions = {str(c): UNIT_CONVERSIONS[str(u)] for c, u in req.get("convert") or [] if str(u) in UNIT_CONVERSIONS}
+    rate = req.get("rate")
+    return {"preset": req.get("preset") or None, "detect": req.get("detect", True) is not False,
+            "value_maps": {c: ValueMap(v) for c, v in values.items()} or None, "conversions": conversions or None,
+            "currency": req.get("currency") or None, "rate": float(rate) if rate is not None else None}
+
+
 def _message(e: BaseException) -> str:
     from crm_metrics.data.errors import user_message
     return user_message(e) or f"{type(e).__name__}: {e}"
@@ -278,25 +298,30 @@ def _report_dict(rep: Any, ok: bool) -> dict[str, Any]:
             "load_id": rep.load_id, "rows_read": rep.rows_read, "inserted": rep.inserted,
             "updated": rep.updated, "unchanged": rep.unchanged, "removed": rep.removed,
             "unmatched": rep.unmatched, "problem_count": rep.problem_count,
-            "problems": [str(p) for p in rep.problems]}
+            "problems": [str(p) for p in rep.problems], "warnings": [str(w) for w in rep.warnings],
+            "problem_rows": rep.problem_rows()[:10_000] if not ok else []}
 
 
 _WORKERS: dict[int, InboxWorker] = {}
 _WORKERS_LOCK = threading.Lock()
 
 
-def serve(store: Any, handlers: dict[str, Handler] | None = None) -> InboxWorker | None:
+def serve(store: Any, handlers: dict[str, Handler] | None = None,
+          table_rules: TableRules | None = None) -> InboxWorker | None:
     """Start (once per store) the inbox worker of this process; returns it (None for an in-memory
-    store, which no other process can reach). ``handlers`` add request kinds to a running worker too."""
+    store, which no other process can reach). ``handlers`` add request kinds to a running worker too;
+    ``table_rules`` are given to every load it runs (see ingest.load_file)."""
     if store.path == ":memory:":
         return None
     with _WORKERS_LOCK:
         w = _WORKERS.get(id(store))
         if w is None or w.store is not store:
-            w = InboxWorker(store, handlers=handlers)
+            w = InboxWorker(store, handlers=handlers, table_rules=table_rules)
             _WORKERS[id(store)] = w
         else:
             w.handlers.update(handlers or {})
+            if table_rules is not None:
+                w.table_rules = table_rules
         return w.start()
 
 

@@ -11,10 +11,9 @@ its line.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import re
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +21,12 @@ from crm_metrics.data.detect import auto_sources
 from crm_metrics.data.peek import read_records
 from crm_metrics.data.presets.model import KEEP, Conversion, Preset, ValueMap
 from crm_metrics.data.schema import TABLES, normalise_name
+from crm_metrics.data.timeparse import impossible_day_text, iso_text, parse_time
 
 # headers that state a transaction's currency when no preset names one
 CURRENCY_HEADERS = ("currency", "currency_code", "currency_iso_code", "deal_currency_code",
                     "transaction_currency", "currencyisocode")
 _CODE = re.compile(r"^[A-Za-z]{3}$")
-_ZONE_WORD = re.compile(r"\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
-_SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}(?::?\d{2})?)$")
 
 
 class ReshapeRefused(ValueError):
@@ -119,13 +117,25 @@ def plan_for(table: str, headers: Sequence[str], *, preset: Preset | None = None
                 break
     return ReshapePlan(
         table=table, sources=sources,
-        value_maps={**(preset.value_maps if preset else {}), **(value_maps or {})},
+        value_maps=merged_value_maps(preset.value_maps if preset else {}, value_maps or {}),
         timestamp_formats=dict(preset.timestamp_formats) if preset else {},
         conversions={**(preset.conversions if preset else {}), **(conversions or {})},
         constants=dict(preset.constants) if preset else {},
         keep_rows=dict(preset.keep_rows) if preset else {},
         currency_source=cur_src, file_currency=code, store_currency=_currency_code(store_currency),
         rate=rate, preset=preset.name if preset else None)
+
+
+def merged_value_maps(base: Mapping[str, ValueMap], extra: Mapping[str, ValueMap]) -> dict[str, ValueMap]:
+    """The preset's value maps with the analyst's added, value by value: a value the analyst maps
+    wins, the preset's other values stay mapped; the analyst's ``other`` wins unless it is KEEP."""
+    out = dict(base)
+    for col, vm in extra.items():
+        if col in out:
+            old = out[col]
+            vm = ValueMap({**old.values, **vm.values}, vm.other if vm.other != KEEP else old.other)
+        out[col] = vm
+    return out
 
 
 def _currency_code(text: str) -> str:
@@ -145,31 +155,6 @@ def map_value(vm: ValueMap, lookup: dict[str, str | None], value: str) -> str:
     else:
         got = vm.other
     return "" if got is None else got
-
-
-def _offset_form(text: str) -> str:
-    """``... +0100`` / ``... +01:00`` / ``...Z`` / ``... UTC`` -> the offset glued to the time, as
-    strptime's %z reads it (UTC as +0000)."""
-    t = _ZONE_WORD.sub("+0000", text.strip())
-    return _SPACED_OFFSET.sub(r"\1", t)
-
-
-def _format_form(fmt: str) -> str:
-    return fmt.replace(" %z", "%z")
-
-
-def parse_time(text: str, fmt: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(_offset_form(text), _format_form(fmt))
-    except ValueError:
-        return None
-
-
-def iso_text(value: dt.datetime, as_date: bool) -> str:
-    """UTC for a value with an offset; naive values as they are (data contract)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.date().isoformat() if as_date else value.isoformat(sep=" ")
 
 
 def read_number(text: str, delimiter: str) -> float | None:
@@ -232,6 +217,42 @@ def _cell(rec: list[str], i: int) -> str:
     return rec[i] if i < len(rec) else ""
 
 
+def _column_step(plan: ReshapePlan, col: str, index: dict[str, int], formats: dict[str, str],
+                 delimiter: str) -> Callable[[list[str]], str]:
+    """The function making one output cell from a source record: value map, then time format, then
+    unit conversion (each only when the plan has one). Built once per column, not per row."""
+    if col not in index:
+        constant = plan.constants[col]
+        return lambda rec: constant
+    i = index[col]
+    vm = plan.value_maps.get(col)
+    lookup = vm.lookup() if vm is not None else None
+    fmt = formats.get(col)
+    as_date = TABLES[plan.table].column(col).type == "date"
+    conv = plan.conversions.get(col)
+    factor = conv.factor if conv is not None else 1.0
+    if vm is None and fmt is None and factor == 1.0:
+        return lambda rec: rec[i]
+    seen: dict[str, str] = {}  # timestamps repeat (the same minute): parse each text once
+
+    def step(rec: list[str]) -> str:
+        v = rec[i]
+        if lookup is not None:
+            v = map_value(vm, lookup, v)
+        if fmt is not None and v.strip():
+            got = seen.get(v)
+            if got is None:
+                t = parse_time(v, fmt)
+                got = iso_text(t, as_date) if t is not None else (impossible_day_text(v, fmt) or v)
+                if len(seen) < 500_000:
+                    seen[v] = got
+            v = got
+        if factor != 1.0 and v.strip() and (x := read_number(v, delimiter)) is not None:
+            v = write_number(x * factor, delimiter)
+        return v
+    return step
+
+
 def reshape(src: Path, dst: Path, plan: ReshapePlan, *, encoding: str, delimiter: str) -> ReshapeResult:
     """Write ``dst`` (the contract's columns, the source's delimiter, UTF-8) from ``src``."""
     rows = read_records(src, encoding, delimiter)
@@ -252,9 +273,9 @@ def reshape(src: Path, dst: Path, plan: ReshapePlan, *, encoding: str, delimiter
     out_cols = [c for c in TABLES[plan.table].column_names if c in index or c in plan.constants]
     used = set(index.values()) | set(keep) | ({cur_i} if cur_i is not None else set())
     result.extra_columns = [h for i, h in enumerate(headers) if i not in used]
-    kinds = {c.name: c.type for c in TABLES[plan.table].columns}
-    maps = {c: (vm, vm.lookup()) for c, vm in plan.value_maps.items() if c in index}
-    rate = plan.rate or 1.0
+    cells = [_column_step(plan, c, index, result.formats, delimiter) for c in out_cols]
+    amount_at = out_cols.index("amount") if foreign and "amount" in out_cols else None
+    width = len(headers)
     rows = read_records(src, encoding, delimiter)
     next(rows)
     with open(dst, "w", encoding="utf-8", newline="") as f:
@@ -263,31 +284,22 @@ def reshape(src: Path, dst: Path, plan: ReshapePlan, *, encoding: str, delimiter
         line = 2
         for start, rec in rows:
             result.rows_in += 1
-            if any(_cell(rec, i).strip().lower() not in vals for i, vals in keep.items()):
+            if len(rec) < width:
+                rec = rec + [""] * (width - len(rec))
+            if keep and any(rec[i].strip().lower() not in vals for i, vals in keep.items()):
                 result.skipped += 1
                 continue
-            out = []
-            for c in out_cols:
-                if c not in index:
-                    out.append(plan.constants[c])
-                    continue
-                v = _cell(rec, index[c])
-                if c in maps:
-                    v = map_value(maps[c][0], maps[c][1], v)
-                if c in result.formats and v.strip():
-                    t = parse_time(v, result.formats[c])
-                    v = iso_text(t, kinds[c] == "date") if t is not None else v
-                factor = plan.conversions[c].factor if c in plan.conversions else 1.0
-                if c == "amount" and foreign and _row_currency(rec, cur_i, plan) == foreign:
-                    factor *= rate
-                    result.converted_rows += 1
-                if factor != 1.0 and v.strip() and (x := read_number(v, delimiter)) is not None:
-                    v = write_number(x * factor, delimiter)
-                out.append(v)
+            out = [step(rec) for step in cells]
+            if amount_at is not None and _row_currency(rec, cur_i, plan) == foreign:
+                v = out[amount_at]
+                if v.strip() and (x := read_number(v, delimiter)) is not None:
+                    out[amount_at] = write_number(x * (plan.rate or 1.0), delimiter)
+                result.converted_rows += 1
             w.writerow(out)
             result.source_lines.append(start)
             result.out_lines.append(line)
-            line += 1 + sum(cell.count("\n") for cell in out)
+            joined = "\x1f".join(out)
+            line += 1 + (joined.count("\n") if "\n" in joined else 0)
     _describe(plan, result)
     return result
 
@@ -329,11 +341,22 @@ def _foreign_currency(plan: ReshapePlan, in_column: set[str], result: ReshapeRes
     return code
 
 
+_READABLE = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "h", "%M": "mm", "%S": "ss", "%p": "AM/PM",
+             "%z": "+hhmm", "%f": "ffffff"}
+
+
+def readable_format(fmt: str) -> str:
+    """A strptime format as a person reads it: %m/%d/%Y %I:%M %p -> MM/DD/YYYY h:mm AM/PM."""
+    for k, v in _READABLE.items():
+        fmt = fmt.replace(k, v)
+    return fmt
+
+
 def _describe(plan: ReshapePlan, r: ReshapeResult) -> None:
     if plan.preset:
         r.notes.append(f"preset {plan.preset}")
     for c, f in r.formats.items():
-        r.notes.append(f"{c} read as {f}" + (" and converted to UTC" if "%z" in f else ""))
+        r.notes.append(f"{c} read as {readable_format(f)}" + (" and converted to UTC" if "%z" in f else ""))
     for c, conv in plan.conversions.items():
         if c in plan.sources and conv.factor != 1.0:
             r.notes.append(f"{c} converted from {conv.source_unit} to {conv.target_unit} (x {conv.factor:g})")
@@ -345,5 +368,5 @@ def _describe(plan: ReshapePlan, r: ReshapeResult) -> None:
         r.notes.append(f"{r.skipped:,} rows skipped (the preset keeps rows where {kept})")
 
 
-__all__ = ["CURRENCY_HEADERS", "ReshapePlan", "ReshapeRefused", "ReshapeResult", "iso_text", "map_value",
-           "parse_time", "plan_for", "read_number", "reshape", "write_number"]
+__all__ = ["CURRENCY_HEADERS", "ReshapePlan", "ReshapeRefused", "ReshapeResult", "map_value",
+           "plan_for", "read_number", "reshape", "write_number"]

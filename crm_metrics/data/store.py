@@ -36,6 +36,8 @@ META_DDL = [
         loaded_by VARCHAR, undo_of BIGINT)""",
     # stores created before undo existed: add the column (a row with mode 'undo' names the load it undid)
     "ALTER TABLE load_history ADD COLUMN IF NOT EXISTS undo_of BIGINT",
+    # the preset a CRM export was read with (docs/presets.md); empty for contract-shaped files
+    "ALTER TABLE load_history ADD COLUMN IF NOT EXISTS preset VARCHAR",
     "CREATE TABLE IF NOT EXISTS settings (key VARCHAR, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
     # the previous version of a table before a load, kept so the load can be undone (crm_metrics.data.undo)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_metrics.delivery import output
+from crm_metrics.delivery import load_options, output
 from crm_metrics.delivery.cli_support import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -54,40 +54,53 @@ def _open_or_hand_over(args: argparse.Namespace, request: dict[str, Any], files:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from crm_metrics.data.ingest import LoadRefused, load_file
+    from crm_metrics.judgement.strategy import staged_problems
     mapping = dict(args.map or [])
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise Refused("no such file: " + ", ".join(missing))
-    files = _customers_first(args.files, args.table)
+    files = _customers_first(args.files, args.table, args.preset)
     import getpass
     request = {"kind": "load", "table": args.table, "mode": args.mode, "mapping": mapping,
-               "encoding": args.encoding, "loaded_by": getpass.getuser()}
+               "encoding": args.encoding, "loaded_by": getpass.getuser(), **load_options.request_fields(args)}
     store, result = _open_or_hand_over(args, request, files)
     if result is not None:  # the app loaded the files for us
-        if result.get("error"):
-            print(f"refused: {result['error']}", file=sys.stderr)
-        for r in result.get("files") or []:
-            print(r["summary"], file=sys.stdout if r.get("ok") else sys.stderr)
-        ok = not result.get("error") and all(r.get("ok") for r in result.get("files") or [])
-        return EXIT_OK if ok else EXIT_REFUSED
+        return _print_handed_over(result, args.problems)
     failed = 0
+    several = len(files) > 1
     # Each file is its own transaction: a refused file changes nothing, the others still load.
     for f in files:
         try:
             rep = load_file(store, f, table=args.table, mode=args.mode, mapping=mapping,
-                            encoding=args.encoding, progress=terminal_progress if args.progress else None)
-            print(rep.summary())
+                            encoding=args.encoding, progress=terminal_progress if args.progress else None,
+                            table_rules=staged_problems, **load_options.export_kwargs(args))
+            load_options.print_loaded(rep)
         except LoadRefused as e:
-            print(e.report.summary(), file=sys.stderr)
+            load_options.print_refused(e.report, args.problems, several)
             failed += 1
     return EXIT_REFUSED if failed else EXIT_OK
 
 
-def _customers_first(files: Sequence[str], table: str | None) -> list[str]:
-    from crm_metrics.data.schema import table_for_file
+def _print_handed_over(result: dict[str, Any], problems_file: str | None) -> int:
+    if result.get("error"):
+        print(f"refused: {result['error']}", file=sys.stderr)
+    for r in result.get("files") or []:
+        print(r["summary"], file=sys.stdout if r.get("ok") else sys.stderr)
+        for w in r.get("warnings") or []:
+            print(f"  WARNING {r.get('file')}: {w}")
+        if problems_file and not r.get("ok") and r.get("problem_rows"):
+            Path(problems_file).write_text(output.to_csv(r["problem_rows"], ["line", "column", "value", "rule"],
+                                                         safe=True), encoding="utf-8")
+    ok = not result.get("error") and all(r.get("ok") for r in result.get("files") or [])
+    return EXIT_OK if ok else EXIT_REFUSED
+
+
+def _customers_first(files: Sequence[str], table: str | None, preset: str | None = None) -> list[str]:
+    """Customers files first (by --table, the preset, else the headers), so that the other files'
+    unknown customers are counted against them."""
+    from crm_metrics.data.ingest import guess_table
     def rank(f: str) -> int:
-        t = table or (tt.name if (tt := table_for_file(Path(f).name)) else "")
-        return 0 if t == "customers" else 1
+        return 0 if (table or guess_table(f, preset)) == "customers" else 1
     return sorted(files, key=rank)
 
 
@@ -112,8 +125,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from crm_metrics.data.bootstrap import SAMPLE_DIR, ensure_sample
+    from crm_metrics.judgement.strategy import staged_problems
     store = store_for(args)
-    reports = ensure_sample(store)
+    reports = ensure_sample(store, table_rules=staged_problems)
     if not reports:
         print(f"{store.path} already holds data; nothing loaded.")
     for rep in reports:
@@ -140,7 +154,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print()
     if history:
         cols = ["load_id", "loaded_at", "table_name", "file_name", "mode", "rows_read", "inserted",
-                "updated", "unchanged", "removed", "unmatched", "encoding", "loaded_by"]
+                "updated", "unchanged", "removed", "unmatched", "encoding", "preset", "loaded_by"]
         print("load history (newest first):")
         print(output.to_table(history[:50], cols))
     else:
@@ -161,11 +175,13 @@ def register_sample(sub: Any, common: argparse.ArgumentParser) -> None:
 def register_load(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("load", parents=[common], help="load CSV files into the store")
     s.add_argument("files", nargs="+", metavar="FILE")
-    s.add_argument("--table", default=None, help="the table to load into (default: from the file name)")
+    s.add_argument("--table", default=None, help="the table to load into (default: the preset's, else the "
+                                                 "one the headers fit best; the file name breaks ties)")
     s.add_argument("--mode", choices=("merge", "replace"), default="merge")
     s.add_argument("--map", action="append", type=mapping_arg, metavar="SRC=DST",
                    help="map a file column to a contract column (repeatable)")
     s.add_argument("--encoding", default=None, help="utf-8, windows-1251 or windows-1252 (default: detected)")
+    load_options.add_export_options(s)
     s.add_argument("--progress", action="store_true", help="show progress on stderr")
     s.add_argument("--wait", type=seconds_arg, default=600, metavar="SECONDS",
                    help="when another process (the app) holds the store: hand the load to it and wait "

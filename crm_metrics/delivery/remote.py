@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_metrics.data import handover, inbox
+from crm_metrics.judgement.strategy import staged_problems
 
 OUT_PLACEHOLDER = "@CRM_OUT@"
 WAIT_SECONDS = float(os.environ.get("CRM_REMOTE_WAIT", "600"))
@@ -133,7 +134,7 @@ def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Pa
 
 def serve(store: Any) -> inbox.InboxWorker | None:
     """Start the app's inbox worker with command hand-over (loads and undos as before)."""
-    return inbox.serve(store, handlers={"command": handle_command})
+    return inbox.serve(store, handlers={"command": handle_command}, table_rules=staged_problems)
 
 
 __all__ = ["run_in_holder", "handle_command", "serve", "LOCAL_ONLY"]

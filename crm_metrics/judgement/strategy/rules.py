@@ -252,7 +252,7 @@ def normalise_setting(key: str, value: Any) -> str | None:
     return repr(x)
 
 
-# -- hooks called by ingest for CSV loads of strategy tables ----------------------------------------
+# -- the table rules the load's callers pass to ingest.load_file (table_rules=staged_problems) --------
 def staged_problems(cur: duckdb.DuckDBPyConnection, stage: str, table: str,
                     exprs: Mapping[str, str]) -> list[tuple[int, str, str | None, str]]:
     """The rules beyond a column's type, on the staged rows of a goals file: unknown KPI, neutral

@@ -26,6 +26,7 @@ from crm_metrics.judgement.strategy.rules import (
     EDITABLE_TABLES,
     StrategyError,
     normalise_setting,
+    staged_problems,
 )
 
 
@@ -126,13 +127,13 @@ def import_csv(store: Store, table: str, source: bytes | str | os.PathLike[str],
                             f"(settings: import_settings_csv), got {table!r}")
     if isinstance(source, os.PathLike):
         return load_file(store, source, table=table, mode=mode, loaded_by=editor(user),
-                         file_name=file_name)
+                         file_name=file_name, table_rules=staged_problems)
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     with tempfile.TemporaryDirectory(prefix="crm-strategy-") as tmp:
         path = Path(tmp) / f"{table}.csv"
         path.write_bytes(data)
         return load_file(store, path, table=table, mode=mode, loaded_by=editor(user),
-                         file_name=file_name or f"{table}.csv")
+                         file_name=file_name or f"{table}.csv", table_rules=staged_problems)
 
 
 def import_settings_csv(store: Store, source: bytes | str, user: str | None = None) -> list[int]:
