@@ -156,3 +156,53 @@ def test_store_currency_shown_beside_a_transactions_file(db):
            b"transaction_id,customer_id,occurred_on,product,amount\nT9,C0000001,2026-03-02,mortgage,120.5\n")
     assert any("the store's currency, **USD**" in c.value for c in at.caption)
     assert at.text_input(key="cur_transactions.csv").value == "USD"
+
+
+# -- value mapping and presets, applied by the load ------------------------------------------------------
+MINUTES = ("interaction_id,customer_id,occurred_at,channel,csat,handle_seconds\n"
+           "I1,C0000001,2026-01-05 10:00,Phone call,Good,2\n"
+           "I2,C0000001,2026-01-05 11:00,Phone call,Bad,3.5\n"
+           "I3,C0000002,2026-01-06 09:00,Web form,,1\n"
+           "I4,C0000003,2026-01-06 09:30,Phone call,Good,0.5\n")
+
+
+def test_value_mapping_and_unit_conversion_applied(db):
+    at = open_page("pages/7_Data.py")
+    upload(at, "interactions.csv", MINUTES.encode())
+    at.multiselect(key="vm_cols_interactions.csv_interactions").set_value(["channel", "csat", "handle_seconds"]).run()
+    values = {t.label: t for t in at.text_input if t.key and t.key.startswith("val_interactions.csv_channel_")}
+    values["Phone call · 3 rows"].input("phone")
+    values["Web form · 1 row"].input("web")
+    csat = {s.label: s for s in at.selectbox if s.key and s.key.startswith("val_interactions.csv_csat_")}
+    assert set(csat) == {"Good · 2 rows", "Bad · 1 row", "(empty) · 1 row"}
+    csat["Good · 2 rows"].set_value("5")
+    csat["Bad · 1 row"].set_value("1")
+    at.selectbox(key="unit_interactions.csv_handle_seconds").set_value("minutes")
+    at.run()
+    load_button(at).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("interactions.csv -> interactions" in shown(s.value) for s in at.success), \
+        [w.value for w in at.warning] + [e.value for e in at.error]
+    rows = query(db, "SELECT interaction_id, channel, csat, handle_seconds FROM interactions "
+                     "WHERE interaction_id IN ('I1', 'I2', 'I3', 'I4') ORDER BY interaction_id")
+    # minutes x 60: 2 -> 120, 3.5 -> 210, 1 -> 60, 0.5 -> 30; Good -> 5, Bad -> 1, empty stays missing
+    assert rows == [("I1", "phone", 5, 120.0), ("I2", "phone", 1, 210.0), ("I3", "web", None, 60.0),
+                    ("I4", "phone", 5, 30.0)]
+
+
+def test_zendesk_export_loaded_with_its_preset_warns_of_unknown_customers(db, tmp_path):
+    import pandas as pd
+    from export_files import zendesk_tickets
+    path = zendesk_tickets(tmp_path / "t.csv", n=30)
+    at = open_page("pages/7_Data.py")
+    upload(at, "tickets.csv", path.read_bytes())
+    assert not load_button(at).disabled
+    load_button(at).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the requesters (CUST-000nn) are not the sample's customers: 30 of 30 unknown -> a warning, no tick
+    assert not at.success
+    assert any("100.0% of the rows (30 of 30)" in shown(w.value) for w in at.warning), [w.value for w in at.warning]
+    src = pd.read_csv(path, dtype=str, keep_default_na=False)
+    loaded = query(db, "SELECT count(*), count(*) FILTER (WHERE resolved) FROM interactions "
+                       "WHERE customer_id LIKE 'CUST-%'")[0]
+    assert loaded == (30, int(src["Status"].isin(["solved", "closed"]).sum()))
