@@ -206,3 +206,22 @@ def test_zendesk_export_loaded_with_its_preset_warns_of_unknown_customers(db, tm
     loaded = query(db, "SELECT count(*), count(*) FILTER (WHERE resolved) FROM interactions "
                        "WHERE customer_id LIKE 'CUST-%'")[0]
     assert loaded == (30, int(src["Status"].isin(["solved", "closed"]).sum()))
+
+
+def test_a_saved_mapping_is_offered_and_detected_for_the_next_file(db):
+    at = open_page("pages/7_Data.py")
+    upload(at, "kunden.csv", GERMAN.encode())
+    at.selectbox(key="tbl_kunden.csv_").set_value("customers").run()
+    at.selectbox(key="map_kunden.csv_customers__customer_id").set_value("Kunde").run()
+    at.selectbox(key="map_kunden.csv_customers__joined_on").set_value("Seit").run()
+    at.text_input(key="save_name_kunden.csv").input("our-crm-customers").run()
+    at.button(key="save_map_kunden.csv").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved as our\\-crm\\-customers" in s.value or "Saved as our-crm-customers" in s.value
+               for s in at.success), [s.value for s in at.success]
+    # the next file of that shape: the saved mapping is detected, every required column mapped at once
+    at = open_page("pages/7_Data.py")
+    upload(at, "kunden_april.csv", b"Kunde,Segment,Seit\nK9,Retail,2025-04-09\n")
+    assert at.selectbox(key="preset_kunden_april.csv").value == "our-crm-customers"
+    assert at.selectbox(key="tbl_kunden_april.csv_our-crm-customers").value == "customers"
+    assert not load_button(at).disabled

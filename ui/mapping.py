@@ -80,6 +80,8 @@ def file_plan(name: str, file_name: str, path: str) -> FilePlan:
         st.warning(f"Required columns not mapped yet: {labels}. Choose the file's column for each "
                    f"above; Load waits until every one is mapped.", icon=":material/swap_horiz:")
     _value_editor(name, table, file, path, fed, plan)
+    if preset is not None and preset.table == table:
+        plan.value_maps = {c: up.merged_value_map(preset.value_maps.get(c), vm) for c, vm in plan.value_maps.items()}
     if table == "transactions":
         _currency_editor(name, plan)
     _save_editor(name, plan)

@@ -109,6 +109,14 @@ def value_map(choices: Mapping[str, str | None]) -> ValueMap | None:
     return ValueMap(values, KEEP) if values else None
 
 
+def merged_value_map(base: ValueMap | None, mine: ValueMap) -> ValueMap:
+    """The analyst's choices on top of a preset's map of the same column (the preset's other values
+    and its rule for unlisted ones stay; the analyst's choice wins for a value both name)."""
+    if base is None:
+        return mine
+    return ValueMap({**base.values, **mine.values}, base.other)
+
+
 def conversion(column: str, unit: str) -> Conversion | None:
     """The conversion of ``column`` from the file's ``unit`` (None: the contract's own unit)."""
     units = UNITS.get(column, ())
@@ -130,5 +138,5 @@ def warnings_after(report: LoadReport, customers: int, settings: Mapping[str, An
     return [w for w in out if w is not None]
 
 
-__all__ = ["MISSING", "UNITS", "FileLook", "column_label", "conversion", "look", "missing_required",
+__all__ = ["MISSING", "UNITS", "FileLook", "column_label", "conversion", "look", "merged_value_map", "missing_required",
            "sources", "value_choices", "value_map", "values_of", "warnings_after"]
