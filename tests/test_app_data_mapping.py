@@ -8,7 +8,7 @@ from pathlib import Path
 
 from test_app import _reset, db, open_page, sample_db, shown  # noqa: F401  (fixtures)
 
-from crm_metrics.data.store import Store, close_all
+from crm_metrics.data.store import Store
 
 
 def upload(at, name: str, data: bytes):
@@ -22,8 +22,7 @@ def load_button(at):
 
 
 def query(db: Path, sql: str) -> list[tuple]:
-    close_all()  # the app's connection: a process holds a DuckDB file once
-    s = Store(db)
+    s = Store(db)  # a second connection to the app's file (reads only: the app's is locked down)
     try:
         return s.cursor().execute(sql).fetchall()
     finally:
