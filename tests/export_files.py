@@ -135,7 +135,8 @@ def hubspot_tickets(path: Path, contacts: int = 300, n: int = 320, seed: int = 1
                      created.strftime("%Y-%m-%d %H:%M"), rng.choice(AGENTS),
                      rng.choice(["Low", "Medium", "High"]), rng.choice(["Chat", "Email", "Form", "Phone"]),
                      rng.choice(["Product issue", "Billing issue", "General inquiry", ""]),
-                     f"{rng.choice(FIRST)} {rng.choice(LAST)}", str(cid)])
+                     f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                     f"{cid};{51000 + rng.randrange(contacts)}" if i % 10 == 0 else str(cid)])
     return _write(path, headers, rows, bom=True)
 
 

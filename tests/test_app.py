@@ -256,6 +256,20 @@ def test_downloads_are_made_when_clicked(db):
         assert b.proto.deferred_file_id and not b.proto.url
 
 
+def test_scorecard_offers_the_board_pack_as_pdf_and_html(db):
+    """Issue 16: the board pack is downloadable from the Scorecard page in both formats, made when
+    asked for (the PDF takes Chromium a few seconds)."""
+    at = open_page("pages/1_Scorecard.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download PDF" not in labels and "Download HTML" not in labels
+    at.button(key="prep_report").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w.value for w in at.warning if "PDF cannot be made" in w.value]
+    files = {b.proto.label: b.proto.url for b in at.get("download_button")}
+    assert files["Download PDF"].endswith(".pdf")
+    assert files["Download HTML"].endswith(".html")
+
+
 def test_a_changed_setting_shows_on_the_next_run(db):
     """Cached panels are keyed on the data version: a change made elsewhere shows at once."""
     at = open_page("pages/5_Customers_and_value.py")

@@ -112,6 +112,10 @@ def test_hubspot_contacts_tickets_and_won_deals(db, tmp_path, capsys):
         (raw_t["Ticket status"] == "Closed").sum())
     assert one(db, "SELECT count(*) FILTER (WHERE channel = 'web') FROM interactions")[0] == int(
         (raw_t["Source"] == "Form").sum())
+    # a ticket associated with two contacts ("51007;51230") belongs to the first
+    firsts = raw_t["Associated Contact IDs"].str.split(";").str[0]
+    stored = dict(open_store(db).cursor().execute("SELECT interaction_id, customer_id FROM interactions").fetchall())
+    assert stored == dict(zip(raw_t["Ticket ID"], firsts)) and raw_t["Associated Contact IDs"].str.contains(";").any()
     raw_d = pd.read_csv(deals, dtype=str, keep_default_na=False)
     won = raw_d[raw_d["Deal Stage"] == "Closed won"]
     value, n = kpi(db, "revenue")
@@ -295,3 +299,35 @@ def test_amounts_that_look_like_another_currency_or_cents_are_warned_about(db, t
     # medians 11,450.00 and 114.50: 100 times
     assert "WARNING transactions_april.csv: amount: the file's median amount (11,450.00) is 100.0 times the " \
            "median of the table's other rows (114.50)" in out
+
+
+def test_save_mapping_then_load_with_the_saved_preset(db, tmp_path, capsys):
+    f = tmp_path / "calls.csv"
+    f.write_text("Call ID,Caller,Started,Line,Talk minutes\n"
+                 "k1,c1,2025-03-01 10:00,Inbound call,2.5\nk2,c2,2025-03-01 11:00,Web callback,4\n")
+    args = ["--table", "interactions", "--map", "Call ID=interaction_id", "--map", "Caller=customer_id",
+            "--map", "Started=occurred_at", "--map", "Line=channel", "--map", "Talk minutes=handle_seconds",
+            "--value", "channel:Inbound call=phone", "--value", "channel:Web callback=web",
+            "--convert", "handle_seconds=minutes"]
+    assert cli(db, "load", str(f), *args, "--save-mapping", "our phone system") == 0
+    assert "saved as your preset 'our phone system' (interactions)" in capsys.readouterr().out
+    g = tmp_path / "calls_april.csv"
+    g.write_text("Call ID,Caller,Started,Line,Talk minutes\nk3,c1,2025-04-01 10:00,Inbound call,1\n")
+    assert cli(db, "load", str(g), "--preset", "our phone system") == 0
+    rows = open_store(db).cursor().execute(
+        "SELECT interaction_id, channel, handle_seconds FROM interactions ORDER BY 1").fetchall()
+    assert rows == [("k1", "phone", 150.0), ("k2", "web", 240.0), ("k3", "phone", 60.0)]  # 2.5, 4, 1 minutes
+    capsys.readouterr()
+    assert cli(db, "load", str(g), "--preset", "our phone system", "--save-mapping", "zendesk-tickets") == 1
+    assert "was loaded, but the mapping was not saved: 'zendesk-tickets' is a built-in preset" in capsys.readouterr().err
+
+
+def test_unit_warning_on_the_careful_path_too(db, tmp_path, capsys):
+    # a tab-separated file takes the careful path (staged text), whose rows are found by key
+    f = tmp_path / "interactions.tsv"
+    f.write_text("interaction_id\tcustomer_id\toccurred_at\tchannel\thandle_seconds\n"
+                 + "".join(f"i{i}\tc1\t2025-01-01 10:00\tphone\t{90000 + i}\n" for i in range(30)))
+    assert cli(db, "load", str(f), "--table", "interactions") == 0
+    # median 90,014.5 s: over 10 hours
+    assert "handle_seconds: the median is 90,014 seconds (over 10 hours) — that looks like milliseconds" \
+        in capsys.readouterr().out

@@ -200,3 +200,20 @@ def test_saved_mappings_are_presets_of_the_store(tmp_path):
         assert delete_mapping(store, "our phone system") and saved_presets(store) == {}
     finally:
         store.close()
+
+
+def test_inspect_file_ranks_tables_detects_the_preset_and_shows_samples(tmp_path):
+    from crm_metrics.data.ingest import inspect_file
+    z = ef.zendesk_tickets(tmp_path / "export.csv", n=20)
+    insp = inspect_file(z)
+    assert insp.table == "interactions" and insp.preset == "zendesk-tickets" and insp.preset_detected
+    assert insp.columns["customer_id"] == "Requester external id" and insp.missing_required == []
+    assert len(insp.samples["Via"]) == 3 and "Subject" in insp.extra_columns
+    plain = tmp_path / "transactions_march.csv"
+    plain.write_text("transaction_id,customer_id,occurred_on,product\nt1,c1,2025-03-01,Card\n")
+    insp = inspect_file(plain)
+    # amount is missing: no table fits completely; the file name suggests transactions
+    assert insp.table == "transactions" and insp.missing_required == ["amount"] and insp.preset is None
+    assert insp.candidates[0].table == "transactions" and insp.candidates[0].missing_required == ("amount",)
+    insp = inspect_file(plain, mapping={"product": "amount"})
+    assert insp.missing_required == ["product"]

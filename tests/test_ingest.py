@@ -433,3 +433,33 @@ def test_a_bad_load_memory_setting_is_named_and_changes_nothing(store, tmp_path,
     with pytest.raises(ValueError, match="CRM_LOAD_MEMORY_LIMIT: not a memory size: 'lots'"):
         load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
     assert snapshot(store) == before
+
+
+def test_an_incremental_refresh_runs_under_a_limit_sized_to_its_customers(store, tmp_path, monkeypatch):
+    # a merge touching 2 customers refreshes their facts under 256 MB + 2 KB x 2 -> 257 MB (rounded up),
+    # and the load's own cap (300 MB here) is back afterwards, then DuckDB's default after the load
+    from crm_metrics.data import facts as facts_mod
+    from crm_metrics.data.load import memory
+
+    assert (memory.refresh_limit_mb(0), memory.refresh_limit_mb(2), memory.refresh_limit_mb(10_000)) == (256, 257, 276)
+    cur = store.cursor()
+    before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    load_file(store, write(tmp_path, "customers.csv", CUSTOMERS))
+    load_file(store, write(tmp_path, "interactions.csv",
+                           "interaction_id,customer_id,occurred_at,channel\ni1,c1,2024-01-02 10:00,phone\n"))
+    monkeypatch.setenv("CRM_LOAD_MEMORY_LIMIT", "300MB")
+    seen = {}
+    real = facts_mod.refresh
+
+    def spy(c, names, touched=None):
+        seen["limit"] = c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        seen["touched"] = touched
+        return real(c, names, touched)
+
+    monkeypatch.setattr(facts_mod, "refresh", spy)
+    load_file(store, write(tmp_path, "interactions.csv",
+                           "interaction_id,customer_id,occurred_at,channel\ni2,c1,2024-01-03 10:00,phone\n"
+                           "i3,c2,2024-01-03 11:00,email\n"))
+    assert seen["touched"] is not None
+    assert seen["limit"] == "245.0 MiB"  # 257 MB as DuckDB shows it (257e6 / 2**20 = 245.1)
+    assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before

@@ -56,7 +56,7 @@ from crm_metrics.data.load.report import (
 )
 from crm_metrics.data.load.rules import TableRules
 from crm_metrics.data.peek import sample_values
-from crm_metrics.data.presets import Conversion, Preset, ValueMap
+from crm_metrics.data.presets import PRESETS, Conversion, Preset, ValueMap, detect_preset
 from crm_metrics.data.reshape import ReshapeRefused, plan_for
 from crm_metrics.data.schema import TABLES, Table
 from crm_metrics.data.store import Store
@@ -199,7 +199,6 @@ def guess_table(path: str | os.PathLike[str], preset: str | None = None) -> str 
     """The table a file is likely for, from its header (a built-in preset's table when one fits,
     else the best-matching table; the file name breaks ties): to load customers first. None when
     the header cannot be read or fits nothing."""
-    from crm_metrics.data.presets import PRESETS, detect_preset
     p = Path(path)
     if preset in PRESETS:
         return PRESETS[preset].table

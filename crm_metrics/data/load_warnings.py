@@ -61,12 +61,20 @@ def _median(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[float | None, int
 def unit_warnings(cur: duckdb.DuckDBPyConnection, table: str, key: str, rows: str, key_expr: str) -> list[LoadWarning]:
     """Unit and currency look of the file's rows (``rows``: the file's rows, ``key_expr`` their key
     as SQL over alias ``s``) in the contract table ``table`` (keyed by ``key``)."""
-    # the file's rows in the table: all of them when the load wrote straight into it (empty or replaced)
-    mine = "true" if rows == table else f"t.{key} IN (SELECT {key_expr} FROM {rows} s)"
+    # Where the file's typed values are: the table itself when the load wrote straight into it
+    # (empty or replaced); the fast path's typed rows (read directly: a nightly append must not scan
+    # a 10-million-row table); the careful path's staged text, through the table by key.
+    if rows == table:
+        src, mine = f"{table} t", "true"
+    elif rows.startswith("_stage_"):
+        src, mine = f"{table} t", f"t.{key} IN (SELECT {key_expr} FROM {rows} s)"
+    else:
+        src, mine = f"{rows} t", "true"
+    other = f"NOT (t.{key} IN (SELECT {key_expr} FROM {rows} s))"
     out: list[LoadWarning] = []
     if table == "interactions":
         for col in ("handle_seconds", "wait_seconds"):
-            med, n = _median(cur, f"SELECT median({col}), count({col}) FROM interactions t WHERE {mine}")
+            med, n = _median(cur, f"SELECT median({col}), count({col}) FROM {src} WHERE {mine}")
             if med is None or n < MIN_VALUES:
                 continue
             if col == "handle_seconds" and med < MINUTES_BELOW:
@@ -78,11 +86,11 @@ def unit_warnings(cur: duckdb.DuckDBPyConnection, table: str, key: str, rows: st
                                                f"looks like milliseconds; if so, load it again with a conversion "
                                                f"(--convert {col}=milliseconds)."))
     if table == "transactions":
-        med, n = _median(cur, f"SELECT median(abs(amount)), count(amount) FROM transactions t WHERE {mine}")
+        med, n = _median(cur, f"SELECT median(abs(amount)), count(amount) FROM {src} WHERE {mine}")
         # the table's other rows: a sample is enough for a median, and keeps a nightly load cheap
-        rest, m = (None, 0) if mine == "true" else _median(
-            cur, f"SELECT median(abs(amount)), count(amount) FROM (SELECT * FROM transactions t WHERE NOT ({mine}) "
-                 f"USING SAMPLE 100000 ROWS)")
+        rest, m = (None, 0) if rows == table else _median(
+            cur, f"SELECT median(abs(amount)), count(amount) FROM (SELECT transaction_id, amount FROM transactions "
+                 f"USING SAMPLE 100000 ROWS) t WHERE {other}")
         if med and rest and n >= MIN_VALUES and m >= MIN_VALUES:
             ratio = med / rest
             if ratio > AMOUNT_RATIO or ratio < 1 / AMOUNT_RATIO:

@@ -29,6 +29,7 @@ def _spec(p: Preset) -> dict[str, Any]:
         "timestamp_formats": {c: list(f) for c, f in p.timestamp_formats.items()},
         "conversions": {c: [v.source_unit, v.target_unit, v.factor] for c, v in p.conversions.items()},
         "constants": dict(p.constants),
+        "first_of_list": dict(p.first_of_list),
     }
 
 
@@ -40,7 +41,8 @@ def _from_spec(name: str, spec: Mapping[str, Any]) -> Preset:
                     for c, v in (spec.get("value_maps") or {}).items()},
         timestamp_formats={c: tuple(f) for c, f in (spec.get("timestamp_formats") or {}).items()},
         conversions={c: Conversion(str(a), str(b), float(x)) for c, (a, b, x) in (spec.get("conversions") or {}).items()},
-        constants=dict(spec.get("constants") or {}), saved=True)
+        constants=dict(spec.get("constants") or {}), first_of_list=dict(spec.get("first_of_list") or {}),
+        saved=True)
 
 
 def save_mapping(store: Store, name: str, *, table: str, columns: Mapping[str, str],
@@ -48,7 +50,7 @@ def save_mapping(store: Store, name: str, *, table: str, columns: Mapping[str, s
                  conversions: Mapping[str, Conversion] | None = None,
                  timestamp_formats: Mapping[str, Sequence[str]] | None = None,
                  constants: Mapping[str, str] | None = None, label: str | None = None,
-                 saved_by: str | None = None) -> Preset:
+                 first_of_list: Mapping[str, str] | None = None, saved_by: str | None = None) -> Preset:
     """Save (or replace) a mapping under ``name``: source header -> contract column, value maps,
     conversions, formats. ValueError for a built-in's name or an invalid mapping."""
     name = (name or "").strip()
@@ -59,7 +61,8 @@ def save_mapping(store: Store, name: str, *, table: str, columns: Mapping[str, s
     preset = Preset(name=name, label=label or name, tool="saved mapping", table=table, columns=dict(columns),
                     value_maps=dict(value_maps or {}), conversions=dict(conversions or {}),
                     timestamp_formats={c: tuple(f) for c, f in (timestamp_formats or {}).items()},
-                    constants=dict(constants or {}), saved=True)  # validates the columns
+                    constants=dict(constants or {}), first_of_list=dict(first_of_list or {}),
+                    saved=True)  # validates the columns
     with store.transaction() as cur:
         cur.execute(DDL)
         cur.execute("DELETE FROM saved_mappings WHERE name = ?", [name])

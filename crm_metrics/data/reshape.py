@@ -48,6 +48,7 @@ class ReshapePlan:
     conversions: Mapping[str, Conversion] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)
     keep_rows: Mapping[str, Sequence[str]] = field(default_factory=dict)  # source header -> values kept
+    first_of_list: Mapping[str, str] = field(default_factory=dict)        # contract column -> separator
     currency_source: str | None = None               # source header with each row's currency
     file_currency: str | None = None                 # the currency the analyst says the file is in
     store_currency: str = "USD"
@@ -122,6 +123,7 @@ def plan_for(table: str, headers: Sequence[str], *, preset: Preset | None = None
         conversions={**(preset.conversions if preset else {}), **(conversions or {})},
         constants=dict(preset.constants) if preset else {},
         keep_rows=dict(preset.keep_rows) if preset else {},
+        first_of_list=dict(preset.first_of_list) if preset else {},
         currency_source=cur_src, file_currency=code, store_currency=_currency_code(store_currency),
         rate=rate, preset=preset.name if preset else None)
 
@@ -231,12 +233,13 @@ def _column_step(plan: ReshapePlan, col: str, index: dict[str, int], formats: di
     as_date = TABLES[plan.table].column(col).type == "date"
     conv = plan.conversions.get(col)
     factor = conv.factor if conv is not None else 1.0
+    sep = plan.first_of_list.get(col)
     if vm is None and fmt is None and factor == 1.0:
-        return lambda rec: rec[i]
+        return (lambda rec: rec[i].split(sep, 1)[0].strip()) if sep else (lambda rec: rec[i])
     seen: dict[str, str] = {}  # timestamps repeat (the same minute): parse each text once
 
     def step(rec: list[str]) -> str:
-        v = rec[i]
+        v = rec[i].split(sep, 1)[0].strip() if sep else rec[i]
         if lookup is not None:
             v = map_value(vm, lookup, v)
         if fmt is not None and v.strip():

@@ -65,6 +65,9 @@ def cmd_load(args: argparse.Namespace) -> int:
                "encoding": args.encoding, "loaded_by": getpass.getuser(), **load_options.request_fields(args)}
     store, result = _open_or_hand_over(args, request, files)
     if result is not None:  # the app loaded the files for us
+        if args.save_mapping:
+            print("--save-mapping: not saved while the app holds the store; save the mapping on the Data page",
+                  file=sys.stderr)
         return _print_handed_over(result, args.problems)
     failed = 0
     several = len(files) > 1
@@ -75,6 +78,12 @@ def cmd_load(args: argparse.Namespace) -> int:
                             encoding=args.encoding, progress=terminal_progress if args.progress else None,
                             table_rules=staged_problems, **load_options.export_kwargs(args))
             load_options.print_loaded(rep)
+            if args.save_mapping:
+                try:
+                    print(load_options.save_as_preset(store, args.save_mapping, rep, args))
+                except ValueError as e:
+                    print(f"{rep.file_name} was loaded, but the mapping was not saved: {e}", file=sys.stderr)
+                    failed += 1
         except LoadRefused as e:
             load_options.print_refused(e.report, args.problems, several)
             failed += 1

@@ -56,6 +56,9 @@ def add_export_options(s: argparse.ArgumentParser) -> None:
                         "else the store's)")
     s.add_argument("--rate", type=rate_arg, default=None, metavar="R",
                    help="1 unit of the file's currency = R units of the store's; converts the amounts")
+    s.add_argument("--save-mapping", dest="save_mapping", default=None, metavar="NAME",
+                   help="after a successful load, save this file's columns, value maps and conversions as "
+                        "your own preset NAME (use it later with --preset NAME, here or in the app)")
     s.add_argument("--problems", default=None, metavar="FILE",
                    help="when a file is refused, write every problem (line, column, value, rule) to FILE as CSV")
 
@@ -80,6 +83,25 @@ def request_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The export options as plain values for a hand-over to the app (crm_metrics.data.inbox)."""
     return {"preset": args.preset, "detect": args.detect, "values": [list(v) for v in args.value or []],
             "convert": [list(c) for c in args.convert or []], "currency": args.currency, "rate": args.rate}
+
+
+def save_as_preset(store: Any, name: str, rep: Any, args: argparse.Namespace) -> str:
+    """Save what this load used -- the columns it read (the preset's and the --map ones), the
+    preset's value maps, formats and conversions with --value / --convert added -- as a preset of
+    the analyst's own, under ``name``. Returns the line to print."""
+    from crm_metrics.data.mappings import find_preset, save_mapping
+    from crm_metrics.data.reshape import merged_value_maps
+    base = find_preset(store, rep.preset) if rep.preset else None
+    kw = export_kwargs(args)
+    columns = {src: col for col, src in rep.columns.items() if not src.startswith("(constant")}
+    preset = save_mapping(
+        store, name, table=rep.table, columns=columns,
+        value_maps=merged_value_maps(base.value_maps if base else {}, kw["value_maps"] or {}),
+        conversions={**(base.conversions if base else {}), **(kw["conversions"] or {})},
+        timestamp_formats=dict(base.timestamp_formats) if base else None,
+        constants=dict(base.constants) if base else None, label=name,
+        first_of_list=dict(base.first_of_list) if base else None)
+    return f"saved as your preset {preset.name!r} ({preset.table}): use it with --preset {preset.name!r}"
 
 
 def print_loaded(rep: Any) -> None:
@@ -110,4 +132,4 @@ def _problems_path(problems_file: str, file_name: str, several: bool) -> str:
 
 
 __all__ = ["add_export_options", "convert_arg", "export_kwargs", "print_loaded", "print_refused",
-           "rate_arg", "request_fields", "value_arg"]
+           "rate_arg", "request_fields", "save_as_preset", "value_arg"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from crm_metrics.data.detect import best_table
 from crm_metrics.data.load.columns import match_columns
 from crm_metrics.data.load.report import LoadReport, Problem, refuse, refuse_all
+from crm_metrics.data.mappings import find_preset
 from crm_metrics.data.presets import Conversion, Preset, ValueMap, detect_preset
 from crm_metrics.data.reshape import CURRENCY_HEADERS, ReshapeRefused, ReshapeResult, plan_for, reshape
 from crm_metrics.data.schema import TABLES, normalise_name
@@ -40,7 +41,6 @@ def resolve_preset(store: Store | None, options: ExportOptions, headers: list[st
     if isinstance(options.preset, Preset):
         return options.preset
     if options.preset:
-        from crm_metrics.data.mappings import find_preset
         try:
             return find_preset(store, options.preset)
         except KeyError as e:

@@ -84,7 +84,7 @@ def load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, ta
     typed = f"_typed_{uuid.uuid4().hex[:12]}"
     try:
         # the lock first: the memory cap is the database's, set and reset by one load at a time
-        with store.write_lock, load_memory_cap(store), store.transaction() as cur:
+        with store.write_lock, load_memory_cap(store) as cap, store.transaction() as cur:
             try:
                 say(0.10, f"{report.file_name}: reading rows")
                 cur.execute(f"CREATE TEMP TABLE {sample} AS {src} LIMIT {FAST_SAMPLE_ROWS}", args)
@@ -121,7 +121,7 @@ def load_fast(store: Store, tdef: Table, read_path: Path, report: LoadReport, ta
                     touched = apply_rows(cur, typed, tdef, report, snapshot=lambda kind, t, same: safety.take_snapshot(
                         cur, tdef, load_id, kind, t, same))
                 finish(store, cur, tdef, report, load_id, loaded_by, say, 0.60, rows=written,
-                       customer_id="s.customer_id", touched=touched)
+                       customer_id="s.customer_id", touched=touched, memory_cap=cap)
             finally:
                 drop_quietly(cur, sample, typed, f"{typed}_touched")
     except (NotFast, duckdb.Error):  # rolled back: the careful path loads the file
@@ -139,12 +139,12 @@ def may_have_duplicates(cur: duckdb.DuckDBPyConnection, table: str, key: str) ->
 
 
 @contextlib.contextmanager
-def load_memory_cap(store: Store) -> Iterator[None]:
-    """Cap DuckDB's memory for the load; it spills to disk beyond it. The setting is the database's
+def load_memory_cap(store: Store) -> Iterator[str | None]:
+    """Cap DuckDB's memory for the load (yields the cap, None without); it spills to disk beyond it. The setting is the database's
     (any cursor sets it), so it is reset to DuckDB's default afterwards (the store sets no other limit)."""
     want = os.environ.get("CRM_LOAD_MEMORY_LIMIT", DEFAULT_LOAD_MEMORY_LIMIT)
     if not want:
-        yield
+        yield None
         return
     try:
         size = memory_text(want)
@@ -157,7 +157,7 @@ def load_memory_cap(store: Store) -> Iterator[None]:
             capped = True
         except duckdb.Error:
             capped = False
-        yield
+        yield size if capped else None
     finally:
         if capped:
             try:

@@ -6,6 +6,7 @@ import duckdb
 
 from crm_metrics.data import undo as safety
 from crm_metrics.data.audit import current_user
+from crm_metrics.data.load.memory import refresh_memory
 from crm_metrics.data.load.report import LoadReport, Progress
 from crm_metrics.data.load_warnings import after_load
 from crm_metrics.data.schema import Table
@@ -14,16 +15,18 @@ from crm_metrics.data.store import Store
 
 def finish(store: Store, cur: duckdb.DuckDBPyConnection, tdef: Table, report: LoadReport, load_id: int,
            loaded_by: str | None, say: Progress, at: float, *, rows: str, customer_id: str,
-           touched: str | None = None) -> None:
+           touched: str | None = None, memory_cap: str | None = None) -> None:
     """After the write, in the load's transaction: facts (when rows changed), snapshots, the
     unmatched-customer count over the file's ``rows`` (a table; ``customer_id`` its key as SQL over
     alias ``s``), the load history. The caller's ``store.transaction()`` commits them. ``touched``
     (a merge's changed customers) makes the facts refresh for those customers only
-    (crm_metrics.data.facts)."""
+    (crm_metrics.data.facts), under a memory limit sized to them; ``memory_cap`` is the load's own
+    limit, restored afterwards (None: DuckDB's default)."""
     changed = bool(report.inserted or report.updated or report.removed)
     if changed:
         say(at, f"{report.file_name}: computing derived facts")
-        store.refresh_facts(cur, Store.facts_for([tdef.name]), touched)
+        with refresh_memory(cur, touched, memory_cap):
+            store.refresh_facts(cur, Store.facts_for([tdef.name]), touched)
         store.bump_version(cur)
     safety.after_load(cur, tdef.name, load_id, changed=changed)
     if tdef.has_customer and tdef.name != "customers":

@@ -51,6 +51,7 @@ HUBSPOT_TICKETS = Preset(
         "resolved": ValueMap({"Closed": "true"}, other="false"),
     },
     timestamp_formats={"occurred_at": _DATETIME},
+    first_of_list={"customer_id": ";"},
     documented="HubSpot knowledge base: default ticket properties (Ticket status, Source: Chat, Email, "
                "Form, Phone; Category), the default support pipeline.",
 )
@@ -68,6 +69,7 @@ HUBSPOT_DEALS = Preset(
         "Amount": "amount",
     },
     timestamp_formats={"occurred_on": _DATETIME},
+    first_of_list={"customer_id": ";"},
     # only won deals are revenue; open and lost deals are skipped and counted in the report
     keep_rows={"Deal Stage": ("Closed won", "closedwon")},
     currency_column="Currency",

@@ -60,6 +60,8 @@ class Preset:
     constants: Mapping[str, str] = field(default_factory=dict)              # contract column -> value
     # keep only rows whose SOURCE column holds one of these values (trimmed, case-insensitive)
     keep_rows: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # contract column -> separator: a cell listing several values (HubSpot's "1;2") keeps the first
+    first_of_list: Mapping[str, str] = field(default_factory=dict)
     currency_column: str | None = None  # SOURCE header holding each row's currency (transactions)
     documented: str = ""                # where the layout comes from (docs/presets.md has the details)
     saved: bool = False                 # an analyst's saved mapping, not a built-in
@@ -69,7 +71,7 @@ class Preset:
             raise ValueError(f"preset {self.name}: no table {self.table!r}")
         names = set(TABLES[self.table].column_names)
         for col in [*self.columns.values(), *self.value_maps, *self.timestamp_formats,
-                    *self.conversions, *self.constants]:
+                    *self.conversions, *self.constants, *self.first_of_list]:
             if col not in names:
                 raise ValueError(f"preset {self.name}: {self.table} has no column {col!r}")
 

@@ -4,10 +4,11 @@
     write_report(store, out_path, start=None, end=None)   # .html or .pdf by extension -> Path
     html_to_pdf(html, out_path)                           # headless Chromium print-to-PDF
 
-Contents (docs/report.md): the window and the data behind it (tables, rows, last load, data span),
-what is missing, the scorecard grouped by strategic objective, the health checks, a monthly trend
-per goal with its target, the relationship mix by segment, each initiative's before/after with ROI
-and its weekly treated/control series, and the definitions of every KPI shown.
+Contents (docs/report.md): page 1 is the board summary (the verdict per strategic objective, the
+goals off track, the top three health findings, the initiatives' verdicts), then the detail: the
+scorecard grouped by strategic objective, the health checks, a monthly trend per goal with its
+target, the relationship mix by segment, each initiative's before/after with ROI and its weekly
+treated/control series; the appendices define every KPI shown and list the data loads (load audit).
 
 Every number comes from the engine's APIs (scorecard, health, impact, compute), so the report shows
 what the app shows. The health context is shared with the report, so the scorecard, the alignment
@@ -15,7 +16,7 @@ table and the impact analysis are computed once. The HTML embeds plotly.js once 
 loads nothing from the network. Statuses carry colour (Okabe-Ito), an icon and a word.
 
 One module per concern: base (constants), data (collect), text (small HTML pieces), charts,
-sections, html (the page), pdf (Chromium and writing the file).
+summary (page 1), sections (the detail), html (the page), pdf (Chromium and writing the file).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from crm_metrics.delivery.report.base import (
     TREATED_COLOUR,
 )
 from crm_metrics.delivery.report.data import Initiative, ReportData, Trend
-from crm_metrics.delivery.report.text import esc, fmt_date, scope_text, target_text
+from crm_metrics.delivery.report.text import esc, fmt_date, period_words, scope_text, target_text
 from crm_metrics.metrics.kpis import KPIS
 
 # -- charts ---------------------------------------------------------------------------------------------
@@ -87,18 +87,23 @@ def trend_chart(charts: Charts, t: Trend, d: ReportData) -> str:
         target = values.number(g["target"])
         if target is None:
             continue
-        data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} target"), "x": [x0, x1],
-                     "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
-                     "hovertemplate": esc(f"{g['goal_id']} target {target_text(target, g['direction'], kpi.unit, d.currency)}")
-                     + "<extra></extra>"})
-        actual = values.number(g["actual"])
+        # both lines only over the goal's own period (a 2026 goal is not a target for 2025), and named
+        # by the goal's words, not its id
         a0 = max(x0, fmt_date(g["period_start"])) if g["period_start"] is not None else x0
         a1 = min(x1, fmt_date(g["period_end"])) if g["period_end"] is not None else x1
-        if actual is not None and a0 <= a1:
+        if a0 > a1:
+            continue
+        period = period_words(g["period_start"], g["period_end"])
+        goal = target_text(target, g["direction"], kpi.unit, d.currency)
+        data.append({"type": "scatter", "mode": "lines", "name": esc(f"target {goal} ({period})"), "x": [a0, a1],
+                     "y": [target, target], "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
+                     "hovertemplate": esc(f"target {goal} over {period}") + "<extra></extra>"})
+        actual = values.number(g["actual"])
+        if actual is not None:
             colour = STATUS_STYLE.get(g["status"], STATUS_STYLE["no_data"])[0]
-            data.append({"type": "scatter", "mode": "lines", "name": esc(f"{g['goal_id']} over its period"),
+            data.append({"type": "scatter", "mode": "lines", "name": esc(f"value over {period}"),
                          "x": [a0, a1], "y": [actual, actual], "line": {"color": colour, "dash": "dot", "width": 2},
-                         "hovertemplate": esc(f"{g['goal_id']} over {g['period_start']} – {g['period_end']}: "
+                         "hovertemplate": esc(f"{kpi.label} over {period}: "
                                               f"{format_value(actual, kpi.unit, d.currency)}") + "<extra></extra>"})
     layout = {"title": _title(f"{kpi.label} · {scope_text(t.channel, t.segment)}"),
               "legend": {"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 9}},
@@ -147,9 +152,12 @@ def initiative_chart(charts: Charts, it: Initiative, d: ReportData) -> str:
                      "customdata": [int(n) for n in part["n"]],
                      "hovertemplate": f"{grp}, week of %{{x}}: %{{y:.2f}} (n = %{{customdata:,}})<extra></extra>"})
     g = fmt_date(r.get("go_live"))
-    layout = {"title": _title(f"{r['initiative_id']} · {kpi.label if kpi else r.get('kpi')} per week"),
+    # the initiative's name on its own line: a half-page chart has no room for name and KPI on one
+    title = _title(f"{kpi.label if kpi else r.get('kpi')} per week")
+    title["text"] = f"<b>{esc(r.get('name') or r['initiative_id'])}</b><br>{title['text']}"
+    layout = {"title": title,
               "legend": {"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 9}},
-              "margin": {"b": 56, "t": 44}, "yaxis": _unit_axis(kpi.unit if kpi else None, d.currency),
+              "margin": {"b": 56, "t": 58}, "yaxis": _unit_axis(kpi.unit if kpi else None, d.currency),
               "xaxis": {"type": "date"},
               "shapes": [{"type": "line", "x0": g, "x1": g, "y0": 0, "y1": 1, "yref": "paper",
                           "line": {"color": "#000", "width": 1.5}}],

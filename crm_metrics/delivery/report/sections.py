@@ -9,7 +9,18 @@ from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, SEVERITY_STYLE, 
 from crm_metrics.delivery.report.base import HALF_WIDTH_PX, LOW_CONFIDENCE_MARK, SOURCE_TABLES, SUBTITLE, TITLE
 from crm_metrics.delivery.report.charts import Charts, initiative_chart, mix_chart, trend_chart
 from crm_metrics.delivery.report.data import ReportData
-from crm_metrics.delivery.report.text import badge, esc, fmt_date, fmt_n, fmt_roi, scope_text, table_html, target_text
+from crm_metrics.delivery.report.summary import plain_words
+from crm_metrics.delivery.report.text import (
+    badge,
+    esc,
+    fmt_date,
+    fmt_money,
+    fmt_n,
+    fmt_roi,
+    goal_words,
+    scope_text,
+    table_html,
+)
 from crm_metrics.judgement import impact as impact_mod
 from crm_metrics.judgement import scorecard as sc
 from crm_metrics.metrics.kpis import KPIS
@@ -32,32 +43,6 @@ def section_header(d: ReportData) -> str:
     if d.missing:
         items = "".join(f"<li>{esc(m)}</li>" for m in d.missing)
         out.append(f"<div class='missing'><b>Missing data — parts of this report are empty:</b><ul>{items}</ul></div>")
-    # at a glance
-    counts = {s: int((d.card["status"] == s).sum()) for s in STATUS_STYLE} if len(d.card) else {}
-    boxes = []
-    for s, (colour, icon, word) in STATUS_STYLE.items():
-        boxes.append(f"<div style='border-top-color:{colour}'><b>{counts.get(s, 0)}</b>{icon} {esc(word)}</div>")
-    sev = {k: sum(1 for f in d.findings if f.severity == k) for k in SEVERITY_STYLE}
-    out.append("<section><h2>At a glance</h2>")
-    if len(d.card):
-        out.append(f"<p>{len(d.card)} goal{'s' if len(d.card) != 1 else ''} judged over "
-                   f"{esc(window)} (or each goal's own period):</p><div class='glance'>{''.join(boxes)}</div>")
-    else:
-        out.append("<p>No goals are set, so nothing says what the CRM should achieve.</p>")
-    out.append(f"<p>Health checks: {sev['critical']} critical, {sev['warning']} warning, {sev['ok']} ok.</p>")
-    worst = sorted((f for f in d.findings if f.severity != "ok"),
-                   key=lambda f: list(SEVERITY_STYLE).index(f.severity))[:5]
-    if worst:
-        out.append("<ul>" + "".join(f"<li>{badge(f.severity, SEVERITY_STYLE)} <b>{esc(f.title)}</b>: "
-                                     f"{esc(f.finding)}</li>" for f in worst) + "</ul>")
-    if d.initiatives:
-        rois = [(it.row["initiative_id"], values.number(it.row.get("roi"))) for it in d.initiatives]
-        known = [(i, r) for i, r in rois if r is not None]
-        spent = sum(values.number(it.row.get("cost")) or 0.0 for it in d.initiatives)
-        out.append(f"<p>{len(d.initiatives)} initiative{'s' if len(d.initiatives) != 1 else ''} costing "
-                   f"{esc(format_value(spent, 'currency', d.currency))} in total; first-year ROI (annualised) measured for {len(known)}, "
-                   f"positive for {sum(1 for _, r in known if r >= 0)}.</p>")
-    out.append("</section>")
     return "".join(out)
 
 
@@ -75,26 +60,26 @@ def section_provenance(d: ReportData) -> str:
         ])
     lo, hi = d.span
     span = f"{fmt_date(lo)} – {fmt_date(hi)}" if lo is not None else "no dated data"
-    return ("<section><h2>The data behind this report</h2>"
-            f"<p>Data span (first and last day with contacts, transactions or surveys): <b>{esc(span)}</b>. "
+    return ("<section class='appendix'><h2>Appendix: load audit, the data behind this report</h2>"
+            f"<p class='note intro'>Data span (first and last day with contacts, transactions or surveys): <b>{esc(span)}</b>. "
             f"Window of this report: <b>{esc(f'{d.start} – {d.end}' if d.start else 'none')}</b>.</p>"
             + table_html([("table", False), ("rows", True), ("last load", False), ("file", False), ("mode", False),
-                      ("by", False)], rows)
+                          ("by", False)], rows, widths=(17, 12, 21, 24, 11, 15))
             + "</section>")
 
 
 def section_scorecard(d: ReportData) -> str:
-    out = ["<section class='page'><h2>Scorecard: goals against actuals</h2>"]
+    out = ["<section class='detail'><h2>Scorecard: goals against actuals</h2>"]
     if d.card.empty:
         out.append("<p class='missing'>No goals are set. State goals (KPI, target, scope, period, objective, "
                    "owner) on the Strategy page or load goals.csv.</p></section>")
         return "".join(out)
     # -- goals in progress (foresight.md): actual to date, forecast, 80 % interval, chance in words --
-    out.append("<p class='note'>Each goal is judged over its own period (a goal without one: each calendar "
+    out.append("<p class='note intro'>Each goal is judged over its own period (a goal without one: each calendar "
                "year); the report's window only chooses which goals are listed. A period the data has not "
                "reached the end of is <i>in progress</i>: it shows the actual to date, the forecast for the "
                "whole period with its 80 % interval and the chance of meeting the target, and its status is the "
-               "pace (on track, at risk, off track), never missed. Attainment = actual (in progress: forecast) ÷ "
+               "pace (on track, at risk, off track), never missed. Attained = actual (in progress: forecast) ÷ "
                "target (at least) or target ÷ it (at most). Change = actual − the same KPI over the period of "
                "equal length just before, – when the data does not cover that period whole. "
                f"{LOW_CONFIDENCE_MARK} = fewer than {LOW_CONFIDENCE_N} observations (n): low confidence.</p>")
@@ -111,70 +96,70 @@ def section_scorecard(d: ReportData) -> str:
         rows, attrs = [], []
         for g in goals.to_dict(orient="records"):
             unit = g["unit"]
-            period = f"{fmt_date(g['period_start'])} – {fmt_date(g['period_end'])}"
-            if not g["final"]:
-                period += f", in progress ({format_share(100 * (g['elapsed_share'] or 0))} elapsed)"
+            progress = "" if g["final"] else \
+                f"<br><span class='note'>in progress, {esc(format_share(100 * (g['elapsed_share'] or 0), 0))} elapsed</span>"
             rows.append([
-                f"<b>{esc(g['goal_id'])}</b>",
-                f"{esc(g['label'])}<br><span class='note'>{esc(scope_text(g['channel'], g['segment']))} · "
-                f"{esc(period)}</span>",
-                esc(target_text(g["target"], g["direction"], unit, cur)),
+                # the goal in words; its id (goals.csv) small, to find it on the Strategy page
+                f"{esc(goal_words(g, cur))}{progress}<br><span class='note'>ref. {esc(g['goal_id'])}</span>",
                 _actual_cell(g, unit, cur),
                 badge(g["status"]),
-                esc(format_share(g["attainment"])),
+                esc(format_share(g["attainment"], 0)),
                 esc(format_change(g["change"], unit, cur)),
                 fmt_n(g["n"], bool(g["low_confidence"])),
                 esc(g["owner"] or "–"),
             ])
             attrs.append(f'data-goal="{esc(g["goal_id"])}" data-status="{esc(g["status"])}" '
                          f'data-period="{esc(str(g["period_start"]))}"')
-        out.append(table_html([("goal", False), ("KPI · scope · period", False), ("target", True), ("actual", True),
-                           ("status", False), ("attainment", True), ("change", True), ("n", True),
-                           ("owner", False)], rows, attrs, widths=(5, 19, 9, 20, 10, 8, 9, 8, 12)))
+        # widths in % of the page: every header word fits its column (tests/test_report_pages.py)
+        out.append(table_html([("goal (its own period)", False), ("actual", False), ("status", False),
+                               ("attained", True), ("change", True), ("n", True), ("owner", False)], rows, attrs,
+                              widths=(28, 23, 13, 9, 9, 7, 11)))
         why = [(g, d.why[g]) for g in dict.fromkeys(goals["goal_id"]) if g in d.why]
         if why:  # missed goals: where the change came from (explain.md)
-            out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(g)}</b>: {esc(t)}</li>"
+            words = {g["goal_id"]: goal_words(g, cur) for g in goals.to_dict(orient="records")}
+            out.append("<ul class='why'>" + "".join(f"<li data-why='{esc(g)}'><b>{esc(words[g])}</b>: {esc(t)}</li>"
                                                      for g, t in why) + "</ul>")
     out.append("</section>")
     return "".join(out)
 
 
 def _actual_cell(g: dict[str, Any], unit: Any, cur: str) -> str:
-    """Final: the actual. In progress: actual to date, forecast, its 80 % interval, chance of meeting."""
+    """Final: the actual. In progress: actual to date, then the forecast with its 80 % interval, then the
+    chance of meeting the target, one per line (a sentence wrapped in a narrow column reads as noise)."""
     if g["final"]:
         return f"<b>{esc(format_value(g['actual'], unit, cur))}</b>"
     cell = f"<b>{esc(format_value(g['actual_to_date'], unit, cur))}</b> <span class='note'>to date</span>"
     if g["forecast"] is None or g["forecast"] != g["forecast"]:
         return cell + f"<br><span class='note'>no forecast: {esc(g['forecast_method'] or 'no data')}</span>"
     band = "" if g["forecast_low"] != g["forecast_low"] else \
-        f" (80 %: {format_value(g['forecast_low'], unit, cur)} – {format_value(g['forecast_high'], unit, cur)})"
-    return (cell + f"<br><span class='note'>forecast {esc(format_value(g['forecast'], unit, cur))}{esc(band)}; "
-            f"meeting the target: {esc(sc.chance_words(g['p_meet']))}</span>")
+        f" ({format_value(g['forecast_low'], unit, cur)} – {format_value(g['forecast_high'], unit, cur)})"
+    return (cell + f"<br><span class='note'>forecast {esc(format_value(g['forecast'], unit, cur))}{esc(band)}"
+            f"<br>meeting the target: {esc(sc.chance_words(g['p_meet']))}</span>")
 
 
 def section_health(d: ReportData) -> str:
-    out = ["<section class='page'><h2>Health checks: the known ways CRM programmes fail</h2>",
-           "<p class='note'>Each check looks for one way CRM programmes fail, with the numbers behind it and "
+    out = ["<section><h2>Health checks: the known ways CRM programmes fail</h2>",
+           "<p class='note intro'>Each check looks for one way CRM programmes fail, with the numbers behind it and "
            "what to look at next. Most serious first.</p>"]
     order = list(SEVERITY_STYLE)
     findings = sorted(d.findings, key=lambda f: order.index(f.severity) if f.severity in order else len(order))
     rows = []
     for f in findings:
-        subject = f" <span class='note'>({esc(f.subject)})</span>" if f.subject else ""
-        rows.append([badge(f.severity, SEVERITY_STYLE), f"<b>{esc(f.title)}</b>{subject}", esc(f.finding),
-                     esc(f.next_step if f.next_step != "-" else "–")])
+        subject = f" <span class='note'>({esc(plain_words(f.subject, d))})</span>" if f.subject else ""
+        rows.append([badge(f.severity, SEVERITY_STYLE), f"<b>{esc(f.title)}</b>{subject}", esc(plain_words(f.finding, d)),
+                     esc(plain_words(f.next_step, d) if f.next_step != "-" else "–")])
     out.append(table_html([("severity", False), ("check", False), ("finding", False), ("next step", False)], rows,
-                      widths=(12, 17, 43, 28)))
+                      widths=(15, 17, 41, 27)))
     out.append("</section>")
     return "".join(out)
 
 
 def section_trends(d: ReportData, charts: Charts) -> str:
-    out = ["<section class='page'><h2>Goal trends: monthly value against the target</h2>"]
+    out = ["<section><h2>Goal trends: monthly value against the target</h2>"]
     if not d.trends:
         out.append("<p>No goals, no trends.</p></section>")
         return "".join(out)
-    out.append("<p class='note'>The KPI per calendar month over the report's window, in each goal's scope. "
+    out.append("<p class='note intro'>The KPI per calendar month over the report's window, in each goal's scope. "
                "Dashed black: the target. Dotted: the value over the goal's whole period (what the goal is judged "
                "on), coloured by status, drawn over that period. KPIs that build up over time (churn, revenue, "
                "relationship shares, which need repeated contacts) are lower in a single month than over a longer "
@@ -197,8 +182,8 @@ def section_trends(d: ReportData, charts: Charts) -> str:
 
 
 def section_mix(d: ReportData, charts: Charts) -> str:
-    out = ["<section class='page'><h2>Relationship mix by segment</h2>",
-           "<p class='note'>Of the customers with at least one assisted contact with an advisor in the window: "
+    out = ["<section><h2>Relationship mix by segment</h2>",
+           "<p class='note intro'>Of the customers with at least one assisted contact with an advisor in the window: "
            "<b>relationship</b> customers mostly see the same advisor (at least two contacts, usual-advisor "
            f"continuity ≥ {esc(d.settings.get('relationship_upc_threshold'))}), <b>pseudo-relationship</b> "
            "customers come back but to different advisors, <b>encounter</b> customers had one contact. A segment "
@@ -232,12 +217,12 @@ def section_mix(d: ReportData, charts: Charts) -> str:
 
 def section_initiatives(d: ReportData, charts: Charts) -> str:
     w = impact_mod.DEFAULT_WINDOW_DAYS
-    out = ["<section class='page'><h2>Initiatives: what moved after go-live</h2>"]
+    out = ["<section><h2>Initiatives: what moved after go-live</h2>"]
     if d.initiatives_note:
         out.append(f"<div class='missing'>{esc(d.initiatives_note)}</div></section>")
         return "".join(out)
     margin = values.number(d.settings.get("margin"))
-    out.append(f"<p class='note'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
+    out.append(f"<p class='note intro'>Each initiative's KPI over the {w} days before and the {w} days after go-live, "
                "for the initiative's scope (treated) and the rest (control). Effect = change of treated − change of "
                "control (difference-in-differences), with its 95 % interval; without a scope there is no control and "
                "the effect is the after-window's distance from the trend forecast before go-live. The verdict: "
@@ -255,9 +240,9 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
         ctrl = (f"{format_value(r.get('control_before'), unit, cur)} → {format_value(r.get('control_after'), unit, cur)}"
                 if r.get("has_control") else "no control")
         over = values.number(r.get("over_budget_pct"))
-        name = (f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}<br><span class='note'>"
+        name = (f"<b>{esc(r.get('name') or r['initiative_id'])}</b><br><span class='note'>"
                 f"{esc(scope_text(r.get('channel'), r.get('segment')))}"
-                f"{' · provisional' if r.get('provisional') else ''}</span>")
+                f"{' · provisional' if r.get('provisional') else ''} · ref. {esc(r['initiative_id'])}</span>")
         kpi_rows.append([
             name, esc(fmt_date(r.get("go_live"))), esc(kpi.label if kpi else r.get("kpi")),
             esc(f"{format_value(r.get('treated_before'), unit, cur)} → {format_value(r.get('treated_after'), unit, cur)}"),
@@ -265,33 +250,33 @@ def section_initiatives(d: ReportData, charts: Charts) -> str:
                        f"{_verdict(r.get('verdict'))}",
         ])
         money_rows.append([
-            f"<b>{esc(r['initiative_id'])}</b> {esc(r.get('name'))}",
-            esc(format_value(r.get("cost"), "currency", cur)),
-            esc(format_value(r.get("budget"), "currency", cur)),
+            f"<b>{esc(r.get('name') or r['initiative_id'])}</b><br><span class='note'>ref. {esc(r['initiative_id'])}</span>",
+            esc(fmt_money(r.get("cost"), cur)),
+            esc(fmt_money(r.get("budget"), cur)),
             esc(f"{over:+.1f}%" if over is not None else "–"),
-            esc(format_value(r.get("incremental_revenue"), "currency", cur)),
+            esc(fmt_money(r.get("incremental_revenue"), cur)),
             f"<b>{esc(fmt_roi(r.get('roi')))}</b>" + (
                 f"<br><span class='note'>95 %: {esc(fmt_roi(r.get('roi_low')))} to {esc(fmt_roi(r.get('roi_high')))}"
                 "</span>" if values.number(r.get("roi_low")) is not None and values.number(r.get("roi_high")) is not None else ""),
         ])
         if values.text(r.get("notes")):
-            notes.append(f"<li><b>{esc(r['initiative_id'])}</b>: {esc(r.get('notes'))}</li>")
+            notes.append(f"<li><b>{esc(r.get('name') or r['initiative_id'])}</b>: {esc(plain_words(str(r.get('notes')), d))}</li>")
     out.append("<h3>Effect on each initiative's KPI</h3>")
     out.append(table_html([("initiative", False), ("go-live", False), ("KPI", False), ("treated before → after", True),
                        ("control before → after", True), ("effect", True)], kpi_rows,
-                      widths=(27, 12, 16, 17, 16, 12)))
+                      widths=(24, 11, 15, 16, 16, 18)))
     out.append(f"<h3>Cost and return <span class='note'>(incremental revenue in the {w} days after go-live)"
                "</span></h3>")
     out.append(table_html([("initiative", False), ("cost", True), ("budget", True), ("over budget", True),
                        ("incremental revenue", True), ("first-year ROI (annualised)", True)], money_rows,
-                      widths=(36, 13, 13, 10, 16, 12)))
+                      widths=(28, 14, 14, 10, 17, 17)))
     if notes:
         out.append(f"<p class='note'><b>Notes</b></p><ul class='note'>{''.join(notes)}</ul>")
     out.append("<h3>Weekly KPI, treated and control, go-live marked</h3><div class='charts'>")
     for it in d.initiatives:
         if it.series is None:
             out.append(f"<div class='chart-box note' style='width:{HALF_WIDTH_PX}px'><b>"
-                       f"{esc(it.row['initiative_id'])}</b>: no weekly series ({esc(it.note or 'no data')}).</div>")
+                       f"{esc(it.row.get('name') or it.row['initiative_id'])}</b>: no weekly series ({esc(it.note or 'no data')}).</div>")
         else:
             out.append(initiative_chart(charts, it, d))
     out.append("</div></section>")
@@ -321,4 +306,4 @@ def section_definitions(d: ReportData) -> str:
                      f"<dd>{esc(kpi.description)}<br><b>Formula:</b> <code>{esc(kpi.formula)}</code><br>"
                      f"<b>Unit:</b> {esc(unit)} · <b>Better:</b> {esc(kpi.better)}</dd>")
     body = f"<dl class='defs'>{''.join(items)}</dl>" if items else "<p>No KPI is shown.</p>"
-    return f"<section class='page'><h2>Appendix: definitions of the KPIs shown</h2>{body}</section>"
+    return f"<section><h2>Appendix: definitions of the KPIs shown</h2>{body}</section>"

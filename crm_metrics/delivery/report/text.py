@@ -12,6 +12,7 @@ from crm_metrics.data import values
 from crm_metrics.delivery.formatting import format_value
 from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, STATUS_STYLE
 from crm_metrics.delivery.report.base import LOW_CONFIDENCE_MARK
+from crm_metrics.metrics.kpis import KPIS
 
 
 # -- formatting -------------------------------------------------------------------------------------
@@ -23,6 +24,12 @@ def fmt_roi(value: Any) -> str:
     """First-year ROI as a percentage of the cost: 0.45 -> +45%."""
     v = values.number(value)
     return "–" if v is None else f"{v * 100:+,.0f}%"
+
+
+def fmt_money(value: Any, currency: str) -> str:
+    """An initiative's money without decimals: 318,000 USD."""
+    v = values.number(value)
+    return "–" if v is None else f"{v:,.0f}{' ' + currency if currency else ''}"
 
 
 def fmt_n(n: Any, low: bool | None = None) -> str:
@@ -80,3 +87,25 @@ def table_html(headers: Iterable[tuple[str, bool]], rows: Iterable[Iterable[str]
         body.append(f"<tr{(' ' + attrs[i]) if attrs else ''}>{cells}</tr>")
     cls = ' class="fixed"' if widths is not None else ""
     return f"<table{cls}>{cols}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def period_words(start: Any, end: Any) -> str:
+    """A goal's period in words: "2026", "Jan–Jun 2026", "Mar 2026", else the two dates."""
+    a = None if values.is_na(start) else pd.Timestamp(start).date()
+    b = None if values.is_na(end) else pd.Timestamp(end).date()
+    if a is None or b is None:
+        return f"{fmt_date(a)} – {fmt_date(b)}"
+    if a.day == 1 and (b + dt.timedelta(days=1)).day == 1 and a.year == b.year:
+        if (a.month, b.month) == (1, 12):
+            return str(a.year)
+        return f"{a:%b %Y}" if a.month == b.month else f"{a:%b}–{b:%b %Y}"
+    return f"{a} – {b}"
+
+
+def goal_words(g: dict[str, Any], currency: str) -> str:
+    """A goal in words, no id: "Net Promoter Score ≥ 25.0 (all customers, 2026)"."""
+    kpi = KPIS.get(str(g["kpi"]))
+    label = kpi.label if kpi else str(g["kpi"])
+    scope = scope_text(g.get("channel"), g.get("segment")).replace(" · ", ", ")
+    target = target_text(g["target"], g["direction"], g.get("unit"), currency)
+    return f"{label} {target} ({scope}, {period_words(g.get('period_start'), g.get('period_end'))})"
