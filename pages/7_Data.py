@@ -1,13 +1,9 @@
 """Data: upload exports (several at once, with progress and column mapping), the load history,
 and whether customer information is shared (data-quality KPIs)."""
-import pandas as pd
 import streamlit as st
 
-from crm_metrics.data.ingest import LoadRefused, inspect_file, load_file
-from crm_metrics.data.schema import TABLES
 from crm_metrics.delivery.output import plain_text_markdown
-from crm_metrics.judgement.strategy import staged_problems
-from ui import auth, cards, charts, filters, loads, page, state, upload_guard, widgets
+from ui import auth, cards, charts, filters, load_results, loads, mapping, own_data, page, state, upload_guard, widgets
 
 store = page.page_setup("Data", ":material/database:")
 st.title("Data")
@@ -23,6 +19,7 @@ with tab_upload:
     if not can_write:
         st.info("Viewers can read and download. Ask an analyst to load data.", icon=":material/lock:")
     else:
+        own_data.reset_panel(can_write)
         n_upload = st.session_state.get("_upload_round", 0)
         files = st.file_uploader("CSV files", type=["csv", "txt", "tsv"], accept_multiple_files=True,
                                  help="Name files after their table (customers.csv, interactions.csv, ...) "
@@ -31,38 +28,23 @@ with tab_upload:
         mode = st.radio("Mode", ["merge", "replace"], horizontal=True,
                         help="merge: new keys are added, changed rows replaced, identical rows left alone. "
                              "replace: the table is emptied first (the previous version is kept for undo).")
-        plans = []
         files = files or []
+        plans = []
         for up, name in zip(files, loads.upload_names([up.name for up in files])):
-            path = loads.spool_upload(up)
             with st.container(border=True):
-                guess = inspect_file(path, file_name=up.name)
-                table_names = list(TABLES)
-                idx = table_names.index(guess.table) if guess.table in table_names else 0
-                c1, c2 = st.columns([2, 3])
-                table = c1.selectbox(f"Table for {plain_text_markdown(name)}", table_names, index=idx,
-                                     key=f"tbl_{name}")
-                insp = inspect_file(path, file_name=up.name, table=table)
-                c2.caption(f"{len(insp.headers)} columns · encoding {insp.encoding} · "
-                           f"delimiter {insp.delimiter!r}")
-                mapping = loads.column_mapping_editor(name, table, insp)
-                plans.append((up.name, path, table, mapping))
+                plans.append(mapping.file_plan(name, up.name, loads.spool_upload(up)))
         # files no longer selected leave the disk
-        loads.drop_spooled(keep=[p[1] for p in plans])
-        if plans and st.button(f"Load {len(plans)} file{'s' if len(plans) > 1 else ''}", type="primary"):
+        loads.drop_spooled(keep=[p.path for p in plans])
+        remove_sample = any(p.table == "customers" for p in plans) and own_data.offer_before_customers()
+        blocked = loads.load_blockers(plans, mode)
+        label = f"Load {len(plans)} file{'s' if len(plans) > 1 else ''}"
+        if plans and st.button(label, type="primary", disabled=bool(blocked)):
             bar = st.progress(0.0, text="Starting")
-            results = []
             try:
-                for i, (name, path, table, mapping) in enumerate(plans):
-                    def progress(frac: float, msg: str, i=i) -> None:
-                        bar.progress(min(1.0, (i + frac) / len(plans)), text=msg)
-                    try:
-                        rep = load_file(store, path, table=table, mode=mode, mapping=mapping, file_name=name,
-                                        loaded_by=auth.user_name(), progress=progress,
-                                        table_rules=staged_problems)
-                        results.append(("ok", rep))
-                    except LoadRefused as e:
-                        results.append(("refused", e.report))
+                err = own_data.remove_before_load() if remove_sample else None
+                if err:
+                    st.error(plain_text_markdown(err))
+                outcomes = load_results.run(plans, mode, lambda f, m: bar.progress(f, text=m))
             finally:
                 # loaded or refused, the spooled copies go; a fresh uploader lets go of the uploads
                 loads.drop_spooled()
@@ -70,17 +52,10 @@ with tab_upload:
                 upload_guard.release(files)
             bar.progress(1.0, text="Done")
             state.clear_caches()
-            st.session_state["last_load"] = results
-        for status, rep in st.session_state.get("last_load", []):
-            if status == "ok":
-                st.success(plain_text_markdown(rep.summary()), icon=":material/check_circle:")
-            else:
-                st.error(f"**{plain_text_markdown(rep.file_name)}** was refused; nothing changed in {rep.table}.",
-                         icon=":material/block:")
-                widgets.table(pd.DataFrame([{"line": p.line, "column": p.column, "value": p.value, "rule": p.rule}
-                                            for p in rep.problems]))
-                if rep.problem_count > len(rep.problems):
-                    st.caption(f"... and {rep.problem_count - len(rep.problems)} more problems.")
+            st.session_state[load_results.RESULTS] = outcomes
+        for b in blocked:
+            st.caption(plain_text_markdown(b))
+        load_results.show(st.session_state.get(load_results.RESULTS, []))
 
 with tab_history:
     widgets.flash()

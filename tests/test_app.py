@@ -201,6 +201,7 @@ def test_replace_upload_then_undo_on_data_page(db):
     at.radio[0].set_value("replace")
     at.file_uploader(key="upload_files").set_value(
         ("goals.csv", b"goal_id,kpi,target\nONLY,csat,50\n", "text/csv")).run()
+    at.checkbox(key="replace_confirm").check().run()  # a replace that removes rows is asked first
     [b for b in at.button if b.label.startswith("Load 1 file")][0].click().run()
     assert not at.exception
     s = Store(db)

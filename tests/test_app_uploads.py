@@ -81,7 +81,7 @@ def test_refused_upload_shows_problem_values_cut(db):
     next(b for b in at.button if b.label.startswith("Load")).click().run()
     assert not at.exception
     assert any("refused" in e.value for e in at.error)
-    problems = next(d.value for d in at.dataframe if "rule" in d.value.columns)
-    values = [str(v) for v in problems["value"] if v is not None]
+    problems = next(d.value for d in at.dataframe if "rule" in d.value.columns)  # one line per column and rule
+    values = [str(v) for v in problems["first values"] if v is not None]
     assert values and all(len(v) <= 200 for v in values), [len(v) for v in values]
     assert any(v.startswith("xxxx") for v in values)

@@ -1,22 +1,21 @@
-"""The Data page's panels: uploads spooled to the store's folder, the column-mapping editor, the
-load history, undoing a load, and the tables' row counts."""
+"""The Data page's panels: uploads spooled to the store's folder, what stops a load (unmapped
+required columns, a replace not confirmed), the load history, undoing a load, and the tables' row
+counts."""
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from crm_metrics.data.schema import TABLES
 from crm_metrics.data.undo import UndoError, undo_load, undoable_loads
 from crm_metrics.metrics.views import load_marker
 
 from . import auth, state
-from .formatting import md
 from .widgets import set_flash
 
 
@@ -63,36 +62,21 @@ def upload_names(names: list[str]) -> list[str]:
     return out
 
 
-def column_mapping_editor(file_name: str, table: str, insp: Any) -> dict[str, str]:
-    """Show how the file's columns match the contract; ask for a mapping where they don't."""
-    tdef = TABLES[table]
-    mapping: dict[str, str] = {}
-    unmatched = [c for c in tdef.columns if c.name not in insp.columns]
-    missing_required = [c for c in unmatched if c.required]
-    matched = ", ".join(f"{md(h)} → {c}" if h.strip().lower() != c else c for c, h in insp.columns.items())
-    if matched:
-        st.caption(f"Matched: {matched}")
-    if insp.extra_columns:
-        st.caption("Ignored (not in the contract): " + ", ".join(md(c) for c in insp.extra_columns))
-    if not insp.headers:
-        for p in insp.problems:
-            st.error(md(p))
-        return mapping
-    if missing_required:
-        st.warning("Some required columns were not recognised. Choose which column of the file holds each.",
-                   icon=":material/swap_horiz:")
-    options = ["—"] + list(insp.headers)
-    show = missing_required or unmatched
-    if show:
-        with st.expander("Map columns", expanded=bool(missing_required)):
-            cols = st.columns(2)
-            for i, c in enumerate(unmatched):
-                label = f"{c.name}{' (required)' if c.required else ''}"
-                pick = cols[i % 2].selectbox(label, options, key=f"map_{file_name}_{table}_{c.name}",
-                                             help=c.meaning or None)
-                if pick != "—":
-                    mapping[pick] = c.name
-    return mapping
+def load_blockers(plans: Sequence[Any], mode: str) -> list[str]:
+    """Why Load must wait (empty: it may go): required columns still unmapped, and a replace that
+    would remove rows until the analyst says yes to it."""
+    out = [f"{p.name}: map {', '.join(p.missing)} first." for p in plans if p.missing]
+    if mode != "replace":
+        return out
+    counts = _table_counts(*state.store_key())
+    held = {p.table: counts.get(p.table, 0) for p in plans if counts.get(p.table, 0)}
+    if held:
+        what = "; ".join(f"the {n:,} rows {t} holds now" for t, n in held.items())
+        sure = st.checkbox(f"Yes, replace: this removes {what} (the previous version is kept, the load can "
+                           f"be undone)", key="replace_confirm")
+        if not sure:
+            out.append("Replace removes rows: tick the box above to go ahead.")
+    return out
 
 
 def _loads_key() -> tuple[str, int, int]:

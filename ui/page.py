@@ -1,14 +1,13 @@
 """The frame of every page: page config, style, the sidebar navigation, the sign-in gate and the
-sample-data banner. Every page calls :func:`page_setup` first."""
+banner saying whose data it is. Every page calls :func:`page_setup` first."""
 from __future__ import annotations
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from crm_metrics.data.bootstrap import showing_sample
 from crm_metrics.data.store import Store
 
-from . import auth, state, upload_guard
+from . import auth, own_data, state, upload_guard
 
 APP_TITLE = "CRM Success"
 
@@ -43,9 +42,7 @@ def page_setup(title: str, icon: str = ":material/insights:", *, with_filters: b
     ctx = get_script_run_ctx()
     upload_guard.register(ctx.session_id if ctx else None, auth.can_write())
     s = state.store()
-    if showing_sample(s):
-        st.info("You are looking at **Northwind Bank, a fictional sample company**. Load your own "
-                "exports on the **Data** page to measure your CRM.", icon=":material/science:")
+    own_data.banner()  # whose numbers these are: the sample company's, the analyst's, or both
     if not with_filters:
         fill_navigation(st.session_state.get(REMEMBERED_FILTERS))
     return s

@@ -44,6 +44,11 @@ META_DDL = [
     """CREATE TABLE IF NOT EXISTS load_snapshots (
         load_id BIGINT, table_name VARCHAR, snapshot VARCHAR, kind VARCHAR, rows BIGINT,
         created_at TIMESTAMP)""",
+    # the sample company's rows as it loaded them (key and row hash), so that they can be told apart
+    # from the analyst's own and removed (crm_metrics.data.reset)
+    "CREATE TABLE IF NOT EXISTS sample_rows (table_name VARCHAR, key VARCHAR, row_hash UBIGINT)",
+    # the load-history entries (one per table) of each removal of the sample, undone together
+    "CREATE TABLE IF NOT EXISTS reset_loads (reset_id BIGINT, load_id BIGINT)",
 ]
 
 

@@ -60,6 +60,7 @@ class ReportData:
     missing: list[str] = field(default_factory=list)
     kpis_shown: list[str] = field(default_factory=list)
     why: dict[str, str] = field(default_factory=dict)  # goal_id -> its two largest contributions
+    sample_mixed: bool = False  # the analyst's own data and the sample company together
 
 
 def _missing_tables(counts: dict[str, int], kpi_id: str) -> tuple[str, ...]:
@@ -79,7 +80,8 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
     last_loads: dict[str, dict[str, Any]] = {}
     for h in store.load_history():  # newest first
         last_loads.setdefault(str(h.get("table_name")), h)
-    from crm_metrics.data.bootstrap import showing_sample
+    from crm_metrics.data.reset import store_contents
+    contents = store_contents(store)
 
     # one context for the checks and the report: the scorecard and alignment are computed once
     findings = health.run_in(ctx, checks.CHECKS)
@@ -200,8 +202,8 @@ def collect(store: Store, start: Any = None, end: Any = None) -> ReportData:
 
     return ReportData(
         start=s, end=e, generated_at=dt.datetime.now().replace(microsecond=0), currency=currency,
-        settings=settings, sample=showing_sample(store), counts=counts, span=store.data_span(),
+        settings=settings, sample=contents == "sample", counts=counts, span=store.data_span(),
         last_loads=last_loads, card=card, rollup=rollup, findings=findings, alignment=alignment,
         mix=mix, mix_note=mix_note, trends=list(trends.values()), initiatives=inits,
         initiatives_note=inits_note, missing=missing, kpis_shown=kpis_shown,
-        why=goal_explanations(store, card, currency))
+        why=goal_explanations(store, card, currency), sample_mixed=contents == "mixed")

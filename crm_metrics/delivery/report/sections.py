@@ -35,6 +35,11 @@ def section_header(d: ReportData) -> str:
         out.append("<div class='sample'>This report shows the <b>sample company</b> shipped with the product, "
                    "not your organisation's data. Load your own files on the Data page or with "
                    "<code>python -m crm_metrics load</code>.</div>")
+    elif d.sample_mixed:
+        out.append("<div class='sample'>This report mixes <b>your data with the sample company</b> shipped "
+                   "with the product (Northwind Bank, fictional): its numbers are not your organisation's "
+                   "alone. Remove the sample on the Data page or with "
+                   "<code>python -m crm_metrics reset --sample</code>.</div>")
     if d.missing:
         items = "".join(f"<li>{esc(m)}</li>" for m in d.missing)
         out.append(f"<div class='missing'><b>Missing data — parts of this report are empty:</b><ul>{items}</ul></div>")
