@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm_metrics.data.ingest import LoadRefused, load_file
+from crm_metrics.data.load import reading
 from crm_metrics.data.schema import TABLES
 from crm_metrics.data.store import Store
 from crm_metrics.delivery.cli import main
@@ -297,3 +298,13 @@ def test_random_seeded_fuzz_of_wide_and_long_lines(store, tmp_path):
         rows = [",".join(rnd.choice(["", "x", '"', '""', "a,b", "\r", "é"]) * rnd.randint(0, 3)
                          for _ in range(cols)) for _ in range(rnd.randint(0, 20))]
         check_load(store, tmp_path, ("customer_id,segment,joined_on\n" + "\n".join(rows)).encode(), "customers")
+
+
+def test_a_file_the_locked_down_store_may_not_read_is_not_called_malformed(store, tmp_path):
+    # DuckDB's permission error names no CSV fault: the refusal must not say "a quote is misplaced"
+    store.lock_down()
+    try:
+        store.cursor().execute(f"SELECT * FROM read_csv('{tmp_path / 'x.csv'}')").fetchall()
+    except duckdb.Error as e:
+        problem = reading.csv_error(e)
+    assert "may not read this file" in problem.rule and "quote" not in problem.rule

@@ -128,6 +128,11 @@ def csv_error(e: Exception) -> Problem:
     lines = msg.strip().splitlines()
     first = lines[0] if lines else "unreadable CSV"
     first = re.sub(r"^[A-Za-z ]+Error:\s*", "", first)
+    if "Permission Error" in msg or "Cannot access file" in msg:
+        # not the file's fault: a locked-down store reads only from its own folders (data/store.py)
+        return Problem(None, None, None, "the store may not read this file: a locked-down store reads only "
+                                         "files in its own folders (its spool and inbox), not a file's "
+                                         "fault; load_file copies other files there first")
     if "Maximum line size" in msg:
         return Problem(line, None, None, f"the file is not a well-formed CSV: {first[:300]}: the line is "
                                          f"longer than {MAX_LINE_BYTES // 1_000_000} MB, the most one line may hold "
