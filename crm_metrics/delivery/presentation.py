@@ -21,6 +21,23 @@ SEVERITY_STYLE: dict[str, tuple[str, str, str]] = {
     "warning": ("#E69F00", "▲", "Warning"),
     "ok": ("#009E73", "✔", "OK"),
 }
+# An objective's verdict from its goals' statuses: colour, icon and word like a goal's status.
+OBJECTIVE_STYLE: dict[str, tuple[str, str, str]] = {
+    "on_track": ("#009E73", "✔", "On track"),
+    "at_risk": ("#E69F00", "▲", "At risk"),
+    "partly_off_track": ("#E69F00", "↘", "Partly off track"),
+    "off_track": ("#D55E00", "✖", "Off track"),
+    "no_data": ("#8C8C8C", "–", "No data"),
+}
+# The impact analysis's verdicts (impact_uncertainty.VERDICTS) as a board reads them.
+INITIATIVE_STYLE: dict[str, tuple[str, str, str]] = {
+    "improved": ("#009E73", "✔", "Improved"),
+    "worsened": ("#D55E00", "✖", "Worsened"),
+    "no detectable effect": ("#8C8C8C", "–", "No detectable effect"),
+    "doubtful": ("#E69F00", "▲", "Doubtful"),
+    "provisional": ("#8C8C8C", "…", "Provisional"),
+    "not_measured": ("#8C8C8C", "–", "Not measured"),
+}
 # The relationship mix, in the app's charts and the report alike: relationship dark blue,
 # pseudo-relationship (a usual advisor not yet a relationship) light blue, encounter orange.
 RELATIONSHIP_MIX: tuple[tuple[str, str, str], ...] = (

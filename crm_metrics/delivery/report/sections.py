@@ -5,7 +5,7 @@ from typing import Any
 
 from crm_metrics.data import values
 from crm_metrics.delivery.formatting import format_change, format_share, format_value
-from crm_metrics.delivery.presentation import LOW_CONFIDENCE_N, SEVERITY_STYLE, STATUS_STYLE
+from crm_metrics.delivery.presentation import ALIGNMENT_STYLE, LOW_CONFIDENCE_N, SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.delivery.report.base import HALF_WIDTH_PX, LOW_CONFIDENCE_MARK, SOURCE_TABLES, SUBTITLE, TITLE
 from crm_metrics.delivery.report.charts import Charts, initiative_chart, mix_chart, trend_chart
 from crm_metrics.delivery.report.data import ReportData
@@ -200,8 +200,8 @@ def section_mix(d: ReportData, charts: Charts) -> str:
         cur = d.currency
         rows = []
         for r in d.alignment.to_dict(orient="records"):
-            verdict = badge("missed", {"missed": ("#D55E00", "✖", "Misaligned")}) if r["misaligned"] else (
-                badge("met", {"met": ("#009E73", "✔", "Aligned")}) if r["strategy"] == "relationship"
+            verdict = badge("misaligned", ALIGNMENT_STYLE) if r["misaligned"] else (
+                badge("aligned", ALIGNMENT_STYLE) if r["strategy"] == "relationship"
                 and values.number(r["relationship_share"]) is not None else "–")
             rows.append([esc(r["segment"]), esc(r["strategy"]), esc(format_share(r["relationship_share"])),
                          fmt_n(r["n"]), verdict, esc(format_value(r["csat"], "%", cur)),

@@ -11,7 +11,7 @@ from typing import Literal
 
 from crm_metrics.data import values
 from crm_metrics.delivery.formatting import format_change, format_value
-from crm_metrics.delivery.presentation import SEVERITY_STYLE, STATUS_STYLE
+from crm_metrics.delivery.presentation import INITIATIVE_STYLE, OBJECTIVE_STYLE, SEVERITY_STYLE, STATUS_STYLE
 from crm_metrics.delivery.report.data import ReportData
 from crm_metrics.delivery.report.text import badge, esc, fmt_roi, goal_words, table_html
 from crm_metrics.judgement import scorecard as sc
@@ -24,24 +24,7 @@ UNSURE_MARK = "†"
 MAX_INITIATIVES = 6
 
 ObjectiveVerdict = Literal["on_track", "at_risk", "partly_off_track", "off_track", "no_data"]
-# An objective's verdict from its goals' statuses: colour, icon and word like a goal's status.
-OBJECTIVE_STYLE: dict[str, tuple[str, str, str]] = {
-    "on_track": ("#009E73", "✔", "On track"),
-    "at_risk": ("#E69F00", "▲", "At risk"),
-    "partly_off_track": ("#E69F00", "↘", "Partly off track"),
-    "off_track": ("#D55E00", "✖", "Off track"),
-    "no_data": ("#8C8C8C", "–", "No data"),
-}
 BEHIND = ("off_track", "missed")   # a goal in progress off its pace, or a finished goal not met
-# The impact analysis's verdicts (impact_uncertainty.VERDICTS) as a board reads them.
-INITIATIVE_STYLE: dict[str, tuple[str, str, str]] = {
-    "improved": ("#009E73", "✔", "Improved"),
-    "worsened": ("#D55E00", "✖", "Worsened"),
-    "no detectable effect": ("#8C8C8C", "–", "No detectable effect"),
-    "doubtful": ("#E69F00", "▲", "Doubtful"),
-    "provisional": ("#8C8C8C", "…", "Provisional"),
-    "not_measured": ("#8C8C8C", "–", "Not measured"),
-}
 
 
 def objective_verdict(statuses: list[str]) -> ObjectiveVerdict:
