@@ -37,6 +37,7 @@ COMMANDS: tuple[Register, ...] = (
     data_commands.register_undo,
     data_commands.register_init,
     data_commands.register_status,
+    data_commands.register_rebuild,
     commands.register_kpis,
     commands.register_kpi,
     commands.register_scorecard,
