@@ -76,8 +76,13 @@ def run_in_holder(argv: Sequence[str], db_path: str, *, wait: float = WAIT_SECON
         from crm_metrics.delivery.cli import main
         return main(list(argv))
     result = got.result or {}
-    sys.stdout.write(result.get("stdout") or "")
-    sys.stderr.write(result.get("stderr") or "")
+    stdout, stderr = result.get("stdout") or "", result.get("stderr") or ""
+    written_as = result.get("out_arg")
+    if written_as and target:  # the app names the file inside its inbox: name it as a direct run would
+        stdout = stdout.replace(written_as, str(Path(target)))
+        stderr = stderr.replace(written_as, str(Path(target)))
+    sys.stdout.write(stdout)
+    sys.stderr.write(stderr)
     if result.get("error"):
         print(f"refused: {result['error']}", file=sys.stderr)
         return 1
@@ -105,13 +110,15 @@ def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Pa
     out_dir = inbox_path / f"{rid}.out"
     out_dir.mkdir(parents=True, exist_ok=True)
     produced: str | None = None
+    out_arg: str | None = None
     args: list[str] = []
     for a in argv:
         if OUT_PLACEHOLDER + "/" in a:  # `@CRM_OUT@/name` or `--out=@CRM_OUT@/name`
             prefix, rest = a.split(OUT_PLACEHOLDER + "/", 1)
             name = Path(rest).name  # a name only: the app writes inside the inbox, never elsewhere
             produced = f"{rid}.out/{name}"
-            a = prefix + str(out_dir / name)
+            out_arg = str(out_dir / name)
+            a = prefix + out_arg
         args.append(a)
     args += ["--db", str(store.path)]  # the app's own store, whatever path the sender spelled
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -128,7 +135,7 @@ def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Pa
     if produced is None:
         shutil.rmtree(out_dir, ignore_errors=True)
     return {"ok": code == 0, "exit_code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue(),
-            "out_path": produced}
+            "out_path": produced, "out_arg": out_arg}
 
 
 def serve(store: Any) -> inbox.InboxWorker | None:
