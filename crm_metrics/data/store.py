@@ -60,6 +60,9 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path)
         self.write_lock = threading.RLock()
+        # Data-version bumps made by this process (the only one writing the file): watchers compare
+        # it, a Python int, instead of querying the version every second (ui.precompute).
+        self.bumps = 0
         self.allowed_dirs: list[str] | None = None  # set by lock_down()
         self._spool: str | None = None
         self._ensure_schema()
@@ -220,6 +223,7 @@ class Store:
         v = self.data_version(cur) + 1
         cur.execute("DELETE FROM meta WHERE key = 'data_version'")
         cur.execute("INSERT INTO meta VALUES ('data_version', ?)", [str(v)])
+        self.bumps += 1
         return v
 
     # -- settings ----------------------------------------------------------------------------
