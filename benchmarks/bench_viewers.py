@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/bench_viewers.py --db STORE [--copy] [--n 1,10,30]
         [--pages Scorecard,Channels,Relationships] [--chromium /usr/bin/chromium] [--profile FILE]
+        [--streamlit-option=--runner.postScriptGC=true ...]
 
 Starts ``streamlit run app.py`` on a free port with ``CRM_DB`` = the store (``--copy``: a copy in a
 temporary folder, so the original is never opened for writing), warms the caches with one session
@@ -10,7 +11,10 @@ visiting every page twice, then for each N opens N Playwright browser contexts (
 Chromium) at once; each context visits the pages in turn, every visit a full page load, i.e. a
 new Streamlit session on warm caches (what a new viewer costs). Reports, per N:
 
-- the server process's CPU time (user + system, from /proc) spent during the round, per page view;
+- the server process's CPU time (user + system, from /proc) spent during the round, per page view,
+  and the same net of what the idle server spends per second (measured for ``--idle`` seconds
+  before the rounds: Streamlit polls its config and secrets files every 0.2 s) times the round's
+  wall time, which on a busy machine is long;
 - page-ready times (median, p95): from navigation until the page's title is drawn and no element
   is a placeholder or running (the end of the quiet spell is not counted);
 - the server's memory (RSS at the end and the highest seen, sampled every 0.2 s);
@@ -83,12 +87,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, port: int) -> subprocess.Popen:
+def start_app(db: Path, port: int, extra: list[str]) -> subprocess.Popen:
     env = {**os.environ, "CRM_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false", *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -230,6 +234,9 @@ def main() -> int:
     ap.add_argument("--pages", default="Scorecard,Channels,Relationships")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--timeout", type=float, default=600, help="seconds a page may take to settle")
+    ap.add_argument("--streamlit-option", action="append", default=[], metavar="--server.x=VALUE",
+                    help="a further `streamlit run` option (repeatable), e.g. --streamlit-option="
+                         "--runner.postScriptGC=true to measure Streamlit's defaults")
     ap.add_argument("--idle", type=float, default=15, help="seconds to measure the idle server's CPU")
     ap.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of the largest N here")
     a = ap.parse_args()
@@ -246,9 +253,9 @@ def main() -> int:
         shutil.copy2(a.db, db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = start_app(db, port)
+    app = start_app(db, port, a.streamlit_option)
     res: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "db": a.db.name,
-                           "pages": pages, "cores": os.cpu_count(), "rounds": []}
+                           "pages": pages, "streamlit_options": a.streamlit_option, "cores": os.cpu_count(), "rounds": []}
     try:
         t0 = time.perf_counter()
         warm = asyncio.run(round_of(1, url, pages, a.chromium, a.timeout, app.pid))
