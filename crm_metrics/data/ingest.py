@@ -1300,6 +1300,15 @@ def _load_memory(cur: duckdb.DuckDBPyConnection) -> bool:
         return False
 
 
+def cap_memory(cur: duckdb.DuckDBPyConnection) -> bool:
+    """CRM_LOAD_MEMORY_LIMIT for another big write (``rebuild``); undo with :func:`restore_memory`."""
+    return _load_memory(cur)
+
+
+def restore_memory(cur: duckdb.DuckDBPyConnection, capped: bool) -> None:
+    _restore_memory(cur, capped)
+
+
 def _restore_memory(cur: duckdb.DuckDBPyConnection, capped: bool) -> None:
     if capped:
         try:

@@ -196,7 +196,8 @@ class Store:
     def rebuild_facts(self) -> dict[str, int]:
         """Rebuild every fact table, pair count and summary cube from the stored tables, in one
         transaction under the write lock (viewers keep reading the old ones until it commits);
-        records the facts version and bumps the data version. Returns the rows of each rebuilt table."""
+        records the facts version and bumps the data version. Returns the rows of each rebuilt table.
+        (The ``rebuild`` command caps DuckDB's memory around it as a load does.)"""
         with self.transaction() as tx:
             self.refresh_facts(tx, FACT_SQL)
             self._record_facts_version(tx)

@@ -149,9 +149,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from crm_metrics.data.facts import FACTS_VERSION
+    from crm_metrics.data.ingest import cap_memory, restore_memory
     store = store_for(args)
     t0 = time.perf_counter()
-    counts = store.rebuild_facts()
+    # DuckDB's memory capped as for a load (CRM_LOAD_MEMORY_LIMIT): uncapped, rebuilding the
+    # 1M-customer store peaked at 3.3 GB. The setting is the database's: hold the write lock.
+    with store.write_lock:
+        cur = store.cursor()
+        capped = cap_memory(cur)
+        try:
+            counts = store.rebuild_facts()
+        finally:
+            restore_memory(cur, capped)
+            cur.close()
     print(output.to_table([{"table": t, "rows": n} for t, n in counts.items()]))
     print(f"rebuilt {len(counts)} fact and summary tables from the stored tables "
           f"(facts version {FACTS_VERSION}, data version {store.data_version()})")
