@@ -57,13 +57,15 @@ def is_lock_error(e: BaseException) -> bool:
     return isinstance(e, duckdb.IOException) and ("lock" in msg or "conflicting" in msg)
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON under a temporary name in the same folder, then rename: readers see all or nothing."""
+def write_json_atomic(path: Path, obj: Any, *, durable: bool = True) -> None:
+    """Write JSON under a temporary name in the same folder, then rename: readers see all or nothing.
+    ``durable=False`` skips the fsync (the heartbeat, rewritten every second, need not survive a crash)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, default=str)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -183,7 +185,8 @@ class InboxWorker:
         return n
 
     def _heartbeat(self) -> None:
-        write_json_atomic(self.inbox / HEARTBEAT, {"pid": os.getpid(), "db": self.store.path, "at": time.time()})
+        write_json_atomic(self.inbox / HEARTBEAT, {"pid": os.getpid(), "db": self.store.path, "at": time.time()},
+                          durable=False)
 
     def _recover(self) -> None:
         """Requests claimed by an earlier run of this holder that stopped before answering."""

@@ -67,6 +67,9 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path)
         self.write_lock = threading.RLock()
+        # Data-version bumps made by this process (the only one writing the file): watchers compare
+        # it, a Python int, instead of querying the version every second (ui.precompute).
+        self.bumps = 0
         self.allowed_dirs: list[str] | None = None  # set by lock_down()
         self._spool: str | None = None
         self._ensure_schema()
@@ -172,15 +175,41 @@ class Store:
         existing = {r[0] for r in cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
         missing = [f for f in FACT_SQL if f not in existing]
-        row = cur.execute("SELECT value FROM meta WHERE key = 'facts_version'").fetchone()
-        if row is None or row[0] != FACTS_VERSION:
+        stored = self.facts_version(cur)
+        outdated = stored is not None and stored != FACTS_VERSION
+        if stored is None or outdated:
             missing = list(FACT_SQL)  # a store written by an older version: its facts lack columns
         cur.close()
         if missing:
             with self.transaction(lock=False) as tx:  # the constructor: nothing else sees the store yet
                 self.refresh_facts(tx, missing)
-                tx.execute("DELETE FROM meta WHERE key = 'facts_version'")
-                tx.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
+                self._record_facts_version(tx)
+                if outdated:  # facts computed another way: caches keyed on the data version must go
+                    self.bump_version(tx)
+
+    def facts_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> str | None:
+        """The FACTS_VERSION the store's fact tables were built with (None: never recorded). Checked
+        when the store opens -- the only moment it can differ from this code's, since no other process
+        writes the file while this one holds it -- and a difference rebuilds them all."""
+        c = cur or self.cursor()
+        row = c.execute("SELECT value FROM meta WHERE key = 'facts_version'").fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _record_facts_version(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute("DELETE FROM meta WHERE key = 'facts_version'")
+        cur.execute("INSERT INTO meta VALUES ('facts_version', ?)", [FACTS_VERSION])
+
+    def rebuild_facts(self) -> dict[str, int]:
+        """Rebuild every fact table, pair count and summary cube from the stored tables, in one
+        transaction under the write lock (viewers keep reading the old ones until it commits);
+        records the facts version and bumps the data version. Returns the rows of each rebuilt table.
+        (The ``rebuild`` command caps DuckDB's memory around it as a load does.)"""
+        with self.transaction() as tx:
+            self.refresh_facts(tx, FACT_SQL)
+            self._record_facts_version(tx)
+            self.bump_version(tx)
+            return {t: int(tx.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in FACT_SQL}
 
     def refresh_facts(self, cur: duckdb.DuckDBPyConnection, names: Iterable[str], touched: str | None = None) -> None:
         """Rebuild the named fact and summary tables (call inside the writing transaction): in full, or
@@ -202,6 +231,7 @@ class Store:
         v = self.data_version(cur) + 1
         cur.execute("DELETE FROM meta WHERE key = 'data_version'")
         cur.execute("INSERT INTO meta VALUES ('data_version', ?)", [str(v)])
+        self.bumps += 1
         return v
 
     # -- settings ----------------------------------------------------------------------------

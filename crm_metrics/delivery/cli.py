@@ -39,6 +39,7 @@ COMMANDS: tuple[Register, ...] = (
     data_commands.register_init,
     data_commands.register_status,
     command_reset.register_reset,
+    data_commands.register_rebuild,
     commands.register_kpis,
     commands.register_kpi,
     commands.register_scorecard,

@@ -47,13 +47,15 @@ def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Pa
     out_dir = inbox_path / f"{rid}.out"
     out_dir.mkdir(parents=True, exist_ok=True)
     produced: str | None = None
+    out_arg: str | None = None
     args: list[str] = []
     for a in argv:
         if OUT_PLACEHOLDER + "/" in a:  # `@CRM_OUT@/name` or `--out=@CRM_OUT@/name`
             prefix, rest = a.split(OUT_PLACEHOLDER + "/", 1)
             name = Path(rest).name  # a name only: the app writes inside the inbox, never elsewhere
             produced = f"{rid}.out/{name}"
-            a = prefix + str(out_dir / name)
+            out_arg = str(out_dir / name)
+            a = prefix + out_arg
         args.append(a)
     args += ["--db", str(store.path)]  # the app's own store, whatever path the sender spelled
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -70,7 +72,7 @@ def handle_command(store: Any, request: dict[str, Any], rid: str, inbox_path: Pa
     if produced is None:
         shutil.rmtree(out_dir, ignore_errors=True)
     return {"ok": code == 0, "exit_code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue(),
-            "out_path": produced}
+            "out_path": produced, "out_arg": out_arg}
 
 
 def serve(store: Any) -> inbox.InboxWorker | None:

@@ -59,8 +59,13 @@ def run_in_holder(argv: Sequence[str], db_path: str, run_here: Runner, *, wait: 
     if got.store is not None:  # nobody holds it any more: run it here
         return run_here(list(argv))
     result = got.result or {}
-    sys.stdout.write(result.get("stdout") or "")
-    sys.stderr.write(result.get("stderr") or "")
+    stdout, stderr = result.get("stdout") or "", result.get("stderr") or ""
+    written_as = result.get("out_arg")
+    if written_as and target:  # the app names the file inside its inbox: name it as a direct run would
+        stdout = stdout.replace(written_as, str(Path(target)))
+        stderr = stderr.replace(written_as, str(Path(target)))
+    sys.stdout.write(stdout)
+    sys.stderr.write(stderr)
     if result.get("error"):
         print(f"refused: {result['error']}", file=sys.stderr)
         return 1
