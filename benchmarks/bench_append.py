@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/crm-bench"))
     ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--first-day", type=int, default=1,
+                    help="offset of the first appended day (the full store is a copy made for this run)")
     a = ap.parse_args(argv)
     cfg = Config(customers=a.customers, workdir=a.workdir.resolve())
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -75,14 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     only = cfg.workdir / f"append-customers-{cfg.customers}.duckdb"
     build(full, [cfg.sample_dir / "customers.csv", cfg.sample_dir / "interactions.csv"], say)
     build(only, [cfg.sample_dir / "customers.csv"], say)
+    # each run appends to its own copy of the full store, so runs repeat: the same days, the same history
+    work = cfg.workdir / "append-full-copy.duckdb"
+    remove_db(work)
+    shutil.copyfile(full, work)
     runs = []
-    for k in range(1, a.days + 1):
+    for k in range(a.first_day, a.first_day + a.days):
         path, n = day_file(cfg.sample_dir, cfg.workdir / f"append-day{k}", k)
         # the customers-only store: a fresh copy each day, so it holds only the customers and this file
         fresh = cfg.workdir / "append-customers-copy.duckdb"
         remove_db(fresh)
         shutil.copyfile(only, fresh)
-        into_full = run_child(crm(full, "load", str(path)))
+        into_full = run_child(crm(work, "load", str(path)))
         into_customers = run_child(crm(fresh, "load", str(path)))
         for c in (into_full, into_customers):
             if c.rc != 0:

@@ -193,6 +193,51 @@ async def round_of(n: int, url: str, pages: list[str], chromium: str, timeout: f
     }
 
 
+async def first_visits_after_load(url: str, pages: list[str], chromium: str, timeout: float, db: Path,
+                                  load_file: Path, server_pid: int, idle_rate: float) -> dict[str, Any]:
+    """One browser (an executive with the app open): visits every page, then a load is handed to the
+    app (the CLI, as the nightly job runs it), the app's precompute runs, and the same browser
+    visits every page again: the first visit of each page after the load, against its visit before."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = await ctx.new_page()
+
+        async def visit(name: str) -> float:
+            t0 = time.perf_counter()
+            await page.goto(url + PATHS[name], wait_until="domcontentloaded", timeout=timeout * 1000)
+            ready = await settle(page, timeout) - t0
+            if await page.locator('[data-testid="stException"]').count():
+                raise SystemExit(f"{name}: exception shown")
+            return round(ready, 3)
+
+        try:
+            before = {name: await visit(name) for name in pages}
+            t0 = time.perf_counter()
+            load = subprocess.run([sys.executable, "-m", "crm_metrics", "load", str(load_file), "--db", str(db)],
+                                  cwd=ROOT, capture_output=True, text=True)
+            load_s = time.perf_counter() - t0
+            if load.returncode != 0:
+                raise SystemExit("the load failed: " + load.stderr[-2000:])
+            # the precompute: the server busy until it has recomputed the views; done when its CPU
+            # rate is back near idle for two seconds
+            t1 = time.perf_counter()
+            quiet = 0
+            while quiet < 4 and time.perf_counter() - t1 < timeout:
+                c0 = proc_cpu(server_pid)
+                await asyncio.sleep(0.5)
+                quiet = quiet + 1 if proc_cpu(server_pid) - c0 < max(3 * idle_rate, 0.05) * 0.5 else 0
+            precompute_s = time.perf_counter() - t1 - 2.0
+            after = {name: await visit(name) for name in pages}
+        finally:
+            await ctx.close()
+            await browser.close()
+    return {"load_s": round(load_s, 2), "load_stdout": load.stdout.strip()[-300:],
+            "precompute_s": round(max(precompute_s, 0.0), 1), "ready_before_s": before, "first_visit_after_s": after}
+
+
 # -- profile ---------------------------------------------------------------------------------------
 def start_profile(pid: int, out: Path) -> subprocess.Popen | None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -239,6 +284,9 @@ def main() -> int:
                          "--runner.postScriptGC=true to measure Streamlit's defaults")
     ap.add_argument("--idle", type=float, default=15, help="seconds to measure the idle server's CPU")
     ap.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of the largest N here")
+    ap.add_argument("--after-load", type=Path, default=None, metavar="CSV",
+                    help="after the rounds: hand this file to the app as a load, wait for its precompute, "
+                         "and time the first visit of each page after it (use --copy)")
     a = ap.parse_args()
     pages = [p.strip() for p in a.pages.split(",") if p.strip()]
     unknown = [p for p in pages if p not in PATHS]
@@ -288,6 +336,12 @@ def main() -> int:
                   f"{r['ready_median_s']} s p95 {r['ready_p95_s']} s, server RSS {r['server_rss_mb']} MB "
                   f"(peak {r['server_rss_peak_mb']}), server {100 * r['server_share_of_busy']:.0f} % of the "
                   f"machine's busy CPU, errors {len(r['errors'])}", file=sys.stderr)
+        if a.after_load:
+            r = asyncio.run(first_visits_after_load(url, pages, a.chromium, a.timeout, db, a.after_load.resolve(),
+                                                    app.pid, idle_rate))
+            res["after_load"] = r
+            print(f"after a load ({r['load_s']} s, precompute {r['precompute_s']} s): first visits "
+                  f"{r['first_visit_after_s']}, before the load {r['ready_before_s']}", file=sys.stderr)
     finally:
         app.terminate()
         try:

@@ -110,3 +110,68 @@ def test_only_the_most_recent_views_are_remembered(store, monkeypatch):
     precompute.note("kpi", store.path, ("k2",))  # used again: most recent now
     assert precompute.remembered_calls(store.path)[0] == ("kpi", ("k2",))
     assert precompute.remembered_calls(str(Path("/elsewhere.duckdb"))) == []
+
+
+def test_a_window_on_the_datas_last_day_follows_it_after_an_append(store, tmp_path, monkeypatch):
+    from ui import filters  # noqa: F401  (gives the precompute the data's bounds)
+
+    calls = counting_compute(monkeypatch)
+    v1 = store.data_version()
+    # the default window: the data's first to last day, here 2025-01-02 to 2025-01-02 plus c1's
+    # contact of 2025-01-05 loaded now, so first != last
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "interactions.csv").write_text(HEAD + "i5,c1,2025-01-05 09:00:00,web,yes\n")
+    load_file(store, tmp_path / "c" / "interactions.csv")
+    v1 = store.data_version()
+    day = dt.date
+    results._kpi(store.path, v1, "contacts", day(2025, 1, 2), day(2025, 1, 5), (), (), (), "month")
+    assert precompute.remembered_calls(store.path)[0] == (
+        "kpi", ("contacts", precompute.Bound("first"), precompute.Bound("last"), (), (), (), "month"))
+    # the nightly append: a contact on 2025-01-09 moves the last day
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "interactions.csv").write_text(HEAD + "i6,c2,2025-01-09 09:00:00,chat,no\n")
+    load_file(store, tmp_path / "d" / "interactions.csv")
+    v2 = store.data_version()
+    precompute.replay(store, v2)
+    n = len(calls)
+    # the next visitor's default window is 2025-01-02 to 2025-01-09: computed already (3 contacts:
+    # i1, i5, i6)
+    df = results._kpi(store.path, v2, "contacts", day(2025, 1, 2), day(2025, 1, 9), (), (), (), "month")
+    assert float(df["value"].iloc[0]) == 3
+    assert len(calls) == n, "the new default window was not precomputed"
+
+
+def test_views_are_saved_beside_the_store_and_replayed_when_the_app_starts_again(store, monkeypatch):
+    calls = counting_compute(monkeypatch)
+    contacts(store, store.data_version())
+    precompute.save(store.path)
+    saved = precompute.views_file(store.path)
+    assert saved is not None and saved.name == "crm.duckdb.views.json" and saved.exists()
+    # a new app process: nothing remembered, nothing cached
+    with precompute._LOCK:
+        precompute._RECENT.clear()
+    st.cache_data.clear()
+    worker = precompute.Precomputer(store, poll=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 15
+        while worker.replayed < 1:
+            assert time.monotonic() < deadline, "the saved views were not replayed at start"
+            time.sleep(0.05)
+        assert worker.idle.wait(15)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert precompute.remembered_calls(store.path) == [("kpi", ("contacts", *WINDOW, (), (), (), "month"))]
+    n = len(calls)
+    assert contacts(store, store.data_version()) == 1
+    assert len(calls) == n, "the first visit after the restart computed again"
+
+
+def test_a_damaged_views_file_is_ignored(store):
+    path = precompute.views_file(store.path)
+    path.write_text('{"views": [{"name": "kpi", "args": [{"bound": "middle"}]}]}')
+    assert precompute.restore(store.path) == 0
+    path.write_text("not json")
+    assert precompute.restore(store.path) == 0
+    assert precompute.remembered_calls(store.path) == []

@@ -4,7 +4,8 @@ Predicted CLV by segment and by relationship class, the share of value at risk w
 to download, and the holdout validation chart. The models are fitted once per store and data
 version (st.cache_data keyed on both): a load of transactions bumps the version and refits them.
 
-It uses ``state.store()``, ``state.data_version()``, ``state.currency()`` and ``formatting.fmt()`` only.
+It uses ``state``, ``formatting.fmt()`` and ``precompute`` only: the fits are remembered, so after a
+load the app's background thread refits them before anyone opens the page (ui.precompute).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from crm_metrics.delivery import output
 from crm_metrics.metrics import customer_value_store as cs
 from crm_metrics.metrics.customer_value import CustomerValueError
 
-from . import state
+from . import precompute, state
 from .formatting import fmt
 from .widgets import plotly_chart
 
@@ -29,11 +30,12 @@ CLASS_ORDER = ("relationship", "pseudo-relationship", "encounter", cs.NO_CONTACT
 
 
 # -- cached engine calls (keyed on the store path and its data version) ------------------------------
+@precompute.remembered("customer_value")
 @st.cache_data(show_spinner="Fitting the customer-value models…", max_entries=8)
 def _value(path: str, version: int, horizon_weeks: float) -> cs.CustomerValue | str:
     """Both models and every customer's prediction, or the sentence saying why they cannot be fitted."""
     try:
-        return cs.customer_value(state.store(), horizon_weeks=horizon_weeks)
+        return cs.customer_value(state.store_at(path), horizon_weeks=horizon_weeks)
     except CustomerValueError as e:
         return str(e)
 
@@ -68,16 +70,18 @@ def _page_view(path: str, version: int, horizon_weeks: float, segments: tuple[st
                      margin=value.margin, annual_discount_rate=value.annual_discount_rate)
 
 
+@precompute.remembered("customer_value_holdout")
 @st.cache_data(show_spinner=False, max_entries=8)
 def _holdout(path: str, version: int) -> cs.CustomerValueModel | str:
     """The models fitted without the last HOLDOUT_DAYS of purchases, for the validation chart."""
+    store = state.store_at(path)
     try:
-        _, last = cs.purchase_span(state.store())
+        _, last = cs.purchase_span(store)
         if last is None:
             return "No purchases to validate the model on: load transactions.csv."
         cal = last - dt.timedelta(days=HOLDOUT_DAYS)
-        cal_end, hold = cs.resolve_calibration(state.store(), cal)
-        summary = cs.load_summary(state.store(), cal_end, "week", hold)
+        cal_end, hold = cs.resolve_calibration(store, cal)
+        summary = cs.load_summary(store, cal_end, "week", hold)
         return cs.fit_models(summary, cal_end, "week", hold)
     except CustomerValueError as e:
         return str(e)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from crm_metrics.metrics.views import filter_choices
 
-from . import page, state
+from . import page, precompute, state
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -34,7 +34,17 @@ def cache_key(f: Filters) -> tuple[dt.date, dt.date, tuple[str, ...], tuple[str,
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _choices(path: str, version: int) -> dict[str, Any]:
-    return filter_choices(state.store())
+    return filter_choices(state.store_at(path))
+
+
+def _bounds(path: str, version: int) -> tuple[dt.date | None, dt.date | None]:
+    c = _choices(path, version)
+    return c["first"], c["last"]
+
+
+# The precompute remembers a window on the data's first or last day as that bound, and replays it
+# on the data's bounds after a load (the default window follows the data).
+precompute.set_bounds_source(_bounds)
 
 
 def choices() -> dict[str, Any]:

@@ -11,18 +11,28 @@ moves it, the thread calls the remembered functions again with the new version, 
 first, which fills Streamlit's process-wide cache before anyone asks. Reads run on their own cursor
 beside any load (DuckDB's MVCC), so the precompute never blocks a load; a newer load restarts it.
 
-What is precomputed is what people looked at: the views opened since the app started (up to
-``MAX_REMEMBERED``). Rendering (cards, charts) is not: it reads the cached results and takes tens of
-milliseconds.
+What is precomputed is what people looked at: the views opened (up to ``MAX_REMEMBERED``), kept
+in ``<store>.views.json`` beside the store, so an app that restarts precomputes them at once and
+after its next load too. A date that was the data's first or last day when the view was noted is
+remembered as that bound (:class:`Bound`), not as the date: the default window runs from the first
+to the last day of data, and a nightly append moves the last day, so the next visitor asks for the
+new window, which is what is computed. Rendering (cards, charts) is not precomputed: it reads the
+cached results and takes tens of milliseconds.
 """
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import json
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
+from crm_metrics.data.inbox import write_json_atomic
 from crm_metrics.data.store import Store
 
 MAX_REMEMBERED = 512
@@ -32,6 +42,75 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {}
 _RECENT: OrderedDict[tuple[str, str, tuple[Any, ...]], None] = OrderedDict()
 _LOCK = threading.Lock()
 _THREADS: dict[str, Precomputer] = {}
+_DIRTY: set[str] = set()  # stores whose remembered views changed since they were last saved
+
+# The modules whose data functions are remembered: imported before a replay, since a process
+# replays views its own pages may not have imported yet (an app restarted on the Channels page
+# replays the Scorecard's health checks).
+_MODULES = ("ui.filters", "ui.results", "ui.scorecard", "ui.tables", "ui.initiatives", "ui.changes",
+            "ui.charts", "ui.customer_value")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A date argument that was the data's first or last day: replayed as that day of the data then."""
+
+    which: Literal["first", "last"]
+
+
+Bounds = tuple["dt.date | None", "dt.date | None"]
+_BOUNDS_SOURCE: list[Callable[[str, int], Bounds]] = []
+_BOUNDS: dict[tuple[str, int], Bounds] = {}
+
+
+def set_bounds_source(fn: Callable[[str, int], Bounds]) -> None:
+    """``fn(path, version)`` -> the data's (first, last) day: given by the filters, which own them."""
+    _BOUNDS_SOURCE[:] = [fn]
+
+
+def bounds(path: str, version: int) -> Bounds:
+    key = (path, version)
+    b = _BOUNDS.get(key)
+    if b is None:
+        if not _BOUNDS_SOURCE:
+            return None, None
+        try:
+            b = _BOUNDS_SOURCE[0](path, version)
+        except Exception:  # noqa: BLE001  (no data to bound: dates are remembered as they are)
+            return None, None
+        if len(_BOUNDS) > 64:
+            _BOUNDS.clear()
+        _BOUNDS[key] = b
+    return b
+
+
+def symbolic(args: tuple[Any, ...], first: dt.date | None, last: dt.date | None) -> tuple[Any, ...]:
+    """``args`` with the dates equal to the data's last (else first) day as :class:`Bound`. With one
+    day of data the two cannot be told apart: dates stay as they are."""
+    if first is None or last is None or first == last:
+        return args
+
+    def one(a: Any) -> Any:
+        if type(a) is dt.date:
+            if a == last:
+                return Bound("last")
+            if a == first:
+                return Bound("first")
+        return a
+
+    return tuple(one(a) for a in args)
+
+
+def resolved(args: tuple[Any, ...], first: dt.date | None, last: dt.date | None) -> tuple[Any, ...] | None:
+    """``args`` with each :class:`Bound` as that day of the data now; None when the data has none."""
+    out = []
+    for a in args:
+        if isinstance(a, Bound):
+            a = first if a.which == "first" else last
+            if a is None:
+                return None
+        out.append(a)
+    return tuple(out)
 
 
 def remembered(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -42,7 +121,7 @@ def remembered(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         _FUNCTIONS[name] = fn
 
         def call(path: str, version: int, *args: Any) -> Any:
-            note(name, path, args)
+            note(name, path, args, version)
             return fn(path, version, *args)
 
         call.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -52,17 +131,23 @@ def remembered(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return wrap
 
 
-def note(name: str, path: str, args: tuple[Any, ...]) -> None:
+def note(name: str, path: str, args: tuple[Any, ...], version: int | None = None) -> None:
+    """Remember a call; with ``version``, its dates on the data's bounds are remembered as bounds."""
+    if version is not None:
+        args = symbolic(tuple(args), *bounds(path, version))
     key = (name, path, tuple(args))
     with _LOCK:
-        _RECENT.pop(key, None)
-        _RECENT[key] = None
+        if key in _RECENT:
+            _RECENT.move_to_end(key)
+        else:  # a view not remembered before: the list on disk is out of date
+            _RECENT[key] = None
+            _DIRTY.add(path)
         while len(_RECENT) > MAX_REMEMBERED:
             _RECENT.popitem(last=False)
 
 
 def remembered_calls(path: str) -> list[tuple[str, tuple[Any, ...]]]:
-    """The noted calls for the store at ``path``, most recent first."""
+    """The noted calls for the store at ``path``, most recent first (dates on the bounds as :class:`Bound`)."""
     with _LOCK:
         return [(name, args) for (name, p, args) in reversed(_RECENT) if p == path]
 
@@ -70,16 +155,101 @@ def remembered_calls(path: str) -> list[tuple[str, tuple[Any, ...]]]:
 def replay(store: Store, version: int, should_stop: Callable[[], bool] = lambda: False) -> int:
     """Compute every remembered call for ``store`` at ``version``; returns how many ran. Stops early
     when ``should_stop()`` says so (a newer load arrived). Errors are left for the page to show."""
+    for module in _MODULES:
+        importlib.import_module(module)
+    first, last = bounds(store.path, version)
     done = 0
     for name, args in remembered_calls(store.path):
         if should_stop():
             break
+        now = resolved(args, first, last)
+        fn = _FUNCTIONS.get(name)
+        if now is None or fn is None:
+            continue
         try:
-            _FUNCTIONS[name](store.path, version, *args)
+            fn(store.path, version, *now)
         except Exception:  # noqa: BLE001  (the page shows the error when someone opens it)
             pass
         done += 1
     return done
+
+
+# -- the remembered views on disk ----------------------------------------------------------------
+def views_file(path: str) -> Path | None:
+    """``<store>.views.json`` beside a store file; None for an in-memory store."""
+    return None if path == ":memory:" else Path(str(Path(path).resolve()) + ".views.json")
+
+
+def _encode(a: Any) -> Any:
+    if isinstance(a, Bound):
+        return {"bound": a.which}
+    if type(a) is dt.date:
+        return {"date": a.isoformat()}
+    if isinstance(a, tuple):
+        return {"tuple": [_encode(x) for x in a]}
+    if a is None or isinstance(a, (str, int, float, bool)):
+        return a
+    raise TypeError(type(a).__name__)
+
+
+def _decode(a: Any) -> Any:
+    if isinstance(a, dict):
+        if "bound" in a:
+            if a["bound"] not in ("first", "last"):
+                raise ValueError(a["bound"])
+            return Bound(a["bound"])
+        if "date" in a:
+            return dt.date.fromisoformat(a["date"])
+        if "tuple" in a:
+            return tuple(_decode(x) for x in a["tuple"])
+        raise ValueError("unknown value")
+    if a is None or isinstance(a, (str, int, float, bool)):
+        return a
+    raise ValueError("unknown value")
+
+
+def save(path: str) -> None:
+    """Write the remembered views of the store at ``path`` (oldest first) beside it."""
+    target = views_file(path)
+    with _LOCK:
+        _DIRTY.discard(path)
+        calls = [(name, args) for (name, p, args) in _RECENT if p == path]
+    if target is None:
+        return
+    rows = []
+    for name, args in calls:
+        try:
+            rows.append({"name": name, "args": [_encode(a) for a in args]})
+        except TypeError:
+            continue  # an argument JSON cannot hold: remembered in this process only
+    try:
+        write_json_atomic(target, {"views": rows}, durable=False)
+    except OSError:
+        pass  # a read-only folder: the views are remembered in this process only
+
+
+def restore(path: str) -> int:
+    """Remember the views saved beside the store at ``path`` (behind any noted since the start);
+    returns how many were read. A damaged or foreign file is ignored."""
+    target = views_file(path)
+    if target is None or not target.exists():
+        return 0
+    try:
+        rows = json.loads(target.read_text(encoding="utf-8"))["views"]
+        calls = [(str(r["name"]), tuple(_decode(a) for a in r["args"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    with _LOCK:
+        noted = OrderedDict((k, None) for k in _RECENT)
+        _RECENT.clear()
+        for name, args in calls[-MAX_REMEMBERED:]:
+            _RECENT[(name, path, args)] = None
+        for k in noted:  # noted in this process: more recent than anything saved
+            _RECENT.pop(k, None)
+            _RECENT[k] = None
+        while len(_RECENT) > MAX_REMEMBERED:
+            _RECENT.popitem(last=False)
+    return len(calls)
 
 
 class Precomputer(threading.Thread):
@@ -114,8 +284,25 @@ class Precomputer(threading.Thread):
             self._pending = False
         return True
 
+    def _replay(self, version: int) -> None:
+        self.idle.clear()
+        try:
+            self.replayed += replay(self.store, version,
+                                    lambda: self._stop_event.is_set() or self.store.data_version() != version)
+        finally:
+            self.idle.set()
+
     def run(self) -> None:
+        # the views saved by the app's previous run: computed now, so the first visit after a
+        # restart finds them cached too
+        if restore(self.store.path):
+            try:
+                self._replay(self.seen)
+            except Exception:  # noqa: BLE001  (the store closed: stop quietly)
+                return
         while not self._stop_event.wait(self.poll):
+            if self.store.path in _DIRTY:
+                save(self.store.path)
             if not self._may_have_moved():
                 continue
             try:
@@ -126,12 +313,7 @@ class Precomputer(threading.Thread):
                 continue
             self._pending = False
             self.seen = version
-            self.idle.clear()
-            try:
-                self.replayed += replay(self.store, version,
-                                        lambda version=version: self._stop_event.is_set() or self.store.data_version() != version)
-            finally:
-                self.idle.set()
+            self._replay(version)
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -23,10 +23,11 @@ from .results import kpi
 from .widgets import download, missing, readable, table
 
 
+@precompute.remembered("kpi_matrix")
 @st.cache_data(show_spinner=False, max_entries=256)
 def _matrix(path: str, version: int, kpi_ids: tuple[str, ...], by: str, start: dt.date, end: dt.date,
             channels: tuple[str, ...], segments: tuple[str, ...]) -> pd.DataFrame:
-    return kpi_matrix(state.store(), kpi_ids, by, start=start, end=end, channels=channels, segments=segments)
+    return kpi_matrix(state.store_at(path), kpi_ids, by, start=start, end=end, channels=channels, segments=segments)
 
 
 def kpi_matrix_table(kpi_ids: Sequence[str], f: Filters, *, by: str, name: str) -> None:
