@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from crm_metrics.data.load.footer import export_footer
 from crm_metrics.data.schema import normalise_name
 
 MAX_SHOWN_CHARS = 80
@@ -20,12 +21,15 @@ def read_records(path: str | os.PathLike[str], encoding: str, delimiter: str) ->
     """(start line, record) for the header and then each non-empty record; a byte-order mark is
     dropped. The start line counts physical lines, as the load's messages do."""
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    footer = export_footer(Path(path), encoding=enc, delimiter=delimiter)  # left out, as the load does
     with open(path, encoding=enc, newline="", errors="replace") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar='"')
         header = next(reader, [])
         yield 1, header
         start = reader.line_num + 1
         for rec in reader:
+            if footer is not None and start >= footer.line:
+                return
             if rec and any(c.strip() for c in rec):
                 yield start, rec
             start = reader.line_num + 1

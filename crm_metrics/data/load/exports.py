@@ -92,7 +92,7 @@ def reshape_file(read_path: Path, headers: list[str], report: LoadReport, *, tab
     report.columns = {c: plan.sources.get(c, f"(constant {plan.constants.get(c)!r})") for c in targets}
     report.extra_columns = result.extra_columns
     report.skipped = result.skipped
-    report.notes = list(result.notes)
+    report.notes = [*result.notes, *report.notes]  # the preset's first (the summary skips its name)
     report.currency = result.currency
     report.rate = options.rate if result.currency else None
     if problems:

@@ -9,6 +9,7 @@ from pathlib import Path
 from crm_metrics.data.detect import best_table, name_hint, rank_tables
 from crm_metrics.data.load.columns import match_columns
 from crm_metrics.data.load.encoding import ENCODING_NAMES, detect_encoding, mixed_encoding, transcode
+from crm_metrics.data.load.footer import export_footer, without_footer
 from crm_metrics.data.load.reading import (
     MAX_COLUMNS,
     MAX_LINE_BYTES,
@@ -105,6 +106,10 @@ def read_to_header(path: Path, name: str, table: str | None, mode: str, encoding
     data_rows = bytes_read.records - 1
     if report.delimiter != raw_delimiter:  # the same ASCII structure gives the same; never trust it blindly
         data_rows = scan(read_path, report.delimiter).records - 1
+    if (footer := export_footer(read_path, delimiter=report.delimiter)) is not None:
+        read_path = without_footer(read_path, footer, Path(tmpdir) / "without-footer.csv")
+        data_rows = scan(read_path, report.delimiter).records - 1
+        report.notes.append(footer.note())
     headers = read_header(read_path, report.delimiter)
     if not any(h.strip() for h in headers):
         raise refuse(report, "the first line (the header row) is empty or unreadable; "
