@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_metrics.data.load.footer import export_footer
+from crm_metrics.data.footer import export_footer
 from crm_metrics.data.peek import distinct_values
 from crm_metrics.data.store import open_store
 from crm_metrics.delivery.cli import main

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from crm_metrics.data.load.footer import export_footer
+from crm_metrics.data.footer import export_footer
 from crm_metrics.data.schema import normalise_name
 
 MAX_SHOWN_CHARS = 80

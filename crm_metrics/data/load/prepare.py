@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from crm_metrics.data.detect import best_table, name_hint, rank_tables
+from crm_metrics.data.footer import export_footer, without_footer
 from crm_metrics.data.load.columns import match_columns
 from crm_metrics.data.load.encoding import ENCODING_NAMES, detect_encoding, mixed_encoding, transcode
-from crm_metrics.data.load.footer import export_footer, without_footer
 from crm_metrics.data.load.reading import (
     MAX_COLUMNS,
     MAX_LINE_BYTES,
