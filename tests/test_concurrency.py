@@ -333,3 +333,17 @@ READS = {
     "scorecard": ("scorecard", "--format", "json"),
     "health": ("health", "--format", "json"),
 }
+
+
+def test_an_inbox_removed_while_the_worker_runs_is_made_again_with_its_heartbeat(tmp_path):
+    import shutil
+
+    store = Store(tmp_path / "crm.duckdb")
+    worker = InboxWorker(store)
+    try:
+        worker.inbox.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(worker.inbox)
+        assert worker.poll_once() == 0  # no request waiting; no error either
+        assert (worker.inbox / "worker.json").exists()
+    finally:
+        store.close()

@@ -13,10 +13,10 @@ beside any load (DuckDB's MVCC), so the precompute never blocks a load; a newer 
 
 What is precomputed is what people looked at: the views opened (up to ``MAX_REMEMBERED``), kept
 in ``<store>.views.json`` beside the store, so an app that restarts replays them as soon as it
-opens the store (its first session) and after its next load too. A date that was the data's first or last day when the view was noted is
-remembered as that bound (:class:`Bound`), not as the date: the default window runs from the first
-to the last day of data, and a nightly append moves the last day, so the next visitor asks for the
-new window, which is what is computed. Rendering (cards, charts) is not precomputed: it reads the
+opens the store (its first session) and after its next load too. A date that was the data's first
+or last day when the view was noted is remembered as that bound (:class:`Bound`), not as the date:
+the default window runs from the first to the last day of data, and a nightly append moves the
+last day, so the next visitor asks for the new window, which is what is computed. Rendering (cards, charts) is not precomputed: it reads the
 cached results and takes tens of milliseconds.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from crm_metrics.data.footer import export_footer
+from crm_metrics.data.footer import export_footer, footer_line
 from crm_metrics.data.schema import normalise_name
 
 MAX_SHOWN_CHARS = 80
@@ -22,13 +22,14 @@ def read_records(path: str | os.PathLike[str], encoding: str, delimiter: str) ->
     dropped. The start line counts physical lines, as the load's messages do."""
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     footer = export_footer(Path(path), encoding=enc, delimiter=delimiter)  # left out, as the load does
+    footer_at = footer_line(Path(path), footer) if footer is not None else None
     with open(path, encoding=enc, newline="", errors="replace") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar='"')
         header = next(reader, [])
         yield 1, header
         start = reader.line_num + 1
         for rec in reader:
-            if footer is not None and start >= footer.line:
+            if footer_at is not None and start >= footer_at:
                 return
             if rec and any(c.strip() for c in rec):
                 yield start, rec
